@@ -1,0 +1,29 @@
+"""Hydra callbacks: after a run or a sweep, print the results table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class PrintResultsTable(Callback):
+    """Prints one row per job from the `results.json` files the run or sweep wrote."""
+
+    def _print(self, folder: Path) -> None:
+        from compsafe.report.table import collect, format_table
+
+        records = collect([folder])
+        if records:
+            print(f"\nResults in {folder}\n{format_table(records)}\n", flush=True)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._print(Path(config.hydra.runtime.output_dir))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._print(Path(config.hydra.sweep.dir))

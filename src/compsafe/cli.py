@@ -1,0 +1,54 @@
+"""The Hydra app: `compsafe [group=option ...] [key=value ...] [-m]`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from compsafe.errors import ConfigError
+from compsafe.schema import register_configs
+
+# conf/ sits at the repository root (an editable install); COMPSAFE_CONFIG_DIR points elsewhere.
+CONFIG_DIR = Path(
+    os.environ.get("COMPSAFE_CONFIG_DIR") or Path(__file__).resolve().parents[2] / "conf"
+).resolve()
+
+register_configs()
+
+
+def sweep_group(hydra_cfg) -> str | None:
+    """A W&B group for the jobs of one sweep: its folder, e.g. '2026-11-26_19-02-03'."""
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    sweep = Path(hydra_cfg.sweep.dir)
+    return f"{sweep.parent.name}_{sweep.name}"
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def app(cfg: DictConfig) -> None:
+    from compsafe.job import run_job
+
+    hydra_cfg = HydraConfig.get()
+    run_job(cfg, Path(hydra_cfg.runtime.output_dir), group=sweep_group(hydra_cfg))
+
+
+def main() -> None:
+    """Check the whole command line first (one-line errors), then hand over to Hydra."""
+    from compsafe.preflight import preflight
+
+    try:
+        preflight(sys.argv[1:], CONFIG_DIR)
+    except ConfigError as err:
+        print(f"compsafe: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Text and benchmark data: hub datasets for real runs, registry-packaged files offline."""

@@ -1,0 +1,1 @@
+"""lm-eval glue: our task folder, option checks, in-process evaluation, metric flattening."""

@@ -1,0 +1,88 @@
+"""Perplexity over fixed token windows of a corpus: loader (cuts the windows) and metrics."""
+
+# No `from __future__ import annotations`: lm-eval executes this file outside the package,
+# where dataclasses cannot resolve string annotations.
+
+import re
+from dataclasses import dataclass
+
+from compsafe.data.texts import SOURCES, check_source, load_texts
+from compsafe.errors import ConfigError, choices
+from compsafe.evaluation.options import options_from_metadata, positive
+
+TASK = "compsafe_perplexity"
+DEFAULTS = {
+    # Real Wikipedia sentences (BOLD's sources); profession pages are kept for calibration.
+    "packaged": ("bold_wikipedia", "gender,political_ideology,race,religious_ideology"),
+    "hub": ("Salesforce/wikitext", "wikitext-2-raw-v1"),  # the paper's WikiText-2 test split
+}
+
+
+@dataclass
+class PerplexityOptions:
+    source: str = "packaged"  # packaged | hub | file
+    path: str | None = None  # corpus name, hub dataset id, or local .txt/.jsonl
+    subset: str | None = None
+    split: str = "test"
+    text_field: str = "text"
+    window: int = 1024
+    max_windows: int | None = None  # evenly spaced over the corpus; null = every window
+    tokenizer: str | None = None  # default: the evaluated model's
+
+    def check(self, key: str) -> None:
+        if self.source not in SOURCES:
+            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
+        path, _ = DEFAULTS.get(self.source, (self.path, None))
+        check_source(self.source, self.path or path, key)
+        positive(key, "window", self.window, allow_none=False)
+        positive(key, "max_windows", self.max_windows)
+
+
+OPTIONS = PerplexityOptions
+
+
+def window_starts(num_windows: int, max_windows: int | None) -> list[int]:
+    """Indices of the windows to score: all, or `max_windows` spread evenly over the corpus."""
+    if not max_windows or max_windows >= num_windows:
+        return list(range(num_windows))
+    return [i * num_windows // max_windows for i in range(max_windows)]
+
+
+def load(**metadata):
+    """lm-eval `custom_dataset`: one document per window, with its exact token count."""
+    import datasets
+    from transformers import AutoTokenizer
+
+    options = options_from_metadata(TASK, PerplexityOptions, metadata)
+    name = options.tokenizer or metadata.get("tokenizer") or metadata.get("pretrained")
+    if not isinstance(name, str):
+        raise ConfigError(f"{TASK}.tokenizer", name, "give the model's tokenizer (path or hub id)")
+    tokenizer = AutoTokenizer.from_pretrained(name)
+    path, subset = DEFAULTS.get(options.source, (options.path, options.subset))
+    texts = load_texts(
+        options.source, options.path or path, subset=options.subset or subset,
+        split=options.split, text_field=options.text_field, key=f"{TASK}",
+    )
+    ids = tokenizer("\n\n".join(texts), add_special_tokens=False)["input_ids"]
+    count = len(ids) // options.window
+    if count == 0:
+        raise ConfigError(f"{TASK}.window", options.window, f"the corpus has only {len(ids)} tokens")
+    rows = []
+    for index in window_starts(count, options.max_windows):
+        text = tokenizer.decode(ids[index * options.window : (index + 1) * options.window])
+        # Counted as lm-eval's HFLM will encode it, so token perplexity is per scored token.
+        rows.append({"text": text, "num_tokens": len(tokenizer.encode(text)), "window": index})
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
+    """(log-likelihood, weight) pairs that lm-eval's weighted_perplexity aggregates."""
+    (loglikelihood,) = results
+    text = doc["text"]
+    num_bytes = len(text.encode("utf-8"))
+    return {
+        "token_perplexity": (loglikelihood, doc["num_tokens"]),
+        "word_perplexity": (loglikelihood, len(re.split(r"\s+", text.strip()))),
+        "byte_perplexity": (loglikelihood, num_bytes),
+        "bits_per_byte": (loglikelihood, num_bytes),
+    }

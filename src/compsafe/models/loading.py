@@ -1,0 +1,163 @@
+"""Resolve a model config to weights, check it cheaply, load it once per process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compsafe.errors import ConfigError, choices
+from compsafe.models import packaged
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    name: str
+    path: str  # as configured
+    source: str  # packaged | local | hub
+    weights_path: str  # what from_pretrained read; also where the tokenizer loads from
+    num_parameters: int
+    device: str
+    dtype: str
+    seconds: float
+
+
+def model_source(path: str) -> str:
+    """packaged (`pkg:`), local (an existing path, or one written like a path) or hub."""
+    if path.startswith(packaged.PREFIX):
+        return "packaged"
+    if Path(path).expanduser().exists() or path.startswith(("/", "./", "../", "~")):
+        return "local"
+    return "hub"
+
+
+def model_name(cfg) -> str:
+    """The label in results: the configured name, else the last part of the path."""
+    if cfg.name:
+        return str(cfg.name)
+    path = str(cfg.path)
+    if path.startswith(packaged.PREFIX):
+        return Path(cfg.gguf_file or packaged.parse(path)).stem
+    return Path(path.rstrip("/")).name
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("model.device", device, "CUDA is not available here; valid: auto, cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ConfigError("model.device", device, "valid choices: auto, cpu, cuda, cuda:N")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """`auto`: the checkpoint's own dtype on GPU, float32 on CPU (half precision is slow there)."""
+    if dtype not in DTYPES:
+        raise ConfigError("model.dtype", dtype, choices(DTYPES))
+    if dtype == "auto":
+        return "float32" if device == "cpu" else "auto"
+    return dtype
+
+
+def _check_hub_cache(cfg) -> None:
+    """Offline, a hub id must already be in the local cache; online, the hub decides later."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("1", "true", "yes"):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    filename = cfg.gguf_file or "config.json"
+    found = try_to_load_from_cache(str(cfg.path), filename, revision=cfg.revision)
+    if not isinstance(found, str):
+        raise ConfigError(
+            "model.path", cfg.path, "not a local folder and not in the Hugging Face cache "
+            "(HF_HUB_OFFLINE=1); give a local path, `pkg:<package>`, or go online"
+        )
+
+
+def check_model_config(cfg) -> None:
+    """Every check that needs no weights: path, packaged file, device, dtype."""
+    path = str(cfg.path)
+    source = model_source(path)
+    if source == "packaged":
+        packaged.gguf_path(path, cfg.gguf_file)
+    elif source == "local":
+        local = Path(path).expanduser()
+        if not local.exists():
+            raise ConfigError("model.path", path, "no such file or folder")
+        if local.is_dir() and not (local / "config.json").is_file() and not cfg.gguf_file:
+            raise ConfigError("model.path", path, "folder has no config.json (not a HF checkpoint)")
+    else:
+        _check_hub_cache(cfg)
+    resolve_dtype(str(cfg.dtype), resolve_device(str(cfg.device)))
+
+
+_LOADED: dict[tuple, LoadedModel] = {}
+
+
+def load_model(cfg, cache_dir: str | Path) -> LoadedModel:
+    """Load (or reuse, within this process) the model a config names.
+
+    The returned model is shared: callers that change weights must work on a copy.
+    """
+    device = resolve_device(str(cfg.device))
+    dtype = resolve_dtype(str(cfg.dtype), device)
+    key = (str(cfg.path), cfg.gguf_file, cfg.revision, dtype, device, bool(cfg.trust_remote_code))
+    if key in _LOADED:
+        log.info("Reusing the model loaded earlier in this process: %s", cfg.path)
+        return _LOADED[key]
+    _LOADED.clear()  # keep at most one dense model in memory
+    loaded = _load(cfg, cache_dir, device, dtype)
+    _LOADED[key] = loaded
+    return loaded
+
+
+def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    start = time.perf_counter()
+    path = str(cfg.path)
+    source = model_source(path)
+    kwargs: dict[str, Any] = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
+    if source == "packaged":
+        weights = str(packaged.ensure_checkpoint(path, cfg.gguf_file, cache_dir))
+        kwargs = {}
+    else:
+        weights = str(Path(path).expanduser()) if source == "local" else path
+        if cfg.gguf_file:
+            kwargs["gguf_file"] = cfg.gguf_file
+    log.info("Loading %s (%s, %s on %s)", path, source, dtype, device)
+    torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+    tokenizer = AutoTokenizer.from_pretrained(weights, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(
+        weights, dtype=torch_dtype, device_map=device if device != "cpu" else None, **kwargs
+    )
+    model.eval()
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    seconds = time.perf_counter() - start
+    log.info("Loaded %s in %.1f s", path, seconds)
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        name=model_name(cfg),
+        path=path,
+        source=source,
+        weights_path=weights,
+        num_parameters=sum(p.numel() for p in model.parameters()),
+        device=device,
+        dtype=str(model.dtype).removeprefix("torch."),
+        seconds=seconds,
+    )

@@ -1,0 +1,114 @@
+"""Check every job of a command line before Hydra runs any of them.
+
+Hydra composes a sweep's configs only as it reaches each job, and reports unknown options as
+multi-line tracebacks. Here we compose them all first and turn any bad input into one line
+that names the key and the valid choices, before a model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    MissingMandatoryValue,
+    OmegaConfBaseException,
+)
+
+from compsafe.errors import ConfigError, choices
+
+# Flags after which Hydra does not run jobs (or reads configs from elsewhere): no preflight.
+SKIP_FLAGS = ("--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
+              "--shell-completion", "-sc", "--config-path", "-cp", "--config-name", "-cn",
+              "--config-dir", "-cd", "--resolve", "-p", "--package")
+MULTIRUN_FLAGS = ("-m", "--multirun")
+
+
+def config_groups(config_dir: Path) -> dict[str, list[str]]:
+    """Our config groups (folders of conf/, not hydra's own) and their options."""
+    groups = {}
+    for folder in sorted(p for p in config_dir.iterdir() if p.is_dir() and p.name != "hydra"):
+        groups[folder.name] = sorted(p.stem for p in folder.glob("*.yaml"))
+    return groups
+
+
+def _values(override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    value = override.value()
+    return [] if value is None else [str(value)]
+
+
+def check_group_choices(overrides, groups: dict[str, list[str]]) -> None:
+    for override in overrides:
+        group = override.key_or_group
+        if group not in groups or override.is_delete():
+            continue
+        for value in _values(override):
+            if value not in groups[group] and value != "null":
+                raise ConfigError(group, value, choices(groups[group]))
+
+
+def one_line(err: Exception) -> ConfigError:
+    """A compose error as one line: unknown keys list the valid ones, missing values say so."""
+    cause = err
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    key = getattr(cause, "full_key", None) or "config"
+    object_type = getattr(cause, "object_type", None)
+    if isinstance(cause, MissingMandatoryValue):
+        return ConfigError(key, None, f"required; set it, e.g. {key}=...", show_value=False)
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+        if object_type is not None and hasattr(object_type, "__dataclass_fields__"):
+            valid = ", ".join(object_type.__dataclass_fields__)
+            return ConfigError(key, None, f"unknown key; valid keys here: {valid}", show_value=False)
+        return ConfigError(key, None, f"not in the config; add a new key with +{key}=...",
+                           show_value=False)
+    message = " ".join(str(cause).split("\n")[0].split())
+    return ConfigError(key, None, message, show_value=False)
+
+
+def job_overrides(argv: list[str], parser, config_dir: Path) -> list[list[str]]:
+    """The override lists of every job the command line asks for (one for a single run)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    multirun = any(a in MULTIRUN_FLAGS for a in argv)
+    plain = [o.input_line for o in parser.parse_overrides(overrides) if not o.is_sweep_override()]
+    base = compose("config", overrides=plain, return_hydra_config=True)
+    multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
+    if not multirun:
+        return [overrides]
+    given = {o.key_or_group for o in parser.parse_overrides(overrides)}
+    params = OmegaConf.to_container(base.hydra.sweeper.get("params") or {}, resolve=False)
+    from_config = [f"{k}={v}" for k, v in params.items() if k not in given]
+    batches = BasicSweeper.split_arguments(parser.parse_overrides(from_config + overrides), None)
+    return [list(job) for job in batches[0]]
+
+
+def preflight(argv: list[str], config_dir: Path) -> int:
+    """Compose and check every job; returns how many were checked, raises ConfigError."""
+    from compsafe.job import check_config
+
+    if any(a.split("=")[0] in SKIP_FLAGS for a in argv):
+        return 0
+    parser = OverridesParser.create()
+    try:
+        parsed = parser.parse_overrides([a for a in argv if not a.startswith("-")])
+    except HydraException as err:
+        raise ConfigError("command line", " ".join(argv), " ".join(str(err).split())) from None
+    check_group_choices(parsed, config_groups(config_dir))
+    with initialize_config_dir(str(config_dir), version_base="1.3", job_name="preflight"):
+        try:
+            jobs = job_overrides(argv, parser, config_dir)
+            for overrides in jobs:
+                check_config(compose("config", overrides=overrides))
+        except (HydraException, OmegaConfBaseException) as err:
+            raise one_line(err) from None
+    return len(jobs)

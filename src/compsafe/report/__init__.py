@@ -1,0 +1,1 @@
+"""Turning job folders into tables (and, later, the full report)."""

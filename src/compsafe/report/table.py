@@ -1,0 +1,111 @@
+"""`compsafe-table FOLDER ...`: one row per job (config), the headline metrics as columns."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from compsafe.results import FAILED_FILE, RESULTS_FILE, read_results
+
+# (column title, where in a record, format). Metrics absent from every record are left out.
+HEADLINE = (
+    ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
+    ("perplexity", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
+    ("crows pct_stereotype", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
+    ("crows likelihood_diff", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
+    ("seconds", ("timings", "total"), "{:.0f}"),
+)
+
+
+def job_folders(root: Path) -> list[Path]:
+    """Folders under `root` (itself included) holding a job record, in job order."""
+    found = {p.parent for p in root.rglob(RESULTS_FILE)} | {p.parent for p in root.rglob(FAILED_FILE)}
+
+    def order(path: Path):
+        rel = path.relative_to(root).parts
+        return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in rel]
+
+    return sorted(found, key=order)
+
+
+def collect(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    records = []
+    for root in roots:
+        for folder in job_folders(root):
+            record = read_results(folder)
+            if record is None:
+                import json
+
+                record = json.loads((folder / FAILED_FILE).read_text(encoding="utf-8"))
+            records.append((folder, record))
+    return records
+
+
+def _get(record: dict[str, Any], where: tuple[str, str]) -> Any:
+    return (record.get(where[0]) or {}).get(where[1])
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
+    """A Markdown table, then the data each benchmark used and any failed jobs."""
+    columns = [c for c in HEADLINE if any(_get(r, c[1]) is not None for _, r in records)]
+    header = ["config", *(c[0] for c in columns)]
+    rows = []
+    for _, record in records:
+        compression = record.get("compression") or {}
+        label = compression.get("label") or compression.get("method", "?")
+        if record.get("status") != "completed":
+            label += " (FAILED)"
+        rows.append([label, *(_cell(_get(record, c[1]), c[2]) for c in columns)])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    out += _notes(records)
+    return "\n".join(out)
+
+
+def _notes(records) -> list[str]:
+    notes, seen = [], set()
+    models = {(r.get("model") or {}).get("name") for _, r in records} - {None}
+    if models:
+        notes.append(f"model: {', '.join(sorted(models))}")
+    for _, record in records:
+        for key, bench in (record.get("benchmarks") or {}).items():
+            if key in seen:
+                continue
+            seen.add(key)
+            options = ", ".join(f"{k}={v}" for k, v in (bench.get("options") or {}).items())
+            notes.append(f"{key}: {bench.get('label') or bench.get('task')}; "
+                         f"{bench.get('samples')} items ({options or 'defaults'})")
+    for folder, record in records:
+        if record.get("status") != "completed":
+            notes.append(f"FAILED {folder}: {record.get('error')}")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="compsafe-table", description=__doc__)
+    parser.add_argument("folders", nargs="+", type=Path, help="sweep or job folders")
+    args = parser.parse_args(argv)
+    records = collect(args.folders)
+    if not records:
+        print(f"no {RESULTS_FILE} under {', '.join(map(str, args.folders))}", file=sys.stderr)
+        return 1
+    print(format_table(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

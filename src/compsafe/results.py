@@ -1,0 +1,123 @@
+"""The results contract: one `results.json` per job, written atomically.
+
+Later stages (the report, users' scripts) read only this file. Keys, at least:
+status ("completed" | "failed"), model, compression, metrics ("<task>/<metric>": number),
+timings, environment, config (resolved), error (null or text). A failed run never replaces a
+completed result: its record goes to `results.failed.json` beside it instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+FAILED_FILE = "results.failed.json"
+COMPLETED, FAILED = "completed", "failed"
+PACKAGES = (
+    "compsafe", "torch", "transformers", "lm_eval", "llmcompressor", "compressed-tensors",
+    "datasets", "hydra-core", "omegaconf", "wandb", "accelerate",
+)
+
+
+def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file in the same folder, fsync, rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2, sort_keys=False, allow_nan=True, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_results(folder: str | Path) -> dict[str, Any] | None:
+    """The job's results.json, or None when absent or unreadable."""
+    path = Path(folder) / RESULTS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def write_results(folder: str | Path, record: dict[str, Any]) -> Path:
+    """Write a job's record; a failure next to a completed result goes to results.failed.json."""
+    folder = Path(folder)
+    target = folder / RESULTS_FILE
+    if record["status"] != COMPLETED:
+        existing = read_results(folder)
+        if existing and existing.get("status") == COMPLETED:
+            target = folder / FAILED_FILE
+    atomic_write_json(target, record)
+    return target
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(folder: str | Path) -> str | None:
+    """HEAD of the repository at `folder` (with '-dirty' when it has local changes)."""
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def environment(device: str | None, repo_dir: str | Path) -> dict[str, Any]:
+    """What produced the numbers: versions, hardware, code revision. No environment variables."""
+    import torch
+
+    device_name = platform.processor() or platform.machine()
+    if device and device.startswith("cuda") and torch.cuda.is_available():
+        device_name = torch.cuda.get_device_name(torch.device(device))
+    return {
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+        "device_name": device_name,
+        "torch_threads": torch.get_num_threads(),
+        "git_commit": git_commit(repo_dir),
+    }
+
+
+def new_record(config: dict[str, Any]) -> dict[str, Any]:
+    """A record with every contract key present, filled in as the job goes."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": FAILED,
+        "model": {},
+        "compression": {},
+        "benchmarks": {},
+        "metrics": {},
+        "timings": {},
+        "environment": {},
+        "config": config,
+        "error": None,
+    }

@@ -1,0 +1,97 @@
+"""Weights & Biases: one run per job, grouped by sweep, finished whatever happens.
+
+The API key is wandb's business (WANDB_API_KEY or `wandb login`); we only look at whether
+one exists to choose online or offline mode, and never copy it into configs or results.
+"""
+
+from __future__ import annotations
+
+import logging
+import netrc
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password)", re.IGNORECASE)
+
+
+def scrub(value: Any) -> Any:
+    """Drop any config entry whose key looks like a credential."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if not SECRET_KEY.search(str(k))}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def has_api_key() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def resolve_mode(mode: str) -> str:
+    """`auto`: WANDB_MODE if set, else online with a configured key, else offline."""
+    if mode != "auto":
+        return mode
+    return os.environ.get("WANDB_MODE") or ("online" if has_api_key() else "offline")
+
+
+class Tracker:
+    """A W&B run for one job; every method is a no-op when logging is off."""
+
+    def __init__(self, cfg, *, name: str, group: str | None, config: dict, folder: Path) -> None:
+        self.cfg, self.name, self.group, self.config, self.folder = cfg, name, group, config, folder
+        self.enabled = cfg.name != "none"
+        self.run = None
+
+    def start(self) -> None:
+        if not self.enabled:
+            return
+        import wandb
+
+        mode = resolve_mode(str(self.cfg.mode))
+        self.run = wandb.init(
+            project=self.cfg.project,
+            entity=self.cfg.entity,
+            group=self.cfg.group or self.group,
+            name=self.name,
+            job_type=self.cfg.job_type,
+            tags=list(self.cfg.tags) or None,
+            config=scrub(self.config),
+            dir=str(self.folder),
+            mode=mode,
+            reinit="finish_previous",
+        )
+        log.info("W&B run %s (%s) in %s", self.run.id, mode, self.folder / "wandb")
+
+    def log_record(self, record: dict[str, Any]) -> None:
+        """Metrics as summary and history, plus a table of them and the compression facts."""
+        if self.run is None:
+            return
+        import wandb
+
+        metrics = record["metrics"]
+        compression = {f"compression/{k}": v for k, v in record["compression"].items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        timings = {f"timings/{k}": v for k, v in record["timings"].items()}
+        self.run.log({**metrics, **compression, **timings})
+        self.run.summary.update({**metrics, **compression, **timings, "status": record["status"]})
+        table = wandb.Table(columns=["metric", "value"], data=[[k, v] for k, v in metrics.items()])
+        self.run.log({"metrics_table": table})
+
+    def finish(self, failed: bool) -> None:
+        if self.run is None:
+            return
+        import wandb
+
+        try:
+            wandb.finish(exit_code=1 if failed else 0)
+        finally:
+            self.run = None
