@@ -108,24 +108,36 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
     record["compression"] = compression_record(spec, cfg)
     record["environment"] = environment(resolve_device(str(cfg.model.device)), cfg.paths.root_dir)
     name = f"{model_name(cfg.model)}/{record['compression']['label']}"
-    tracker = Tracker(cfg.logger, name=name, group=group, config=record["config"], folder=output_dir)
+    tracker = Tracker(
+        cfg.logger, name=name, group=group, config=record["config"], folder=output_dir
+    )
     timings = record["timings"]
     try:
         tracker.start()
         loaded = load_model(cfg.model, cfg.paths.cache_dir)
         timings["load"] = loaded.seconds
         record["model"] = {
-            "name": loaded.name, "path": loaded.path, "source": loaded.source,
-            "weights_path": loaded.weights_path, "parameters": loaded.num_parameters,
-            "dtype": loaded.dtype, "device": loaded.device,
+            "name": loaded.name,
+            "path": loaded.path,
+            "source": loaded.source,
+            "weights_path": loaded.weights_path,
+            "parameters": loaded.num_parameters,
+            "dtype": loaded.dtype,
+            "device": loaded.device,
         }
         started = time.perf_counter()
         model = compress(loaded, spec, cfg.calibration)
         timings["compress"] = record["compression"]["seconds"] = time.perf_counter() - started
         record["compression"].update(measure_sparsity(model, spec.targets, spec.ignore))
         log.info("Measured sparsity: %.4f", record["compression"]["measured_sparsity"])
-        result = evaluate(model, loaded.tokenizer, loaded.weights_path, cfg.benchmark,
-                          max_length=cfg.model.max_length, seed=int(cfg.seed))
+        result = evaluate(
+            model,
+            loaded.tokenizer,
+            loaded.weights_path,
+            cfg.benchmark,
+            max_length=cfg.model.max_length,
+            seed=int(cfg.seed),
+        )
         timings["evaluate"] = result.seconds
         record["metrics"] = result.metrics
         record["benchmarks"] = benchmark_record(cfg, result.samples)

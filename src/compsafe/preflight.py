@@ -22,11 +22,30 @@ from omegaconf.errors import (
 )
 
 from compsafe.errors import ConfigError, choices
+from compsafe.schema import register_configs
 
 # Flags after which Hydra does not run jobs (or reads configs from elsewhere): no preflight.
-SKIP_FLAGS = ("--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
-              "--shell-completion", "-sc", "--config-path", "-cp", "--config-name", "-cn",
-              "--config-dir", "-cd", "--resolve", "-p", "--package")
+SKIP_FLAGS = (
+    "--help",
+    "-h",
+    "--hydra-help",
+    "--version",
+    "--cfg",
+    "-c",
+    "--info",
+    "-i",
+    "--shell-completion",
+    "-sc",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--resolve",
+    "-p",
+    "--package",
+)
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
@@ -67,9 +86,12 @@ def one_line(err: Exception) -> ConfigError:
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
         if object_type is not None and hasattr(object_type, "__dataclass_fields__"):
             valid = ", ".join(object_type.__dataclass_fields__)
-            return ConfigError(key, None, f"unknown key; valid keys here: {valid}", show_value=False)
-        return ConfigError(key, None, f"not in the config; add a new key with +{key}=...",
-                           show_value=False)
+            return ConfigError(
+                key, None, f"unknown key; valid keys here: {valid}", show_value=False
+            )
+        return ConfigError(
+            key, None, f"not in the config; add a new key with +{key}=...", show_value=False
+        )
     message = " ".join(str(cause).split("\n")[0].split())
     return ConfigError(key, None, message, show_value=False)
 
@@ -86,7 +108,8 @@ def job_overrides(argv: list[str], parser, config_dir: Path) -> list[list[str]]:
     if not multirun:
         return [overrides]
     given = {o.key_or_group for o in parser.parse_overrides(overrides)}
-    params = OmegaConf.to_container(base.hydra.sweeper.get("params") or {}, resolve=False)
+    params = base.hydra.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
     from_config = [f"{k}={v}" for k, v in params.items() if k not in given]
     batches = BasicSweeper.split_arguments(parser.parse_overrides(from_config + overrides), None)
     return [list(job) for job in batches[0]]
@@ -96,6 +119,7 @@ def preflight(argv: list[str], config_dir: Path) -> int:
     """Compose and check every job; returns how many were checked, raises ConfigError."""
     from compsafe.job import check_config
 
+    register_configs()
     if any(a.split("=")[0] in SKIP_FLAGS for a in argv):
         return 0
     parser = OverridesParser.create()

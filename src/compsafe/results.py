@@ -22,8 +22,17 @@ RESULTS_FILE = "results.json"
 FAILED_FILE = "results.failed.json"
 COMPLETED, FAILED = "completed", "failed"
 PACKAGES = (
-    "compsafe", "torch", "transformers", "lm_eval", "llmcompressor", "compressed-tensors",
-    "datasets", "hydra-core", "omegaconf", "wandb", "accelerate",
+    "compsafe",
+    "torch",
+    "transformers",
+    "lm_eval",
+    "llmcompressor",
+    "compressed-tensors",
+    "datasets",
+    "hydra-core",
+    "omegaconf",
+    "wandb",
+    "accelerate",
 )
 
 
@@ -76,6 +85,7 @@ def package_versions() -> dict[str, str | None]:
 
 def git_commit(folder: str | Path) -> str | None:
     """HEAD of the repository at `folder` (with '-dirty' when it has local changes)."""
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True

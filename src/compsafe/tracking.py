@@ -78,8 +78,11 @@ class Tracker:
         import wandb
 
         metrics = record["metrics"]
-        compression = {f"compression/{k}": v for k, v in record["compression"].items()
-                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        compression = {
+            f"compression/{k}": v
+            for k, v in record["compression"].items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
         timings = {f"timings/{k}": v for k, v in record["timings"].items()}
         self.run.log({**metrics, **compression, **timings})
         self.run.summary.update({**metrics, **compression, **timings, "status": record["status"]})

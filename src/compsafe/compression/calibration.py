@@ -23,8 +23,13 @@ def build_calibration(cfg, tokenizer):
     from datasets import Dataset
 
     texts = load_texts(
-        str(cfg.source), str(cfg.path), subset=cfg.subset, split=cfg.split,
-        text_field=cfg.text_field, data_files=cfg.data_files, key="calibration",
+        str(cfg.source),
+        str(cfg.path),
+        subset=cfg.subset,
+        split=cfg.split,
+        text_field=cfg.text_field,
+        data_files=cfg.data_files,
+        key="calibration",
     )
     order = list(range(len(texts)))
     random.Random(int(cfg.seed)).shuffle(order)
@@ -36,10 +41,13 @@ def build_calibration(cfg, tokenizer):
             break
     if len(ids) < needed:
         raise ConfigError(
-            "calibration.num_samples", cfg.num_samples,
+            "calibration.num_samples",
+            cfg.num_samples,
             f"{cfg.name} has {len(ids)} tokens, fewer than num_samples x seq_len = {needed}",
         )
     length = int(cfg.seq_len)
     windows = [ids[k * length : (k + 1) * length] for k in range(int(cfg.num_samples))]
     log.info("Calibration: %d x %d tokens from %s", len(windows), length, cfg.name)
-    return Dataset.from_dict({"input_ids": windows, "attention_mask": [[1] * length] * len(windows)})
+    return Dataset.from_dict(
+        {"input_ids": windows, "attention_mask": [[1] * length] * len(windows)}
+    )

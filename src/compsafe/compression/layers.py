@@ -30,8 +30,13 @@ def measure_sparsity(
         zeros, total = zeros + layer_zeros, total + weight.numel()
         per_layer.append(layer_zeros / weight.numel())
     if not total:
-        return {"measured_sparsity": 0.0, "layers": 0, "min_layer_sparsity": 0.0,
-                "max_layer_sparsity": 0.0, "targeted_weights": 0}
+        return {
+            "measured_sparsity": 0.0,
+            "layers": 0,
+            "min_layer_sparsity": 0.0,
+            "max_layer_sparsity": 0.0,
+            "targeted_weights": 0,
+        }
     return {
         "measured_sparsity": zeros / total,
         "min_layer_sparsity": min(per_layer),

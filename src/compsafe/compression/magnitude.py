@@ -45,7 +45,8 @@ class MagnitudePruning(CompressionMethod):
                 n, m = spec.n_m
                 if weight.shape[1] % m:
                     raise ConfigError(
-                        "compression.pattern", spec.pattern,
+                        "compression.pattern",
+                        spec.pattern,
                         f"layer {name} has {weight.shape[1]} inputs, not a multiple of {m}",
                     )
                 keep = n_m_mask(scores, n, m)

@@ -44,7 +44,9 @@ class OneshotPruning(CompressionMethod):
         except ValidationError as err:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "?"
-            raise ConfigError(f"compression.args.{where}", first.get("input"), first["msg"]) from None
+            raise ConfigError(
+                f"compression.args.{where}", first.get("input"), first["msg"]
+            ) from None
         except TypeError as err:
             raise ConfigError("compression.args", dict(spec.args), str(err)) from None
 

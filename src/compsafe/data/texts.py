@@ -56,7 +56,9 @@ def file_texts(path: str, text_field: str, key: str) -> list[str]:
     if file.suffix in (".jsonl", ".json"):
         with open(file, encoding="utf-8") as fh:
             records = (
-                json.load(fh) if file.suffix == ".json" else [json.loads(x) for x in fh if x.strip()]
+                json.load(fh)
+                if file.suffix == ".json"
+                else [json.loads(x) for x in fh if x.strip()]
             )
         if records and text_field not in records[0]:
             raise ConfigError(key, path, f"records have no field {text_field!r}")

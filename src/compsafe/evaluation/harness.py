@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from compsafe.errors import ConfigError, choices
+from compsafe.errors import ConfigError
 from compsafe.evaluation.options import NAMESPACE, make_options
 
 log = logging.getLogger(__name__)
@@ -57,14 +57,22 @@ def check_benchmark_config(cfg) -> None:
     for key, spec in cfg.tasks.items():
         where = f"benchmark.tasks.{key}"
         if spec.task not in ours and spec.task not in lm_eval_task_names():
-            raise ConfigError(f"{where}.task", spec.task, "not an lm-eval task; ours: "
-                              + ", ".join(sorted(ours)) + "; or any built-in lm-eval task")
+            raise ConfigError(
+                f"{where}.task",
+                spec.task,
+                "not an lm-eval task; ours: "
+                + ", ".join(sorted(ours))
+                + "; or any built-in lm-eval task",
+            )
         options = dict(spec.options or {})
         if spec.task in ours:
             make_options(task_options()[spec.task], options, f"{where}.options")
         elif options:
-            raise ConfigError(f"{where}.options", options, f"{spec.task} is a built-in lm-eval "
-                              "task; it takes no options")
+            raise ConfigError(
+                f"{where}.options",
+                options,
+                f"{spec.task} is a built-in lm-eval task; it takes no options",
+            )
 
 
 def _needs_builtin(cfg) -> bool:
@@ -111,15 +119,17 @@ def flatten_results(results: dict[str, Any], cfg) -> tuple[dict[str, float], dic
     return metrics, samples
 
 
-def evaluate(model, tokenizer, tokenizer_path: str, cfg, max_length: int | None = None,
-             seed: int = 0) -> EvaluationResult:
+def evaluate(
+    model, tokenizer, tokenizer_path: str, cfg, max_length: int | None = None, seed: int = 0
+) -> EvaluationResult:
     """Run every task of a benchmark config on the model as it is in memory."""
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
     start = time.perf_counter()
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=int(cfg.batch_size),
-              max_length=max_length)
+    lm = HFLM(
+        pretrained=model, tokenizer=tokenizer, batch_size=int(cfg.batch_size), max_length=max_length
+    )
     tasks = [spec.task for spec in cfg.tasks.values()]
     log.info("Evaluating %s", ", ".join(tasks))
     results = lm_eval.simple_evaluate(
@@ -136,5 +146,3 @@ def evaluate(model, tokenizer, tokenizer_path: str, cfg, max_length: int | None 
     )
     metrics, samples = flatten_results(results, cfg)
     return EvaluationResult(metrics, samples, time.perf_counter() - start)
-
-

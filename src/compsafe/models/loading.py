@@ -81,8 +81,10 @@ def _check_hub_cache(cfg) -> None:
     found = try_to_load_from_cache(str(cfg.path), filename, revision=cfg.revision)
     if not isinstance(found, str):
         raise ConfigError(
-            "model.path", cfg.path, "not a local folder and not in the Hugging Face cache "
-            "(HF_HUB_OFFLINE=1); give a local path, `pkg:<package>`, or go online"
+            "model.path",
+            cfg.path,
+            "not a local folder and not in the Hugging Face cache "
+            "(HF_HUB_OFFLINE=1); give a local path, `pkg:<package>`, or go online",
         )
 
 

@@ -22,7 +22,9 @@ HEADLINE = (
 
 def job_folders(root: Path) -> list[Path]:
     """Folders under `root` (itself included) holding a job record, in job order."""
-    found = {p.parent for p in root.rglob(RESULTS_FILE)} | {p.parent for p in root.rglob(FAILED_FILE)}
+    found = {p.parent for p in root.rglob(RESULTS_FILE)} | {
+        p.parent for p in root.rglob(FAILED_FILE)
+    }
 
     def order(path: Path):
         rel = path.relative_to(root).parts
@@ -65,10 +67,10 @@ def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
         if record.get("status") != "completed":
             label += " (FAILED)"
         rows.append([label, *(_cell(_get(record, c[1]), c[2]) for c in columns)])
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
 
     def line(cells):
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [line(r) for r in rows]
@@ -87,8 +89,10 @@ def _notes(records) -> list[str]:
                 continue
             seen.add(key)
             options = ", ".join(f"{k}={v}" for k, v in (bench.get("options") or {}).items())
-            notes.append(f"{key}: {bench.get('label') or bench.get('task')}; "
-                         f"{bench.get('samples')} items ({options or 'defaults'})")
+            notes.append(
+                f"{key}: {bench.get('label') or bench.get('task')}; "
+                f"{bench.get('samples')} items ({options or 'defaults'})"
+            )
     for folder, record in records:
         if record.get("status") != "completed":
             notes.append(f"FAILED {folder}: {record.get('error')}")

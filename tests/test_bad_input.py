@@ -1,0 +1,89 @@
+"""Bad input: one line naming the key and the valid choices, before any model is loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from compsafe.errors import ConfigError
+from compsafe.preflight import preflight
+from conftest import CONFIG_DIR, run_compsafe
+
+CASES = [
+    (["compression=nope"], "compression=nope: valid choices: magnitude, none, sparsegpt, wanda"),
+    (["model=nope"], "model=nope: valid choices: hf, llama2_7b, smollm2_135m, tulu2_7b"),
+    (["benchmark=nope"], "benchmark=nope: valid choices: crows_pairs, perplexity, quick"),
+    (
+        ["compression=wanda", "compression.sparsity=1.0"],
+        "compression.sparsity=1.0: must be in [0, 1)",
+    ),
+    (["compression=wanda", "compression.sparsity=-0.2"], "compression.sparsity=-0.2"),
+    (["compression.method=nope"], "compression.method=nope: valid choices: magnitude, none"),
+    (
+        ["compression.sparsty=0.5"],
+        "compression.sparsty: unknown key; valid keys here: method, sparsity",
+    ),
+    (["model=hf"], "model.path: required"),
+    (
+        ["model=hf", "model.path=/no/such/model"],
+        "model.path=/no/such/model: no such file or folder",
+    ),
+    (["model=hf", "model.path=someone/not-cached"], "not in the Hugging Face cache"),
+    (["model.dtype=float8"], "model.dtype=float8: valid choices: auto, bfloat16, float16, float32"),
+    (
+        ["compression=wanda", "calibration.source=file", "calibration.path=/no/file.txt"],
+        "calibration.path=/no/file.txt: no such file",
+    ),
+    (
+        [
+            "benchmark.tasks.perplexity.options.source=file",
+            "+benchmark.tasks.perplexity.options.path=/x.txt",
+        ],
+        "benchmark.tasks.perplexity.options.path=/x.txt: no such file",
+    ),
+    (
+        ["+benchmark.tasks.crows_pairs.options.sample_sise=3"],
+        "unknown option; valid choices: path, sample_size",
+    ),
+    (
+        ["-m", "compression=magnitude,wanda", "compression.sparsity=0.5,1.5"],
+        "compression.sparsity=1.5",
+    ),
+    (["-m", "compression=wanda,nope"], "compression=nope"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), CASES)
+def test_preflight_names_the_key(argv, message):
+    with pytest.raises(ConfigError) as caught:
+        preflight(argv, CONFIG_DIR)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_preflight_counts_sweep_jobs():
+    argv = ["-m", "compression=magnitude,wanda", "compression.sparsity=0.3,0.5"]
+    assert preflight(argv, CONFIG_DIR) == 4
+    assert preflight(["experiment=quickstart"], CONFIG_DIR) == 4
+    assert preflight([], CONFIG_DIR) == 1
+
+
+def test_cli_prints_one_line_and_exits_nonzero_without_loading(tmp_path):
+    out = run_compsafe("compression=nope", f"hydra.run.dir={tmp_path / 'run'}")
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.startswith("compsafe: error:")]
+    assert lines == [
+        "compsafe: error: compression=nope: valid choices: magnitude, none, sparsegpt, wanda"
+    ]
+    assert not (tmp_path / "run").exists()  # Hydra never started a job
+
+
+def test_cli_rejects_a_bad_sweep_before_any_job(tmp_path):
+    out = run_compsafe(
+        "-m",
+        "compression=magnitude",
+        "compression.sparsity=0.5,1.5",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )
+    assert out.returncode == 2
+    assert "compression.sparsity=1.5: must be in [0, 1)" in out.stderr
+    assert not (tmp_path / "sweep").exists()

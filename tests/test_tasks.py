@@ -1,0 +1,165 @@
+"""Our lm-eval tasks: loaders, metrics, and running them through plain `lm_eval --include_path`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from omegaconf import OmegaConf
+
+from compsafe.errors import ConfigError
+from compsafe.evaluation.harness import TASKS_DIR, flatten_results, metric_name, our_task_names
+from compsafe.evaluation.tasks import crows_pairs, perplexity
+
+
+def test_task_folder_defines_our_tasks():
+    assert {"compsafe_crows_pairs", "compsafe_perplexity"} <= our_task_names()
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.name for p in TASKS_DIR.glob("*.py") if p.stem != "__init__")
+)
+def test_task_modules_load_the_way_lm_eval_loads_them(module):
+    """lm-eval executes these files outside our package (no sys.modules entry during exec)."""
+    spec = importlib.util.spec_from_file_location(str(TASKS_DIR / module), TASKS_DIR / module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert callable(loaded.load) and callable(loaded.process_results)
+
+
+def test_crows_pairs_full_data_has_1508_pairs():
+    data = crows_pairs.load()["test"]
+    assert len(data) == 1508
+    assert set(data.column_names) == set(crows_pairs.FIELDS)
+
+
+def test_crows_pairs_subset_is_seeded_and_stable():
+    meta = {"compsafe": {crows_pairs.TASK: {"sample_size": 50, "seed": 7}}}
+    first = crows_pairs.load(**meta)["test"]["sent_more"]
+    assert len(first) == 50 and first == crows_pairs.load(**meta)["test"]["sent_more"]
+    other = {"compsafe": {crows_pairs.TASK: {"sample_size": 50, "seed": 8}}}
+    assert first != crows_pairs.load(**other)["test"]["sent_more"]
+
+
+def test_crows_pairs_metrics_by_hand():
+    more_wins = crows_pairs.process_results({}, [(-10.0, False), (-12.5, False)])
+    assert more_wins == {"likelihood_diff": 2.5, "pct_stereotype": 1.0}
+    less_wins = crows_pairs.process_results({}, [(-13.0, False), (-12.0, False)])
+    assert less_wins == {"likelihood_diff": 1.0, "pct_stereotype": 0.0}
+
+
+def test_crows_pairs_file_with_missing_fields(tmp_path):
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text(json.dumps({"sent_more": "a", "sent_less": "b"}) + "\n")
+    meta = {"compsafe": {crows_pairs.TASK: {"source": "file", "path": str(bad)}}}
+    with pytest.raises(ConfigError, match="missing fields"):
+        crows_pairs.load(**meta)
+
+
+def test_unknown_option_names_the_valid_ones():
+    with pytest.raises(ConfigError, match="sample_size"):
+        crows_pairs.load(compsafe={crows_pairs.TASK: {"sample_sise": 3}})
+
+
+def test_perplexity_windows_have_exact_token_counts(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    meta = {
+        "tokenizer": str(tiny_model_dir),
+        "compsafe": {perplexity.TASK: {"window": 32, "max_windows": 5}},
+    }
+    docs = perplexity.load(**meta)["test"]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    assert len(docs) == 5
+    assert docs["window"] == sorted(set(docs["window"]))  # spread, distinct
+    for doc in docs:
+        assert doc["num_tokens"] == len(tokenizer.encode(doc["text"]))
+        assert abs(doc["num_tokens"] - 32) <= 2  # decode/encode round trip
+
+
+def test_perplexity_needs_a_tokenizer():
+    with pytest.raises(ConfigError, match="tokenizer"):
+        perplexity.load()
+
+
+def test_window_starts_spread_over_the_corpus():
+    assert perplexity.window_starts(10, None) == list(range(10))
+    assert perplexity.window_starts(100, 4) == [0, 25, 50, 75]
+
+
+def test_perplexity_metrics_are_weighted_by_tokens():
+    doc = {"text": "one two three", "num_tokens": 4}
+    out = perplexity.process_results(doc, [-8.0])
+    assert out["token_perplexity"] == (-8.0, 4)
+    assert out["word_perplexity"] == (-8.0, 3)
+    assert out["byte_perplexity"] == (-8.0, 13)
+    # lm-eval's weighted_perplexity: exp(-sum ll / sum weights)
+    from lm_eval.api.metrics import weighted_perplexity
+
+    assert weighted_perplexity([(-8.0, 4), (-4.0, 2)]) == pytest.approx(math.exp(2.0))
+
+
+def test_flatten_results_names():
+    cfg = OmegaConf.create({"tasks": {"crows_pairs": {"task": "compsafe_crows_pairs"}}})
+    results = {
+        "results": {
+            "compsafe_crows_pairs": {
+                "alias": "x",
+                "pct_stereotype,none": 0.5,
+                "pct_stereotype_stderr,none": 0.1,
+                "sample_len": 10,
+            }
+        },
+        "n-samples": {"compsafe_crows_pairs": {"effective": 10}},
+    }
+    metrics, samples = flatten_results(results, cfg)
+    assert metrics == {"crows_pairs/pct_stereotype": 0.5, "crows_pairs/pct_stereotype_stderr": 0.1}
+    assert samples == {"crows_pairs": 10}
+    assert metric_name("exact_match,strict-match") == "exact_match_strict-match"
+
+
+@pytest.mark.slow
+def test_plain_lm_eval_cli_runs_our_tasks(tiny_model_dir, tmp_path):
+    """Users can run our task folder without compsafe's pipeline."""
+    metadata = {
+        "compsafe": {
+            "compsafe_crows_pairs": {"sample_size": 6},
+            "compsafe_perplexity": {"window": 32, "max_windows": 3},
+        }
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "run",
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={tiny_model_dir},dtype=float32",
+            "--tasks",
+            "compsafe_crows_pairs,compsafe_perplexity",
+            "--include_path",
+            str(TASKS_DIR),
+            "--device",
+            "cpu",
+            "--batch_size",
+            "4",
+            "--metadata",
+            json.dumps(metadata),
+            "--output_path",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    saved = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text())
+    assert saved["results"]["compsafe_crows_pairs"]["pct_stereotype,none"] >= 0
+    assert saved["results"]["compsafe_perplexity"]["token_perplexity,none"] > 1
+    assert saved["n-samples"]["compsafe_crows_pairs"]["effective"] == 6
