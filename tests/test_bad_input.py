@@ -49,6 +49,10 @@ CASES = [
         "compression.sparsity=1.5",
     ),
     (["-m", "compression=wanda,nope"], "compression=nope"),
+    (
+        ["benchmark.lm_eval_tasks=[not_a_task]"],
+        "benchmark.lm_eval_tasks=not_a_task: not an lm-eval",
+    ),
 ]
 
 
@@ -58,6 +62,10 @@ def test_preflight_names_the_key(argv, message):
         preflight(argv, CONFIG_DIR)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_builtin_lm_eval_tasks_are_accepted_by_name():
+    assert preflight(["benchmark.lm_eval_tasks=[arc_easy]"], CONFIG_DIR) == 1
 
 
 def test_preflight_counts_sweep_jobs():

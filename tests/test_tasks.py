@@ -12,7 +12,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.harness import TASKS_DIR, flatten_results, metric_name, our_task_names
+from compsafe.evaluation.harness import (
+    TASKS_DIR,
+    flatten_results,
+    metric_name,
+    our_task_names,
+    task_specs,
+)
 from compsafe.evaluation.tasks import crows_pairs, perplexity
 
 
@@ -120,6 +126,15 @@ def test_flatten_results_names():
     assert metrics == {"crows_pairs/pct_stereotype": 0.5, "crows_pairs/pct_stereotype_stderr": 0.1}
     assert samples == {"crows_pairs": 10}
     assert metric_name("exact_match,strict-match") == "exact_match_strict-match"
+
+
+def test_builtin_tasks_by_name_are_keyed_by_name():
+    cfg = OmegaConf.create(
+        {"tasks": {"crows_pairs": {"task": "compsafe_crows_pairs"}}, "lm_eval_tasks": ["arc_easy"]}
+    )
+    assert set(task_specs(cfg)) == {"crows_pairs", "arc_easy"}
+    metrics, _ = flatten_results({"results": {"arc_easy": {"acc,none": 0.25}}}, cfg)
+    assert metrics == {"arc_easy/acc": 0.25}
 
 
 @pytest.mark.slow

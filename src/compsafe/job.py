@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from compsafe.compression import CompressionSpec, get_method, parse_spec
 from compsafe.compression.calibration import build_calibration, check_calibration_config
 from compsafe.compression.layers import measure_sparsity
-from compsafe.evaluation.harness import check_benchmark_config, evaluate
+from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
 from compsafe.models import check_model_config, load_model
 from compsafe.models.loading import model_name, resolve_device
 from compsafe.results import COMPLETED, environment, new_record, write_results
@@ -85,7 +85,7 @@ def benchmark_record(cfg: DictConfig, samples: dict[str, int]) -> dict[str, Any]
             "options": OmegaConf.to_container(spec.options, resolve=True),
             "samples": samples.get(key),
         }
-        for key, spec in cfg.benchmark.tasks.items()
+        for key, spec in task_specs(cfg.benchmark).items()
     }
 
 

@@ -47,18 +47,28 @@ def lm_eval_task_names() -> frozenset[str]:
     return frozenset(TaskManager().all_tasks)
 
 
+def task_specs(cfg) -> dict[str, Any]:
+    """Every task of a benchmark config by its key: `tasks` plus `lm_eval_tasks` by name."""
+    from omegaconf import OmegaConf
+
+    specs = dict(cfg.tasks)
+    for name in cfg.get("lm_eval_tasks") or []:
+        specs.setdefault(name, OmegaConf.create({"task": name, "label": None, "options": {}}))
+    return specs
+
+
 def check_benchmark_config(cfg) -> None:
     """Names and options of every task, before any model is loaded."""
-    if not cfg.tasks:
+    if not task_specs(cfg):
         raise ConfigError("benchmark.tasks", "{}", "no tasks; pick a benchmark config")
     if int(cfg.batch_size) <= 0:
         raise ConfigError("benchmark.batch_size", cfg.batch_size, "must be a positive integer")
     ours = our_task_names()
-    for key, spec in cfg.tasks.items():
+    for key, spec in task_specs(cfg).items():
         where = f"benchmark.tasks.{key}"
         if spec.task not in ours and spec.task not in lm_eval_task_names():
             raise ConfigError(
-                f"{where}.task",
+                f"{where}.task" if key in cfg.tasks else "benchmark.lm_eval_tasks",
                 spec.task,
                 "not an lm-eval task; ours: "
                 + ", ".join(sorted(ours))
@@ -76,7 +86,7 @@ def check_benchmark_config(cfg) -> None:
 
 
 def _needs_builtin(cfg) -> bool:
-    return any(spec.task not in our_task_names() for spec in cfg.tasks.values())
+    return any(spec.task not in our_task_names() for spec in task_specs(cfg).values())
 
 
 def build_task_manager(cfg, tokenizer_path: str):
@@ -85,7 +95,7 @@ def build_task_manager(cfg, tokenizer_path: str):
 
     metadata = {
         "tokenizer": tokenizer_path,
-        NAMESPACE: {spec.task: dict(spec.options or {}) for spec in cfg.tasks.values()},
+        NAMESPACE: {spec.task: dict(spec.options or {}) for spec in task_specs(cfg).values()},
     }
     return TaskManager(
         include_path=str(TASKS_DIR), include_defaults=_needs_builtin(cfg), metadata=metadata
@@ -100,7 +110,7 @@ def metric_name(raw: str) -> str:
 
 def flatten_results(results: dict[str, Any], cfg) -> tuple[dict[str, float], dict[str, int]]:
     """`{"<task key>/<metric>": value}` from lm-eval's nested results, plus item counts."""
-    key_of = {spec.task: key for key, spec in cfg.tasks.items()}
+    key_of = {spec.task: key for key, spec in task_specs(cfg).items()}
     for group, subtasks in (results.get("group_subtasks") or {}).items():
         for sub in subtasks:
             if group in key_of and sub not in key_of:
@@ -130,7 +140,7 @@ def evaluate(
     lm = HFLM(
         pretrained=model, tokenizer=tokenizer, batch_size=int(cfg.batch_size), max_length=max_length
     )
-    tasks = [spec.task for spec in cfg.tasks.values()]
+    tasks = [spec.task for spec in task_specs(cfg).values()]
     log.info("Evaluating %s", ", ".join(tasks))
     results = lm_eval.simple_evaluate(
         model=lm,
