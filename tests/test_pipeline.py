@@ -95,17 +95,15 @@ def test_wandb_offline_run_holds_the_metrics(sweep):
 
 
 def test_failed_job_is_recorded_and_keeps_the_completed_result(tiny_model_dir, tmp_path):
-    run_dir = f"hydra.run.dir={tmp_path}"
-    ok = run_compsafe(*tiny(tiny_model_dir), "logger=none", run_dir)
+    # `model.path=` alone (default model config) takes any local folder or hub id.
+    job = [f"model.path={tiny_model_dir}", *SMALL_BENCHMARK, "logger=none"]
+    job.append(f"hydra.run.dir={tmp_path}")
+    ok = run_compsafe(*job)
     assert ok.returncode == 0, ok.stderr[-3000:]
+    record = json.loads((tmp_path / RESULTS_FILE).read_text())
+    assert record["model"]["name"] == tiny_model_dir.name
     # 64 inputs are not a multiple of 7: passes the config checks, fails while compressing.
-    bad = run_compsafe(
-        *tiny(tiny_model_dir),
-        "logger=none",
-        "compression=magnitude",
-        "compression.pattern=3:7",
-        run_dir,
-    )
+    bad = run_compsafe(*job, "compression=magnitude", "compression.pattern=3:7")
     assert bad.returncode != 0
     assert json.loads((tmp_path / RESULTS_FILE).read_text())["status"] == "completed"
     failed = json.loads((tmp_path / FAILED_FILE).read_text())
@@ -142,6 +140,7 @@ def test_embedded_default_model_prunes_and_evaluates(tmp_path):
     record = json.loads((tmp_path / RESULTS_FILE).read_text())
     assert record["model"]["parameters"] == 134_515_008
     assert record["model"]["source"] == "packaged"
+    assert record["model"]["name"] == "SmolLM2-135M-Instruct.Q4_1"
     assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
     assert record["compression"]["layers"] == 210  # 30 layers x 7 projections; lm_head kept
     assert record["metrics"]["perplexity/token_perplexity"] > 1

@@ -26,11 +26,11 @@ class PathsConfig:
 
 @dataclass
 class ModelConfig:
-    """A causal LM: a hub id, a local folder, or `pkg:<distribution>` for a packaged GGUF."""
+    """A causal LM: a hub id, a local folder, or `pkg:<distribution>/<file.gguf>`."""
 
     path: str = MISSING
     name: str | None = None  # label in results; derived from `path` when null
-    gguf_file: str | None = None
+    gguf_file: str | None = None  # a GGUF file inside a hub repo or local folder
     revision: str | None = None
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
     device: str = "auto"  # auto | cpu | cuda | cuda:N

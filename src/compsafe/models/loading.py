@@ -46,8 +46,8 @@ def model_name(cfg) -> str:
         return str(cfg.name)
     path = str(cfg.path)
     if path.startswith(packaged.PREFIX):
-        return Path(cfg.gguf_file or packaged.parse(path)).stem
-    return Path(path.rstrip("/")).name
+        return Path(packaged.parse(path)[1]).stem
+    return Path(cfg.gguf_file).stem if cfg.gguf_file else Path(path.rstrip("/")).name
 
 
 def resolve_device(device: str) -> str:
@@ -93,7 +93,7 @@ def check_model_config(cfg) -> None:
     path = str(cfg.path)
     source = model_source(path)
     if source == "packaged":
-        packaged.gguf_path(path, cfg.gguf_file)
+        packaged.gguf_path(path)
     elif source == "local":
         local = Path(path).expanduser()
         if not local.exists():
@@ -134,7 +134,7 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
     source = model_source(path)
     kwargs: dict[str, Any] = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
     if source == "packaged":
-        weights = str(packaged.ensure_checkpoint(path, cfg.gguf_file, cache_dir))
+        weights = str(packaged.ensure_checkpoint(path, cache_dir))
         kwargs = {}
     else:
         weights = str(Path(path).expanduser()) if source == "local" else path

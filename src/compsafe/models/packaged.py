@@ -22,33 +22,35 @@ PREFIX = "pkg:"
 COMPLETE_MARKER = ".complete"
 
 
-def parse(path: str) -> str:
-    """The distribution name in `pkg:<distribution>`."""
-    return path[len(PREFIX) :]
-
-
-def gguf_path(path: str, gguf_file: str | None) -> Path:
-    """The GGUF file inside the installed distribution (raises ConfigError if absent)."""
+def parse(path: str) -> tuple[str, str]:
+    """(distribution, file name) of `pkg:<distribution>/<file.gguf>`."""
     from compsafe.errors import ConfigError
 
-    if not gguf_file:
-        raise ConfigError("model.gguf_file", gguf_file, "a packaged model needs its GGUF file name")
-    return find_package_file(parse(path), gguf_file, "model.path")
+    distribution, _, filename = path[len(PREFIX) :].partition("/")
+    if not distribution or not filename:
+        raise ConfigError("model.path", path, "a packaged model is pkg:<distribution>/<file.gguf>")
+    return distribution, filename
 
 
-def checkpoint_dir(path: str, gguf_file: str, cache_dir: str | Path) -> Path:
+def gguf_path(path: str) -> Path:
+    """The GGUF file inside the installed distribution (raises ConfigError if absent)."""
+    distribution, filename = parse(path)
+    return find_package_file(distribution, filename, "model.path")
+
+
+def checkpoint_dir(path: str, cache_dir: str | Path) -> Path:
     """Cache folder keyed by distribution, its version and the file."""
-    dist = parse(path)
-    version = importlib.metadata.version(dist)
-    return Path(cache_dir) / "models" / f"{dist}-{version}" / Path(gguf_file).stem
+    distribution, filename = parse(path)
+    version = importlib.metadata.version(distribution)
+    return Path(cache_dir) / "models" / f"{distribution}-{version}" / Path(filename).stem
 
 
-def ensure_checkpoint(path: str, gguf_file: str, cache_dir: str | Path) -> Path:
+def ensure_checkpoint(path: str, cache_dir: str | Path) -> Path:
     """Convert the packaged GGUF to a plain checkpoint unless a complete one is cached."""
-    target = checkpoint_dir(path, gguf_file, cache_dir)
+    target = checkpoint_dir(path, cache_dir)
     if (target / COMPLETE_MARKER).is_file():
         return target
-    source = gguf_path(path, gguf_file)
+    source = gguf_path(path)
     log.info("Converting %s to a plain checkpoint in %s (first time only)", source.name, target)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
