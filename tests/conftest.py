@@ -88,6 +88,19 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COMPSAFE_CACHE_DIR", cache)
 
 
+# The keys every results.json must have (the contract later stages rely on), written out here
+# rather than imported, so the tests check the code against the spec.
+RESULTS_CONTRACT = {
+    "status",
+    "model",
+    "compression",
+    "metrics",
+    "timings",
+    "environment",
+    "config",
+    "error",
+}
+
 # Small, fast benchmark settings for the tiny model (seconds, not minutes).
 SMALL_BENCHMARK = [
     "benchmark.tasks.perplexity.options.window=64",

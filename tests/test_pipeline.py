@@ -12,21 +12,10 @@ from pathlib import Path
 import pytest
 
 from compsafe.results import FAILED_FILE, RESULTS_FILE
-from conftest import SMALL_BENCHMARK, run_compsafe
+from conftest import RESULTS_CONTRACT, SMALL_BENCHMARK, run_compsafe
 from wandb_log import logged_values
 
 pytestmark = pytest.mark.slow
-
-CONTRACT = {
-    "status",
-    "model",
-    "compression",
-    "metrics",
-    "timings",
-    "environment",
-    "config",
-    "error",
-}
 
 
 def tiny(model_dir: Path) -> list[str]:
@@ -57,7 +46,7 @@ def test_multirun_writes_one_complete_record_per_job(sweep):
     folder, _ = sweep
     dense, magnitude = job_record(folder, 0), job_record(folder, 1)
     for record in (dense, magnitude):
-        assert CONTRACT <= set(record)
+        assert RESULTS_CONTRACT <= set(record)
         assert record["status"] == "completed" and record["error"] is None
         assert record["model"]["parameters"] > 0 and record["model"]["name"]
         assert {"load", "compress", "evaluate", "total"} <= set(record["timings"])

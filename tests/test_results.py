@@ -17,21 +17,11 @@ from compsafe.results import (
     read_results,
     write_results,
 )
-
-CONTRACT_KEYS = {
-    "status",
-    "model",
-    "compression",
-    "metrics",
-    "timings",
-    "environment",
-    "config",
-    "error",
-}
+from conftest import RESULTS_CONTRACT
 
 
 def test_new_record_has_every_contract_key():
-    assert CONTRACT_KEYS <= set(new_record({"a": 1}))
+    assert RESULTS_CONTRACT <= set(new_record({"a": 1}))
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):
