@@ -89,12 +89,10 @@ def benchmark_record(cfg: DictConfig, samples: dict[str, int]) -> dict[str, Any]
     }
 
 
-def free(model, loaded) -> None:
-    """Drop a compressed copy and give its memory back before the next job."""
+def release_memory() -> None:
+    """Give a dropped compressed copy's memory back before the next job of the sweep."""
     import torch
 
-    if model is not loaded.model:
-        del model
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -143,11 +141,16 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
         record["metrics"] = result.metrics
         record["benchmarks"] = benchmark_record(cfg, result.samples)
         record["status"] = COMPLETED
-        free(model, loaded)
+        model = None
+        release_memory()
     except Exception as err:
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback"] = traceback.format_exc()
         log.error("Job failed: %s", record["error"])
+        # Hydra keeps the exception until the sweep ends: drop the frames' model copies now.
+        model = None
+        traceback.clear_frames(err.__traceback__)
+        release_memory()
         raise
     finally:
         timings["total"] = time.perf_counter() - start
