@@ -9,7 +9,10 @@ from compsafe.preflight import preflight
 from conftest import CONFIG_DIR, run_compsafe
 
 CASES = [
-    (["compression=nope"], "compression=nope: valid choices: magnitude, none, sparsegpt, wanda"),
+    (
+        ["compression=nope"],
+        "compression=nope: valid choices: awq, gblm, gptq, int8, magnitude, none",
+    ),
     (["model=nope"], "model=nope: valid choices: hf, llama2_7b, smollm2_135m, tulu2_7b"),
     (["benchmark=nope"], "benchmark=nope: valid choices: crows_pairs, perplexity, quick"),
     (
@@ -17,7 +20,9 @@ CASES = [
         "compression.sparsity=1.0: must be in [0, 1)",
     ),
     (["compression=wanda", "compression.sparsity=-0.2"], "compression.sparsity=-0.2"),
-    (["compression.method=nope"], "compression.method=nope: valid choices: magnitude, none"),
+    (["compression.method=nope"], "compression.method=nope: valid choices: awq, gblm, gptq"),
+    (["compression=wanda", "compression.quantize=nf4"], "compression.quantize=nf4: valid choices"),
+    (["compression=gptq", "compression.bits=1"], "compression.bits=1: must be in 2..8"),
     (
         ["compression.sparsty=0.5"],
         "compression.sparsty: unknown key; valid keys here: method, sparsity",
@@ -83,7 +88,8 @@ def test_cli_prints_one_line_and_exits_nonzero_without_loading(tmp_path):
     assert out.returncode == 2
     lines = [line for line in out.stderr.splitlines() if line.startswith("compsafe: error:")]
     assert lines == [
-        "compsafe: error: compression=nope: valid choices: magnitude, none, sparsegpt, wanda"
+        "compsafe: error: compression=nope: valid choices: "
+        "awq, gblm, gptq, int8, magnitude, none, rtn, sparsegpt, wanda"
     ]
     assert not (tmp_path / "run").exists()  # Hydra never started a job
 

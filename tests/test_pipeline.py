@@ -133,3 +133,51 @@ def test_embedded_default_model_prunes_and_evaluates(tmp_path):
     assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
     assert record["compression"]["layers"] == 210  # 30 layers x 7 projections; lm_head kept
     assert record["metrics"]["perplexity/token_perplexity"] > 1
+
+
+def test_compressed_checkpoint_cache(tiny_model_dir, tmp_path):
+    """Saved once, reused on the second run, rebuilt after a crash, never loaded when damaged."""
+    cache = tmp_path / "cache"
+    job = [
+        *tiny(tiny_model_dir),
+        "logger=none",
+        "compression=sparsegpt",
+        "compression.pattern=2:4",
+        "compression.quantize=gptq",
+        "compression.group_size=32",
+    ]
+
+    def run(name: str, *extra: str) -> dict:
+        out = run_compsafe(
+            *job, *extra, f"hydra.run.dir={tmp_path / name}", env={"COMPSAFE_CACHE_DIR": str(cache)}
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads((tmp_path / name / RESULTS_FILE).read_text())
+
+    first = run("first")
+    entry = Path(first["compression"]["cache"]["path"])
+    assert first["compression"]["cache"]["hit"] is False
+    assert first["compression"]["quantization"]["bits"] == 4
+    assert first["compression"]["label"] == "sparsegpt 2:4 + gptq w4 g32"
+    assert {"model.safetensors", "recipe.yaml", "compsafe-cache.json", "config.json"} <= {
+        p.name for p in entry.iterdir()
+    }
+
+    second = run("second")
+    assert second["compression"]["cache"] == {"hit": True, "path": str(entry)}
+    assert second["timings"]["compress"] == 0.0
+    assert second["metrics"] == first["metrics"]
+    assert second["compression"]["measured_sparsity"] == first["compression"]["measured_sparsity"]
+
+    # A crash mid-write leaves no marker; a damaged file has the wrong size: both are rebuilt.
+    (entry / ".complete").unlink()
+    assert run("after-crash")["compression"]["cache"]["hit"] is False
+    with open(entry / "model.safetensors", "r+b") as fh:
+        fh.truncate(1000)
+    rebuilt = run("after-damage")
+    assert rebuilt["compression"]["cache"]["hit"] is False
+    assert rebuilt["metrics"] == first["metrics"]
+
+    uncached = run("uncached", "compression.cache=false")
+    assert uncached["compression"]["cache"] is None
+    assert uncached["metrics"] == first["metrics"]

@@ -1,4 +1,4 @@
-"""One job: check the config, load the model, compress a copy, evaluate it, record, log."""
+"""One job: check the config, get the compressed model, evaluate it, record, log."""
 
 from __future__ import annotations
 
@@ -7,46 +7,62 @@ import gc
 import logging
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from compsafe.compression import CompressionSpec, get_method, parse_spec
-from compsafe.compression.calibration import build_calibration, check_calibration_config
+from compsafe.compression import CompressionSpec, parse_spec
+from compsafe.compression import cache as compressed_cache
+from compsafe.compression.calibration import check_calibration_config
 from compsafe.compression.layers import measure_sparsity
+from compsafe.compression.memory import PeakMemory
+from compsafe.compression.pipeline import compress_model, needs_calibration
+from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, verify_quantization
 from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
 from compsafe.models import check_model_config, load_model
-from compsafe.models.loading import model_name, resolve_device
+from compsafe.models.loading import model_name, resolve_device, resolve_dtype, weights_location
 from compsafe.results import COMPLETED, environment, new_record, write_results
 from compsafe.tracking import Tracker
 
 log = logging.getLogger(__name__)
+
+CALIBRATION_KEYS = (
+    "name",
+    "source",
+    "path",
+    "subset",
+    "data_files",
+    "split",
+    "text_field",
+    "num_samples",
+    "seq_len",
+    "seed",
+)
 
 
 def check_config(cfg: DictConfig) -> CompressionSpec:
     """Every check that needs no weights, so bad input fails before anything heavy runs."""
     check_model_config(cfg.model)
     spec = parse_spec(cfg.compression)
-    if get_method(spec.method).needs_calibration:
+    if needs_calibration(spec):
         check_calibration_config(cfg.calibration)
     check_benchmark_config(cfg.benchmark)
     return spec
 
 
-def config_label(spec: CompressionSpec) -> str:
-    """A row name for tables: 'dense', 'wanda 50%', 'sparsegpt 2:4'."""
-    if spec.method == "none":
-        return "dense"
-    if spec.n_m:
-        return f"{spec.method} {spec.pattern}"
-    return f"{spec.method} {spec.target_sparsity:.0%}"
+def calibration_record(cfg: DictConfig, spec: CompressionSpec) -> dict[str, Any] | None:
+    if not needs_calibration(spec):
+        return None
+    return {k: cfg.calibration[k] for k in CALIBRATION_KEYS}
 
 
 def compression_record(spec: CompressionSpec, cfg: DictConfig) -> dict[str, Any]:
-    record: dict[str, Any] = {
+    quant = spec.quant
+    return {
         "method": spec.method,
-        "label": config_label(spec),
+        "label": spec.label,
         "pattern": spec.pattern_kind,
         "n_m": spec.pattern if spec.n_m else None,
         "target_sparsity": spec.target_sparsity,
@@ -55,26 +71,123 @@ def compression_record(spec: CompressionSpec, cfg: DictConfig) -> dict[str, Any]
         "targets": list(spec.targets),
         "ignore": list(spec.ignore),
         "args": spec.args,
-        "calibration": None,
+        "quantize": quant.method if quant else None,
+        "calibration": calibration_record(cfg, spec),
+        "cache": None,
     }
-    if get_method(spec.method).needs_calibration:
-        keys = ("name", "source", "path", "subset", "num_samples", "seq_len", "seed")
-        record["calibration"] = {k: cfg.calibration[k] for k in keys}
-    return record
 
 
-def compress(loaded, spec: CompressionSpec, calibration_cfg: DictConfig):
-    """A compressed copy of the shared dense model (the dense model itself for `none`)."""
-    method = get_method(spec.method)
+@dataclass
+class Prepared:
+    """The model a job evaluates, and where its tokenizer can be loaded from by name."""
+
+    model: Any
+    tokenizer: Any
+    tokenizer_path: str
+
+
+def dense_record(loaded) -> dict[str, Any]:
+    return {
+        "name": loaded.name,
+        "path": loaded.path,
+        "source": loaded.source,
+        "weights_path": loaded.weights_path,
+        "parameters": loaded.num_parameters,
+        "dtype": loaded.dtype,
+        "device": loaded.device,
+    }
+
+
+def cache_entry(cfg: DictConfig, spec: CompressionSpec):
+    """(entry folder, key material) of this job's compressed checkpoint."""
+    source, weights = weights_location(cfg.model, cfg.paths.cache_dir)
+    device = resolve_device(str(cfg.model.device))
+    identity = {
+        "path": str(cfg.model.path),
+        "gguf_file": cfg.model.gguf_file,
+        "dtype": resolve_dtype(str(cfg.model.dtype), device),
+        "weights": compressed_cache.weights_identity(weights, source, cfg.model.revision),
+    }
+    digest, material = compressed_cache.cache_key(
+        identity, spec, calibration_record(cfg, spec), device
+    )
+    entry = compressed_cache.entry_dir(cfg.paths.cache_dir, model_name(cfg.model), spec, digest)
+    return entry, material
+
+
+def from_cache(
+    cfg: DictConfig, spec: CompressionSpec, entry: Path, record: dict
+) -> Prepared | None:
+    """A verified model from a complete cache entry, or None (a bad entry is discarded)."""
+    manifest = compressed_cache.read_manifest(entry)
+    if manifest is None:
+        if entry.exists():
+            compressed_cache.discard(entry)
+        return None
+    device = resolve_device(str(cfg.model.device))
+    log.info("Compressed model found in the cache: %s", entry)
+    model, tokenizer = compressed_cache.load(
+        entry, device, resolve_dtype(str(cfg.model.dtype), device)
+    )
+    saved = manifest["record"]
+    try:
+        if spec.quant:
+            verify_quantization(model, spec)
+        if spec.prunes:
+            verify_mask_kept(model, spec, saved["sparsity_after_pruning"])
+    except CompressionMismatch as err:
+        log.warning("Discarding cache entry %s: %s", entry, err)
+        compressed_cache.discard(entry)
+        return None
+    record["model"] = saved["model"]
+    record["compression"].update({k: v for k, v in saved.items() if k != "model"})
+    record["compression"].update(measure_sparsity(model, spec.targets, spec.ignore))
+    return Prepared(model, tokenizer, str(entry))
+
+
+def compress_fresh(cfg: DictConfig, spec: CompressionSpec, record: dict, timings: dict) -> Prepared:
+    """Load the dense model (once per process) and compress a copy of it."""
+    started = time.perf_counter()
+    loaded = load_model(cfg.model, cfg.paths.cache_dir)
+    timings["load"] = time.perf_counter() - started  # ~0 when reused within the process
+    record["model"] = dense_record(loaded)
     if spec.method == "none":
-        return loaded.model
+        record["compression"].update(measure_sparsity(loaded.model, spec.targets, spec.ignore))
+        record["compression"]["seconds"] = 0.0
+        return Prepared(loaded.model, loaded.tokenizer, loaded.weights_path)
+    started = time.perf_counter()
     model = copy.deepcopy(loaded.model)
-    calibration = None
-    if method.needs_calibration:
-        calibration = build_calibration(calibration_cfg, loaded.tokenizer)
-    log.info("Compressing: %s", config_label(spec))
-    method.apply(model, spec, calibration=calibration, tokenizer=loaded.tokenizer)
-    return model
+    with PeakMemory() as peak:
+        stats = compress_model(model, spec, loaded.tokenizer, cfg.calibration)
+    record["compression"].update(stats)
+    record["compression"]["seconds"] = time.perf_counter() - started
+    record["compression"]["peak_memory_mb"] = peak.result()
+    return Prepared(model, loaded.tokenizer, loaded.weights_path)
+
+
+def prepare(cfg: DictConfig, spec: CompressionSpec, record: dict, timings: dict) -> Prepared:
+    """The model to evaluate: dense, from the compression cache, or freshly compressed."""
+    use_cache = bool(cfg.compression.cache) and spec.method != "none"
+    entry = material = None
+    if use_cache:
+        started = time.perf_counter()
+        entry, material = cache_entry(cfg, spec)
+        prepared = from_cache(cfg, spec, entry, record)
+        if prepared is not None:
+            timings["load"] = time.perf_counter() - started
+            timings["compress"] = 0.0
+            record["compression"]["cache"] = {"hit": True, "path": str(entry)}
+            return prepared
+    started = time.perf_counter()
+    prepared = compress_fresh(cfg, spec, record, timings)
+    timings["compress"] = time.perf_counter() - started - timings["load"]
+    if use_cache:
+        saved = {k: v for k, v in record["compression"].items() if k != "cache"}
+        compressed_cache.save(
+            prepared.model, prepared.tokenizer, entry, material, {**saved, "model": record["model"]}
+        )
+        record["compression"]["cache"] = {"hit": False, "path": str(entry)}
+    return prepared
 
 
 def benchmark_record(cfg: DictConfig, samples: dict[str, int]) -> dict[str, Any]:
@@ -105,34 +218,20 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
     record = new_record(OmegaConf.to_container(cfg, resolve=True))
     record["compression"] = compression_record(spec, cfg)
     record["environment"] = environment(resolve_device(str(cfg.model.device)), cfg.paths.root_dir)
-    name = f"{model_name(cfg.model)}/{record['compression']['label']}"
+    name = f"{model_name(cfg.model)}/{spec.label}"
     tracker = Tracker(
         cfg.logger, name=name, group=group, config=record["config"], folder=output_dir
     )
     timings = record["timings"]
+    prepared = None
     try:
         tracker.start()
-        started = time.perf_counter()
-        loaded = load_model(cfg.model, cfg.paths.cache_dir)
-        timings["load"] = time.perf_counter() - started  # ~0 when reused within the process
-        record["model"] = {
-            "name": loaded.name,
-            "path": loaded.path,
-            "source": loaded.source,
-            "weights_path": loaded.weights_path,
-            "parameters": loaded.num_parameters,
-            "dtype": loaded.dtype,
-            "device": loaded.device,
-        }
-        started = time.perf_counter()
-        model = compress(loaded, spec, cfg.calibration)
-        timings["compress"] = record["compression"]["seconds"] = time.perf_counter() - started
-        record["compression"].update(measure_sparsity(model, spec.targets, spec.ignore))
+        prepared = prepare(cfg, spec, record, timings)
         log.info("Measured sparsity: %.4f", record["compression"]["measured_sparsity"])
         result = evaluate(
-            model,
-            loaded.tokenizer,
-            loaded.weights_path,
+            prepared.model,
+            prepared.tokenizer,
+            prepared.tokenizer_path,
             cfg.benchmark,
             max_length=cfg.model.max_length,
             seed=int(cfg.seed),
@@ -141,18 +240,16 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
         record["metrics"] = result.metrics
         record["benchmarks"] = benchmark_record(cfg, result.samples)
         record["status"] = COMPLETED
-        model = None
-        release_memory()
     except Exception as err:
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback"] = traceback.format_exc()
         log.error("Job failed: %s", record["error"])
         # Hydra keeps the exception until the sweep ends: drop the frames' model copies now.
-        model = None
         traceback.clear_frames(err.__traceback__)
-        release_memory()
         raise
     finally:
+        prepared = None
+        release_memory()
         timings["total"] = time.perf_counter() - start
         path = write_results(output_dir, record)
         log.info("Wrote %s (%s)", path, record["status"])

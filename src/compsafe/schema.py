@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import II, MISSING
 
 
 @dataclass
@@ -36,6 +36,9 @@ class ModelConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     trust_remote_code: bool = False
     max_length: int | None = None  # context used by lm-eval; null = the model's own
+    # Largest quantization group size that divides every targeted layer's input size;
+    # `compression.group_size` defaults to it (Llama: 128; SmolLM2-135M, hidden 576: 64).
+    quant_group_size: int = 128
 
 
 @dataclass
@@ -49,6 +52,13 @@ class CompressionConfig:
     ignore: list[str] = field(default_factory=lambda: ["re:.*lm_head"])
     # Extra keyword arguments for the method (an llm-compressor modifier validates its own).
     args: dict[str, Any] = field(default_factory=dict)
+    # Quantization: the method itself (compression=gptq) or a second stage after pruning
+    # (compression=wanda compression.quantize=gptq), which keeps the pruning mask.
+    quantize: str | None = None  # rtn | gptq | awq | int8
+    bits: int = 4
+    group_size: int | None = II("model.quant_group_size")  # null = one scale per output channel
+    symmetric: bool = True
+    cache: bool = True  # reuse a compressed checkpoint saved by an earlier job with the same key
 
 
 @dataclass

@@ -10,6 +10,25 @@ from typing import Any, ClassVar
 from compsafe.errors import ConfigError, choices
 
 NM_PATTERN = re.compile(r"^(\d+):(\d+)$")
+BITS = range(2, 9)
+
+NONE, PRUNE, QUANTIZE = "none", "prune", "quantize"
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """A weight quantization scheme as applied: integer weights, one scale per group."""
+
+    method: str
+    bits: int
+    group_size: int | None  # None: one scale per output channel
+    symmetric: bool
+    args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        group = f"g{self.group_size}" if self.group_size else "per-channel"
+        return f"{self.method} w{self.bits} {group}{'' if self.symmetric else ' asym'}"
 
 
 @dataclass(frozen=True)
@@ -22,10 +41,11 @@ class CompressionSpec:
     targets: tuple[str, ...]
     ignore: tuple[str, ...]
     args: dict[str, Any] = field(default_factory=dict)
+    quant: QuantSpec | None = None
 
     @property
     def n_m(self) -> tuple[int, int] | None:
-        """(N, M) for an N:M pattern, else None."""
+        """(N, M) for an N:M pattern (at most N non-zeros in every M weights), else None."""
         found = NM_PATTERN.match(self.pattern)
         return (int(found[1]), int(found[2])) if found else None
 
@@ -33,20 +53,42 @@ class CompressionSpec:
     def pattern_kind(self) -> str:
         return "N:M" if self.n_m else "unstructured"
 
+    @property
+    def prunes(self) -> bool:
+        return REGISTRY[self.method].kind == PRUNE
+
+    @property
+    def label(self) -> str:
+        """A row name for tables: 'dense', 'wanda 50%', 'sparsegpt 2:4 + gptq w4 g64'."""
+        if self.method == NONE:
+            return "dense"
+        if not self.prunes:
+            return self.quant.label
+        rate = self.pattern if self.n_m else f"{self.target_sparsity:.0%}"
+        return f"{self.method} {rate}" + (f" + {self.quant.label}" if self.quant else "")
+
 
 class CompressionMethod(ABC):
-    """Compresses a model in place. Subclasses set `name` and implement `apply`."""
+    """Compresses a model in place. Subclasses set `name` and `kind` and implement `apply`."""
 
     name: ClassVar[str]
+    kind: ClassVar[str] = PRUNE  # none | prune | quantize
     needs_calibration: ClassVar[bool] = False
-    prunes: ClassVar[bool] = True
 
     def check(self, spec: CompressionSpec) -> None:
         """Cheap validation of method-specific arguments, before any model is loaded."""
-        if spec.args:
+        if self.method_args(spec):
             raise ConfigError(
-                "compression.args", dict(spec.args), f"method {self.name} takes no extra arguments"
+                "compression.args",
+                dict(self.method_args(spec)),
+                f"method {self.name} takes no extra arguments",
             )
+
+    def method_args(self, spec: CompressionSpec) -> dict[str, Any]:
+        """The `compression.args` that belong to this method (the quantizer's when it is one)."""
+        if self.kind == QUANTIZE and spec.quant is not None:
+            return spec.quant.args
+        return spec.args
 
     @abstractmethod
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
@@ -70,6 +112,10 @@ def get_method(name: str) -> CompressionMethod:
     return REGISTRY[name]()
 
 
+def methods_of_kind(kind: str) -> list[str]:
+    return sorted(name for name, cls in REGISTRY.items() if cls.kind == kind)
+
+
 def _parse_pattern(pattern: str) -> tuple[int, int] | None:
     if pattern == "unstructured":
         return None
@@ -82,6 +128,41 @@ def _parse_pattern(pattern: str) -> tuple[int, int] | None:
     return n, m
 
 
+def _quant_spec(cfg, method: CompressionMethod) -> QuantSpec | None:
+    """The quantization stage: the method itself, or `compression.quantize` after pruning."""
+    if method.kind == QUANTIZE:
+        if cfg.get("quantize"):
+            raise ConfigError(
+                "compression.quantize", cfg.quantize, f"{method.name} already quantizes; use null"
+            )
+        name, args = method.name, dict(cfg.args or {})
+    elif cfg.get("quantize"):
+        name, args = str(cfg.quantize), {}
+        if method.kind != PRUNE:
+            raise ConfigError(
+                "compression.quantize", name, "use compression=<name> to quantize alone"
+            )
+        if name not in methods_of_kind(QUANTIZE):
+            raise ConfigError("compression.quantize", name, choices(methods_of_kind(QUANTIZE)))
+    else:
+        return None
+    quantizer = REGISTRY[name]()
+    bits = int(cfg.get("bits", 4))
+    group_size = cfg.get("group_size")
+    if bits not in BITS:
+        raise ConfigError("compression.bits", bits, f"must be in {BITS.start}..{BITS.stop - 1}")
+    if group_size is not None and int(group_size) <= 0:
+        raise ConfigError("compression.group_size", group_size, "a positive integer, or null")
+    spec = QuantSpec(
+        method=name,
+        bits=bits,
+        group_size=None if group_size is None else int(group_size),
+        symmetric=bool(cfg.get("symmetric", True)),
+        args=args,
+    )
+    return quantizer.resolve(spec)
+
+
 def parse_spec(cfg) -> CompressionSpec:
     """Validate a `compression` config node into a spec, without touching any model."""
     method = get_method(str(cfg.method))
@@ -90,18 +171,21 @@ def parse_spec(cfg) -> CompressionSpec:
     sparsity = float(cfg.sparsity)
     if not 0.0 <= sparsity < 1.0:
         raise ConfigError("compression.sparsity", cfg.sparsity, "must be in [0, 1)")
-    if not method.prunes:
+    if method.kind != PRUNE:
         sparsity, pattern = 0.0, "unstructured"
     elif n_m:
         sparsity = 1.0 - n_m[0] / n_m[1]
-    args = dict(cfg.args) if cfg.args else {}
+    quant = _quant_spec(cfg, method)
     spec = CompressionSpec(
         method=method.name,
         target_sparsity=sparsity,
         pattern=pattern,
         targets=tuple(cfg.targets),
         ignore=tuple(cfg.ignore),
-        args=args,
+        args={} if method.kind == QUANTIZE else dict(cfg.args or {}),
+        quant=quant,
     )
     method.check(spec)
+    if quant is not None and method.kind != QUANTIZE:
+        REGISTRY[quant.method]().check(spec)
     return spec

@@ -1,9 +1,9 @@
-"""Pruning through llm-compressor's oneshot: shared by the Wanda and SparseGPT modules."""
+"""llm-compressor's oneshot, shared by every method that drives one of its modifiers."""
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionMethod, CompressionSpec
 from compsafe.errors import ConfigError
@@ -18,6 +18,63 @@ def reset_llmcompressor_session() -> None:
     reset_session()
 
 
+def allow_cpu_only_torch() -> None:
+    """llm-compressor pins cached activations for faster GPU copies; CPU-only torch cannot pin."""
+    import torch
+    from llmcompressor.pipelines.cache import IntermediatesCache
+
+    if not torch.cuda.is_available():
+        IntermediatesCache.pin_memory = lambda self, *args, **kwargs: None
+
+
+def run_oneshot(model, tokenizer, calibration, recipe: list) -> None:
+    """Apply `recipe` to `model` in place over the calibration set (or data-free when None)."""
+    from llmcompressor import oneshot
+
+    allow_cpu_only_torch()
+    kwargs: dict[str, Any] = {}
+    if calibration is not None:
+        kwargs = {
+            "dataset": calibration,
+            "num_calibration_samples": len(calibration),
+            "max_seq_length": len(calibration[0]["input_ids"]),
+            "shuffle_calibration_samples": False,
+        }
+    reset_llmcompressor_session()
+    try:
+        oneshot(model=model, tokenizer=tokenizer, recipe=recipe, **kwargs)
+    finally:
+        reset_llmcompressor_session()
+
+
+def build(cls, key: str, **kwargs):
+    """Construct an llm-compressor modifier; its pydantic validation becomes a one-line error."""
+    from pydantic import ValidationError
+
+    try:
+        return cls(**kwargs)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "?"
+        raise ConfigError(f"{key}.{where}", first.get("input"), first["msg"]) from None
+    except TypeError as err:
+        raise ConfigError(key, kwargs, str(err)) from None
+
+
+def import_class(path: str):
+    """'package.module:Class' -> the class (imported only when a method is used)."""
+    module, _, name = path.partition(":")
+    return getattr(__import__(module, fromlist=[name]), name)
+
+
+def mask_structure(spec: CompressionSpec) -> str:
+    """llm-compressor's "n:m" prunes n of every m weights; our N:M keeps N of every M."""
+    if not spec.n_m:
+        return "0:0"
+    n, m = spec.n_m
+    return f"{m - n}:{m}"
+
+
 class OneshotPruning(CompressionMethod):
     """A pruning modifier run once over the calibration set; subclasses name the modifier."""
 
@@ -25,50 +82,24 @@ class OneshotPruning(CompressionMethod):
     modifier_path: ClassVar[str]  # "module:ClassName"
 
     def modifier_class(self):
-        module, _, cls = self.modifier_path.partition(":")
-        return getattr(__import__(module, fromlist=[cls]), cls)
+        return import_class(self.modifier_path)
 
     def build_modifier(self, spec: CompressionSpec):
         """The llm-compressor modifier; its pydantic model validates `compression.args`."""
-        from pydantic import ValidationError
-
-        n_m = spec.n_m
-        try:
-            return self.modifier_class()(
-                sparsity=spec.target_sparsity,
-                mask_structure=f"{n_m[0]}:{n_m[1]}" if n_m else "0:0",
-                targets=list(spec.targets),
-                ignore=list(spec.ignore),
-                **spec.args,
-            )
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ())) or "?"
-            raise ConfigError(
-                f"compression.args.{where}", first.get("input"), first["msg"]
-            ) from None
-        except TypeError as err:
-            raise ConfigError("compression.args", dict(spec.args), str(err)) from None
+        return build(
+            self.modifier_class(),
+            "compression.args",
+            sparsity=spec.target_sparsity,
+            mask_structure=mask_structure(spec),
+            targets=list(spec.targets),
+            ignore=list(spec.ignore),
+            **spec.args,
+        )
 
     def check(self, spec: CompressionSpec) -> None:
         self.build_modifier(spec)
 
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
-        from llmcompressor import oneshot
-
         if calibration is None:
             raise ValueError(f"{self.name} needs calibration data")
-        seq_len = len(calibration[0]["input_ids"])
-        reset_llmcompressor_session()
-        try:
-            oneshot(
-                model=model,
-                tokenizer=tokenizer,
-                dataset=calibration,
-                recipe=[self.build_modifier(spec)],
-                num_calibration_samples=len(calibration),
-                max_seq_length=seq_len,
-                shuffle_calibration_samples=False,
-            )
-        finally:
-            reset_llmcompressor_session()
+        run_oneshot(model, tokenizer, calibration, [self.build_modifier(spec)])

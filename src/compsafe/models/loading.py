@@ -105,6 +105,15 @@ def check_model_config(cfg) -> None:
     resolve_dtype(str(cfg.dtype), resolve_device(str(cfg.device)))
 
 
+def weights_location(cfg, cache_dir: str | Path) -> tuple[str, str]:
+    """(source, what from_pretrained reads): converts a packaged GGUF once if needed."""
+    path = str(cfg.path)
+    source = model_source(path)
+    if source == "packaged":
+        return source, str(packaged.ensure_checkpoint(path, cache_dir))
+    return source, str(Path(path).expanduser()) if source == "local" else path
+
+
 _LOADED: dict[tuple, LoadedModel] = {}
 
 
@@ -131,13 +140,10 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
 
     start = time.perf_counter()
     path = str(cfg.path)
-    source = model_source(path)
-    kwargs: dict[str, Any] = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
-    if source == "packaged":
-        weights = str(packaged.ensure_checkpoint(path, cache_dir))
-        kwargs = {}
-    else:
-        weights = str(Path(path).expanduser()) if source == "local" else path
+    source, weights = weights_location(cfg, cache_dir)
+    kwargs: dict[str, Any] = {}
+    if source != "packaged":
+        kwargs = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
         if cfg.gguf_file:
             kwargs["gguf_file"] = cfg.gguf_file
     log.info("Loading %s (%s, %s on %s)", path, source, dtype, device)

@@ -1,0 +1,54 @@
+"""Compress a model in place: pruning, then quantization, each verified before anything is kept."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from compsafe.compression.base import PRUNE, CompressionSpec, get_method
+from compsafe.compression.calibration import build_calibration
+from compsafe.compression.layers import measure_sparsity
+from compsafe.compression.verify import (
+    check_layer_shapes,
+    restore_mask,
+    snapshot_mask,
+    verify_mask_kept,
+    verify_pruning,
+    verify_quantization,
+)
+
+log = logging.getLogger(__name__)
+
+
+def stages(spec: CompressionSpec) -> list:
+    """The methods to run in order: a pruner, a quantizer, both, or neither."""
+    method = get_method(spec.method)
+    pruner = [method] if method.kind == PRUNE else []
+    quantizer = [get_method(spec.quant.method)] if spec.quant else []
+    return pruner + quantizer
+
+
+def needs_calibration(spec: CompressionSpec) -> bool:
+    return any(stage.needs_calibration for stage in stages(spec))
+
+
+def compress_model(model, spec: CompressionSpec, tokenizer, calibration_cfg) -> dict[str, Any]:
+    """Apply every stage of `spec` to `model`; returns what was measured and verified."""
+    check_layer_shapes(model, spec)  # before any calibration runs
+    calibration = build_calibration(calibration_cfg, tokenizer) if needs_calibration(spec) else None
+    stats: dict[str, Any] = {}
+    zeros = None
+    for stage in stages(spec):
+        log.info("Compressing: %s (%s)", spec.label, stage.name)
+        stage.apply(model, spec, calibration=calibration, tokenizer=tokenizer)
+        if stage.kind == PRUNE:
+            stats["sparsity_after_pruning"] = verify_pruning(model, spec)["measured_sparsity"]
+            zeros = snapshot_mask(model, spec) if spec.quant else None
+        else:
+            if zeros is not None:
+                stats["refilled_weights"] = restore_mask(model, spec, zeros)
+            stats["quantization"] = verify_quantization(model, spec)
+    if spec.prunes and spec.quant:
+        verify_mask_kept(model, spec, stats["sparsity_after_pruning"])
+    stats.update(measure_sparsity(model, spec.targets, spec.ignore))
+    return stats

@@ -1,0 +1,75 @@
+"""Weight quantization through llm-compressor, shared by the rtn, gptq, awq and int8 modules.
+
+After oneshot the quantized layers run fake-quantized (quantize-dequantize) forwards. We also
+write the dequantized values into the weights, so that what is measured and verified (distinct
+values per group, sparsity) is exactly what the model computes with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+
+from compsafe.compression.base import QUANTIZE, CompressionMethod, CompressionSpec, QuantSpec
+from compsafe.compression.layers import target_layers
+from compsafe.compression.oneshot import build, import_class, run_oneshot
+
+
+def config_groups(spec: CompressionSpec) -> dict[str, Any]:
+    """llm-compressor's `config_groups` for integer weight-only quantization of the targets."""
+    from compressed_tensors.quantization import QuantizationArgs, QuantizationScheme
+
+    quant = spec.quant
+    weights = QuantizationArgs(
+        num_bits=quant.bits,
+        type="int",
+        symmetric=quant.symmetric,
+        strategy="group" if quant.group_size else "channel",
+        group_size=quant.group_size,
+    )
+    return {"group_0": QuantizationScheme(targets=list(spec.targets), weights=weights)}
+
+
+def quantization_modifier(spec: CompressionSpec):
+    """Round-to-nearest with min-max scales: llm-compressor's QuantizationModifier."""
+    cls = import_class("llmcompressor.modifiers.quantization:QuantizationModifier")
+    return build(cls, "compression", config_groups=config_groups(spec), ignore=list(spec.ignore))
+
+
+@torch.no_grad()
+def materialize(model, spec: CompressionSpec) -> None:
+    """Store the dequantized weights the quantized forward uses (idempotent on the grid)."""
+    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
+
+    for _, module in target_layers(model, spec.targets, spec.ignore):
+        scheme = getattr(module, "quantization_scheme", None)
+        if scheme is None or scheme.weights is None:
+            continue
+        zero_point = getattr(module, "weight_zero_point", None)
+        module.weight.copy_(
+            fake_quantize(module.weight, module.weight_scale, zero_point, scheme.weights)
+        )
+
+
+class OneshotQuantization(CompressionMethod):
+    """A quantization recipe run once; subclasses give the recipe and any fixed scheme values."""
+
+    kind = QUANTIZE
+    needs_calibration = True
+    fixed: ClassVar[dict[str, Any]] = {}  # scheme values the method defines (int8: 8 bits)
+
+    def resolve(self, quant: QuantSpec) -> QuantSpec:
+        return dataclasses.replace(quant, **self.fixed)
+
+    def recipe(self, spec: CompressionSpec) -> list:
+        raise NotImplementedError
+
+    def check(self, spec: CompressionSpec) -> None:
+        self.recipe(spec)  # llm-compressor's modifiers validate their arguments
+
+    def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
+        data = calibration if self.needs_calibration else None
+        run_oneshot(model, tokenizer, data, self.recipe(spec))
+        materialize(model, spec)
