@@ -16,6 +16,7 @@ HEADLINE = (
     ("perplexity", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
     ("crows pct_stereotype", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
     ("crows likelihood_diff", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
+    ("compress s", ("timings", "compress"), "{:.0f}"),
     ("seconds", ("timings", "total"), "{:.0f}"),
 )
 
