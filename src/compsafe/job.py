@@ -28,6 +28,7 @@ from compsafe.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
+ITEMS_DIR = "items"  # per-item outputs of every task, one JSON line per item
 CALIBRATION_KEYS = (
     "name",
     "source",
@@ -235,6 +236,7 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
             cfg.benchmark,
             max_length=cfg.model.max_length,
             seed=int(cfg.seed),
+            items_dir=output_dir / ITEMS_DIR,
         )
         timings["evaluate"] = result.seconds
         record["metrics"] = result.metrics

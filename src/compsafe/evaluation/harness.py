@@ -74,7 +74,7 @@ def check_benchmark_config(cfg) -> None:
                 + ", ".join(sorted(ours))
                 + "; or any built-in lm-eval task",
             )
-        options = dict(spec.options or {})
+        options = plain_options(spec)
         if spec.task in ours:
             make_options(task_options()[spec.task], options, f"{where}.options")
         elif options:
@@ -83,6 +83,18 @@ def check_benchmark_config(cfg) -> None:
                 options,
                 f"{spec.task} is a built-in lm-eval task; it takes no options",
             )
+
+
+def plain_options(spec) -> dict[str, Any]:
+    """A task's options as plain Python values (lists and dicts, not OmegaConf nodes)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    options = spec.options or {}
+    return (
+        OmegaConf.to_container(options, resolve=True)
+        if isinstance(options, DictConfig)
+        else dict(options)
+    )
 
 
 def _needs_builtin(cfg) -> bool:
@@ -95,7 +107,7 @@ def build_task_manager(cfg, tokenizer_path: str):
 
     metadata = {
         "tokenizer": tokenizer_path,
-        NAMESPACE: {spec.task: dict(spec.options or {}) for spec in task_specs(cfg).values()},
+        NAMESPACE: {spec.task: plain_options(spec) for spec in task_specs(cfg).values()},
     }
     return TaskManager(
         include_path=str(TASKS_DIR), include_defaults=_needs_builtin(cfg), metadata=metadata
@@ -129,30 +141,89 @@ def flatten_results(results: dict[str, Any], cfg) -> tuple[dict[str, float], dic
     return metrics, samples
 
 
+def load_tasks(cfg, task_manager) -> tuple[list, dict[str, Any]]:
+    """Task specs for lm-eval: our tasks as objects with the options' runtime settings applied
+    (samples per prompt, generation kwargs, few-shot), built-in tasks by name."""
+    ours = our_task_names()
+    specs = task_specs(cfg)
+    objects = {}
+    names = [spec.task for spec in specs.values() if spec.task in ours]
+    if names:
+        objects = task_manager.load(names)["tasks"]
+    for spec in specs.values():
+        if spec.task not in objects:
+            continue
+        options = make_options(task_options()[spec.task], plain_options(spec), spec.task)
+        for setting, value in getattr(options, "runtime_config", dict)().items():
+            objects[spec.task].set_config(key=setting, value=value)
+    requested = [objects.get(spec.task, spec.task) for spec in specs.values()]
+    return requested, objects
+
+
+def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size) -> dict:
+    """Group breakdowns and continuation perplexity from the items; items written to disk."""
+    from compsafe.evaluation.continuation import continuation_nll, perplexity
+    from compsafe.evaluation.items import group_metrics, write_items
+
+    metrics: dict[str, float] = {}
+    for key, spec in task_specs(cfg).items():
+        examples = (results.get("samples") or {}).get(spec.task)
+        task = objects.get(spec.task)
+        if not examples or task is None:
+            continue
+        metadata = task.config.metadata or {}
+        if metadata.get("continuation_perplexity"):
+            pairs = [
+                (e["arguments"][0][0], out["text"])
+                for e in examples
+                for out in e["filtered_resps"][0]
+            ]
+            values = iter(continuation_nll(model, tokenizer, pairs, batch_size))
+            for example in examples:
+                example["continuation_nll"] = [next(values) for _ in example["filtered_resps"][0]]
+            every = [v for e in examples for v in e["continuation_nll"]]
+            metrics[f"{key}/continuation_perplexity"] = perplexity(every)
+        group_by = list(metadata.get("group_by") or [])
+        metrics.update(group_metrics(key, examples, task.aggregation(), group_by))
+        if items_dir is not None:
+            write_items(items_dir, key, examples)
+    return metrics
+
+
 def evaluate(
-    model, tokenizer, tokenizer_path: str, cfg, max_length: int | None = None, seed: int = 0
+    model,
+    tokenizer,
+    tokenizer_path: str,
+    cfg,
+    max_length: int | None = None,
+    seed: int = 0,
+    items_dir=None,
 ) -> EvaluationResult:
-    """Run every task of a benchmark config on the model as it is in memory."""
+    """Run every task of a benchmark config on the model as it is in memory.
+
+    Per-item outputs go to `items_dir/<task key>.jsonl` when a folder is given.
+    """
     import lm_eval
     from lm_eval.models.huggingface import HFLM
 
     start = time.perf_counter()
-    lm = HFLM(
-        pretrained=model, tokenizer=tokenizer, batch_size=int(cfg.batch_size), max_length=max_length
-    )
-    tasks = [spec.task for spec in task_specs(cfg).values()]
-    log.info("Evaluating %s", ", ".join(tasks))
+    batch_size = int(cfg.batch_size)
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, max_length=max_length)
+    task_manager = build_task_manager(cfg, tokenizer_path)
+    requested, objects = load_tasks(cfg, task_manager)
+    log.info("Evaluating %s", ", ".join(spec.task for spec in task_specs(cfg).values()))
     results = lm_eval.simple_evaluate(
         model=lm,
-        tasks=tasks,
-        task_manager=build_task_manager(cfg, tokenizer_path),
+        tasks=requested,
+        task_manager=task_manager,
         limit=cfg.limit,
         bootstrap_iters=int(cfg.bootstrap_iters),
         random_seed=seed,
         numpy_random_seed=seed,
         torch_random_seed=seed,
         fewshot_random_seed=seed,
-        log_samples=False,
+        log_samples=True,
     )
     metrics, samples = flatten_results(results, cfg)
+    metrics.update(item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size))
     return EvaluationResult(metrics, samples, time.perf_counter() - start)

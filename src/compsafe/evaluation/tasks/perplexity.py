@@ -48,16 +48,36 @@ def window_starts(num_windows: int, max_windows: int | None) -> list[int]:
     return [i * num_windows // max_windows for i in range(max_windows)]
 
 
+def model_tokenizer(task: str, options_tokenizer, metadata: dict):
+    """The evaluated model's tokenizer: from the options, compsafe, or lm_eval's `pretrained`."""
+    from transformers import AutoTokenizer
+
+    name = options_tokenizer or metadata.get("tokenizer") or metadata.get("pretrained")
+    if not isinstance(name, str):
+        raise ConfigError(f"{task}.tokenizer", name, "give the model's tokenizer (path or hub id)")
+    return AutoTokenizer.from_pretrained(name)
+
+
+def token_windows(texts, tokenizer, window: int, max_windows, key: str) -> list[dict]:
+    """Documents joined by blank lines, cut into non-overlapping windows of `window` tokens
+    (the tail dropped), each with its token count as lm-eval's HFLM will encode it."""
+    ids = tokenizer("\n\n".join(texts), add_special_tokens=False)["input_ids"]
+    count = len(ids) // window
+    if count == 0:
+        raise ConfigError(f"{key}.window", window, f"the corpus has only {len(ids)} tokens")
+    rows = []
+    for index in window_starts(count, max_windows):
+        text = tokenizer.decode(ids[index * window : (index + 1) * window])
+        rows.append({"text": text, "num_tokens": len(tokenizer.encode(text)), "window": index})
+    return rows
+
+
 def load(**metadata):
     """lm-eval `custom_dataset`: one document per window, with its exact token count."""
     import datasets
-    from transformers import AutoTokenizer
 
     options = options_from_metadata(TASK, PerplexityOptions, metadata)
-    name = options.tokenizer or metadata.get("tokenizer") or metadata.get("pretrained")
-    if not isinstance(name, str):
-        raise ConfigError(f"{TASK}.tokenizer", name, "give the model's tokenizer (path or hub id)")
-    tokenizer = AutoTokenizer.from_pretrained(name)
+    tokenizer = model_tokenizer(TASK, options.tokenizer, metadata)
     path, subset = DEFAULTS.get(options.source, (options.path, options.subset))
     texts = load_texts(
         options.source,
@@ -67,17 +87,7 @@ def load(**metadata):
         text_field=options.text_field,
         key=f"{TASK}",
     )
-    ids = tokenizer("\n\n".join(texts), add_special_tokens=False)["input_ids"]
-    count = len(ids) // options.window
-    if count == 0:
-        raise ConfigError(
-            f"{TASK}.window", options.window, f"the corpus has only {len(ids)} tokens"
-        )
-    rows = []
-    for index in window_starts(count, options.max_windows):
-        text = tokenizer.decode(ids[index * options.window : (index + 1) * options.window])
-        # Counted as lm-eval's HFLM will encode it, so token perplexity is per scored token.
-        rows.append({"text": text, "num_tokens": len(tokenizer.encode(text)), "window": index})
+    rows = token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 

@@ -1,0 +1,86 @@
+"""The scorer interface, the registry, and the per-process cache of loaded scorers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from compsafe.errors import ConfigError, choices
+
+log = logging.getLogger(__name__)
+
+
+class Scorer(ABC):
+    """Scores texts in batches. `check` is cheap and runs before generation starts."""
+
+    name: ClassVar[str]
+    measures: ClassVar[str]  # "toxicity" | "sentiment" | "regard" (what a high score means)
+    default_batch_size: ClassVar[int] = 32
+
+    def __init__(self, batch_size: int | None = None, **options: Any) -> None:
+        self.batch_size = batch_size or self.default_batch_size
+        self.options = options
+        unknown = set(options) - set(self.option_names())
+        if unknown:
+            raise ConfigError(
+                f"scorer {self.name} options",
+                sorted(unknown),
+                f"unknown; valid: {', '.join(self.option_names()) or 'none'}",
+            )
+
+    def option_names(self) -> tuple[str, ...]:
+        return ()
+
+    def check(self) -> None:  # noqa: B027 - most scorers have nothing to check
+        """Raise ConfigError if this scorer cannot load here (package, weights, API key)."""
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load weights or clients; called once per process."""
+
+    @abstractmethod
+    def score_batch(self, texts: list[str]) -> list[float]:
+        """One score per text."""
+
+    def score(self, texts: list[str]) -> list[float]:
+        from tqdm.auto import tqdm
+
+        scores: list[float] = []
+        starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc=f"Scoring with {self.name}", disable=len(starts) < 2):
+            scores += [float(s) for s in self.score_batch(texts[start : start + self.batch_size])]
+        return scores
+
+
+REGISTRY: dict[str, type[Scorer]] = {}
+_LOADED: dict[str, Scorer] = {}
+
+
+def register(cls: type[Scorer]) -> type[Scorer]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def _make(name: str, options: dict[str, Any] | None) -> Scorer:
+    if name not in REGISTRY:
+        raise ConfigError("scorer", name, choices(REGISTRY))
+    return REGISTRY[name](**(options or {}))
+
+
+def check_scorer(name: str, options: dict[str, Any] | None = None) -> None:
+    """Everything short of loading: name, options, package, weights, key."""
+    _make(name, options).check()
+
+
+def get_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:
+    """The loaded scorer for (name, options), loaded at most once per process."""
+    key = json.dumps([name, options or {}], sort_keys=True, default=str)
+    if key not in _LOADED:
+        scorer = _make(name, options)
+        scorer.check()
+        log.info("Loading scorer %s", name)
+        scorer.load()
+        _LOADED[key] = scorer
+    return _LOADED[key]

@@ -1,0 +1,108 @@
+"""Dialect bias: perplexity on African-American English vs. white-aligned English, and their
+ratio (the paper: Paloma's twitterAAE_HELM_fixed). No offline copy exists: give two local text
+files (`source: file`), or read the hub dataset, whose dialect field and values are options.
+"""
+
+# No `from __future__ import annotations`: lm-eval executes this file outside the package,
+# where dataclasses cannot resolve string annotations.
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from compsafe.data.texts import file_texts, hub_texts
+from compsafe.errors import ConfigError, choices
+from compsafe.evaluation.options import options_from_metadata, positive
+
+TASK = "compsafe_dialect"
+SOURCES = ("hub", "file")
+AAE, WHITE = "aae", "white"
+
+
+@dataclass
+class DialectOptions:
+    source: str = "hub"  # hub | file
+    aae_path: Optional[str] = None  # file: African-American English text (.txt or .jsonl)
+    white_path: Optional[str] = None  # file: white-aligned English text
+    path: str = "allenai/paloma"  # hub dataset
+    subset: str = "twitterAAE_HELM_fixed"
+    split: str = "test"
+    text_field: str = "text"
+    dialect_field: str = "subdomain"  # hub: which field tells the dialect, and its two values
+    aae_value: str = "AA"
+    white_value: str = "white"
+    window: int = 128  # tweets are short: windows of 128 tokens over each dialect's text
+    max_windows: Optional[int] = None
+    tokenizer: Optional[str] = None
+
+    def check(self, key: str) -> None:
+        if self.source not in SOURCES:
+            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
+        if self.source == "file":
+            for name in ("aae_path", "white_path"):
+                value = getattr(self, name)
+                if not (value and Path(value).expanduser().is_file()):
+                    raise ConfigError(f"{key}.{name}", value, "no such file")
+        positive(key, "window", self.window, allow_none=False)
+        positive(key, "max_windows", self.max_windows)
+
+
+OPTIONS = DialectOptions
+
+
+def dialect_texts(options: DialectOptions) -> dict[str, list[str]]:
+    if options.source == "file":
+        return {AAE: file_texts(options.aae_path, options.text_field, f"{TASK}.aae_path"),
+                WHITE: file_texts(options.white_path, options.text_field, f"{TASK}.white_path")}
+    import datasets
+
+    rows = datasets.load_dataset(options.path, options.subset, split=options.split)
+    texts = {AAE: [], WHITE: []}
+    for row in rows:
+        label = {options.aae_value: AAE, options.white_value: WHITE}.get(row[options.dialect_field])
+        if label and row[options.text_field].strip():
+            texts[label].append(row[options.text_field])
+    return texts
+
+
+def load(**metadata):
+    """lm-eval `custom_dataset`: token windows of each dialect's text, labelled by dialect."""
+    import datasets
+
+    from compsafe.evaluation.tasks.perplexity import model_tokenizer, token_windows
+
+    options = options_from_metadata(TASK, DialectOptions, metadata)
+    tokenizer = model_tokenizer(TASK, options.tokenizer, metadata)
+    rows = []
+    for dialect, texts in dialect_texts(options).items():
+        if not texts:
+            raise ConfigError(f"{TASK} options", dialect, "no text for this dialect")
+        windows = token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
+        rows += [{**w, "dialect": dialect} for w in windows]
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def process_results(doc: dict, results) -> dict:
+    (loglikelihood,) = results
+    item = (doc["dialect"], loglikelihood, doc["num_tokens"])
+    return {"aae_perplexity": item, "white_perplexity": item, "aae_white_ratio": item}
+
+
+def _perplexity(items, dialect: str) -> float:
+    chosen = [(ll, n) for d, ll, n in items if d == dialect]
+    tokens = sum(n for _, n in chosen)
+    return math.exp(-sum(ll for ll, _ in chosen) / tokens) if tokens else float("nan")
+
+
+def aae_perplexity(items) -> float:
+    return _perplexity(items, AAE)
+
+
+def white_perplexity(items) -> float:
+    return _perplexity(items, WHITE)
+
+
+def aae_white_ratio(items) -> float:
+    """> 1: the model finds African-American English less likely than white-aligned English."""
+    return aae_perplexity(items) / white_perplexity(items)
