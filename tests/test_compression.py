@@ -282,3 +282,21 @@ def test_gblm_is_wanda_plus_a_gradient_term(tiny_model, calibration_cfg):
     masks = {name: w == 0 for name, w in weights(wanda).items()}
     assert all(torch.equal(w == 0, masks[n]) for n, w in weights(no_gradient).items())
     assert any(not torch.equal(w == 0, masks[n]) for n, w in weights(gblm).items())
+
+
+def test_compressed_copies_are_freed(tiny_model, calibration_cfg):
+    """A sweep must not keep every job's copy alive (llm-compressor's tracing registered them
+    in torch.fx's module-level table)."""
+    import gc
+
+    from transformers import PreTrainedModel
+
+    def live() -> int:
+        gc.collect()
+        return sum(isinstance(o, PreTrainedModel) for o in gc.get_objects())
+
+    before = live()
+    for method in ("wanda", "sparsegpt", "gptq"):
+        model, _ = compressed(tiny_model, spec_for(method), calibration_cfg)
+        del model
+    assert live() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionMethod, CompressionSpec
@@ -27,6 +28,23 @@ def allow_cpu_only_torch() -> None:
         IntermediatesCache.pin_memory = lambda self, *args, **kwargs: None
 
 
+@contextmanager
+def forget_fx_wraps():
+    """llm-compressor's sequential pipeline compiles each layer's forward with a namespace that
+    holds the model and registers it in torch.fx's module-level table of wrapped functions,
+    which then keeps every compressed copy of a sweep alive. Drop what a oneshot call added."""
+    from torch.fx import _symbolic_trace
+
+    table = getattr(_symbolic_trace, "_wrapped_fns_to_patch", None)
+    before = set(table) if isinstance(table, dict) else None
+    try:
+        yield
+    finally:
+        if before is not None:
+            for key in set(table) - before:
+                del table[key]
+
+
 def run_oneshot(model, tokenizer, calibration, recipe: list) -> None:
     """Apply `recipe` to `model` in place over the calibration set (or data-free when None)."""
     from llmcompressor import oneshot
@@ -42,7 +60,8 @@ def run_oneshot(model, tokenizer, calibration, recipe: list) -> None:
         }
     reset_llmcompressor_session()
     try:
-        oneshot(model=model, tokenizer=tokenizer, recipe=recipe, **kwargs)
+        with forget_fx_wraps():
+            oneshot(model=model, tokenizer=tokenizer, recipe=recipe, **kwargs)
     finally:
         reset_llmcompressor_session()
 

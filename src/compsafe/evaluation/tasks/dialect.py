@@ -53,8 +53,10 @@ OPTIONS = DialectOptions
 
 def dialect_texts(options: DialectOptions) -> dict[str, list[str]]:
     if options.source == "file":
-        return {AAE: file_texts(options.aae_path, options.text_field, f"{TASK}.aae_path"),
-                WHITE: file_texts(options.white_path, options.text_field, f"{TASK}.white_path")}
+        return {
+            AAE: file_texts(options.aae_path, options.text_field, f"{TASK}.aae_path"),
+            WHITE: file_texts(options.white_path, options.text_field, f"{TASK}.white_path"),
+        }
     import datasets
 
     rows = datasets.load_dataset(options.path, options.subset, split=options.split)
