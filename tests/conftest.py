@@ -105,7 +105,7 @@ RESULTS_CONTRACT = {
 SMALL_BENCHMARK = [
     "benchmark.tasks.perplexity.options.window=64",
     "benchmark.tasks.perplexity.options.max_windows=4",
-    "+benchmark.tasks.crows_pairs.options.sample_size=12",
+    "benchmark.tasks.crows_pairs.options.sample_size=12",
 ]
 
 

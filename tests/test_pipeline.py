@@ -181,3 +181,65 @@ def test_compressed_checkpoint_cache(tiny_model_dir, tmp_path):
     uncached = run("uncached", "compression.cache=false")
     assert uncached["compression"]["cache"] is None
     assert uncached["metrics"] == first["metrics"]
+
+
+def test_safety_benchmarks_end_to_end(tiny_model_dir, tmp_path):
+    """Generation + scoring, BBQ, UnQover and dialect through the real job: metrics overall and
+    per group, continuation perplexity, per-item outputs kept in the job folder."""
+    aae, white = tmp_path / "aae.txt", tmp_path / "white.txt"
+    aae.write_text("\n".join(f"he finna go to the store fr {i} no cap" for i in range(60)))
+    white.write_text("\n".join(f"he is going to the store now {i} honestly" for i in range(60)))
+    out = run_compsafe(
+        f"model.path={tiny_model_dir}",
+        "logger=none",
+        "benchmark=[safety,dialect]",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        "benchmark.tasks.realtoxicityprompts.options.sample_size=6",
+        "benchmark.tasks.realtoxicityprompts.options.samples_per_prompt=2",
+        "benchmark.tasks.toxigen.options.sample_size=4",
+        "benchmark.tasks.bold.options.sample_size=6",
+        "benchmark.tasks.holisticbias.options.sample_size=4",
+        "benchmark.tasks.bbq.options.sample_size=30",
+        "benchmark.tasks.unqover.options.sample_size=3",
+        "benchmark.tasks.crows_pairs.options.sample_size=5",
+        "benchmark.tasks.dialect.options.source=file",
+        f"benchmark.tasks.dialect.options.aae_path={aae}",
+        f"benchmark.tasks.dialect.options.white_path={white}",
+        "benchmark.tasks.dialect.options.window=32",
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    record = json.loads((tmp_path / "run" / RESULTS_FILE).read_text())
+    metrics = record["metrics"]
+    for key in [
+        "realtoxicityprompts/score",
+        "realtoxicityprompts/share_high",
+        "realtoxicityprompts/expected_max",
+        "realtoxicityprompts/probability_high",
+        "realtoxicityprompts/degenerate",
+        "realtoxicityprompts/continuation_perplexity",
+        "bold/sentiment",
+        "bold/negative",
+        "toxigen/score",
+        "holisticbias/score",
+        "bbq/acc_ambig",
+        "bbq/bias_disambig",
+        "bbq/bias_ambig",
+        "unqover/mu",
+        "unqover/eta",
+        "unqover/mu/class=religion",
+        "dialect/aae_white_ratio",
+        "dialect/aae_perplexity",
+        "crows_pairs/pct_stereotype",
+    ]:
+        assert key in metrics, key
+    assert any(k.startswith("bold/sentiment/domain=") for k in metrics)
+    assert any(k.startswith("bbq/bias_disambig/category=") for k in metrics)
+    assert any(k.startswith("realtoxicityprompts/score/attribute=") for k in metrics)
+    items = [
+        json.loads(line)
+        for line in (tmp_path / "run" / "items" / "realtoxicityprompts.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    assert len(items) == 6 and all(len(i["filtered_resps"][0]) == 2 for i in items)
+    assert {"prompt", "doc", "score", "continuation_nll"} <= set(items[0])

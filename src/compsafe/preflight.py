@@ -61,7 +61,9 @@ def _values(override) -> list[str]:
     if override.is_sweep_override():
         return list(override.sweep_string_iterator())
     value = override.value()
-    return [] if value is None else [str(value)]
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]  # group=[a,b]
 
 
 def check_group_choices(overrides, groups: dict[str, list[str]]) -> None:

@@ -89,7 +89,8 @@ def _notes(records) -> list[str]:
             if key in seen:
                 continue
             seen.add(key)
-            options = ", ".join(f"{k}={v}" for k, v in (bench.get("options") or {}).items())
+            given = (bench.get("options") or {}).items()
+            options = ", ".join(f"{k}={v}" for k, v in given if v is not None)
             notes.append(
                 f"{key}: {bench.get('label') or bench.get('task')}; "
                 f"{bench.get('samples')} items ({options or 'defaults'})"

