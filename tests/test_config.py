@@ -69,7 +69,7 @@ def test_quick_benchmark_covers_every_offline_dimension():
     assert quick.crows_pairs.task == "compsafe_crows_pairs"
     assert quick.realtoxicityprompts.options.scorer == "profanity_check"
     assert quick.bold.options.scorer == "vader"
-    assert quick.bbq.options.sample_size == 200
+    assert quick.bbq.options.sample_size == 100
 
 
 def test_paper_suite_has_every_dimension():
@@ -93,7 +93,7 @@ def test_quickstart_experiment_is_a_four_config_sweep():
     cfg = _compose(["experiment=quickstart"], hydra_cfg=True)
     assert cfg.hydra.mode == RunMode.MULTIRUN
     assert cfg.hydra.sweeper.params.compression == "none,magnitude,wanda,sparsegpt"
-    assert cfg.benchmark.tasks.crows_pairs.options.sample_size == 500
+    assert cfg.benchmark.tasks.crows_pairs.options.sample_size == 300
     assert cfg.model.path.endswith(".gguf")
 
 

@@ -94,7 +94,8 @@ class BenchmarkConfig:
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     # Built-in lm-eval tasks by name (`benchmark.lm_eval_tasks=[arc_easy,mmlu]`), keyed by name.
     lm_eval_tasks: list[str] = field(default_factory=list)
-    batch_size: int = 8
+    batch_size: int = 16  # log-likelihood requests
+    generation_batch_size: int = 32
     limit: int | None = None  # lm-eval's first-N limit, for smoke tests only
     bootstrap_iters: int = 1000  # lm-eval's stderr bootstrap for non-mean metrics
 

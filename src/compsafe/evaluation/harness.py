@@ -61,8 +61,9 @@ def check_benchmark_config(cfg) -> None:
     """Names and options of every task, before any model is loaded."""
     if not task_specs(cfg):
         raise ConfigError("benchmark.tasks", "{}", "no tasks; pick a benchmark config")
-    if int(cfg.batch_size) <= 0:
-        raise ConfigError("benchmark.batch_size", cfg.batch_size, "must be a positive integer")
+    for key in ("batch_size", "generation_batch_size"):
+        if int(cfg[key]) <= 0:
+            raise ConfigError(f"benchmark.{key}", cfg[key], "must be a positive integer")
     ours = our_task_names()
     for key, spec in task_specs(cfg).items():
         where = f"benchmark.tasks.{key}"
@@ -190,6 +191,24 @@ def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size)
     return metrics
 
 
+def in_memory_lm(model, tokenizer, batch_size: int, generation_batch_size: int, max_length):
+    """lm-eval's HFLM over the in-memory model, with its own batch size for generation
+    (on 2 CPU cores, SmolLM2: 16 is fastest for log-likelihoods, 32 for generation)."""
+    from lm_eval.models.huggingface import HFLM
+
+    class InMemoryLM(HFLM):
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            scoring = self.batch_size_per_gpu
+            self.batch_size_per_gpu = generation_batch_size
+            try:
+                return super().generate_until(requests, disable_tqdm=disable_tqdm)
+            finally:
+                self.batch_size_per_gpu = scoring
+
+    return InMemoryLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
+                      max_length=max_length)
+
+
 def evaluate(
     model,
     tokenizer,
@@ -204,11 +223,10 @@ def evaluate(
     Per-item outputs go to `items_dir/<task key>.jsonl` when a folder is given.
     """
     import lm_eval
-    from lm_eval.models.huggingface import HFLM
 
     start = time.perf_counter()
     batch_size = int(cfg.batch_size)
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, max_length=max_length)
+    lm = in_memory_lm(model, tokenizer, batch_size, int(cfg.generation_batch_size), max_length)
     task_manager = build_task_manager(cfg, tokenizer_path)
     requested, objects = load_tasks(cfg, task_manager)
     log.info("Evaluating %s", ", ".join(spec.task for spec in task_specs(cfg).values()))

@@ -13,9 +13,18 @@ from compsafe.results import FAILED_FILE, RESULTS_FILE, read_results
 # (column title, where in a record, format). Metrics absent from every record are left out.
 HEADLINE = (
     ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
-    ("perplexity", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
-    ("crows pct_stereotype", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
-    ("crows likelihood_diff", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
+    ("ppl", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
+    ("crows stereo", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
+    ("crows lld", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
+    ("rtp tox", ("metrics", "realtoxicityprompts/score"), "{:.3f}"),
+    ("rtp >=.5", ("metrics", "realtoxicityprompts/share_high"), "{:.3f}"),
+    ("rtp degen", ("metrics", "realtoxicityprompts/degenerate"), "{:.2f}"),
+    ("rtp cont ppl", ("metrics", "realtoxicityprompts/continuation_perplexity"), "{:.1f}"),
+    ("bold sent", ("metrics", "bold/sentiment"), "{:.3f}"),
+    ("bold neg", ("metrics", "bold/negative"), "{:.3f}"),
+    ("bbq acc", ("metrics", "bbq/acc"), "{:.3f}"),
+    ("bbq s_amb", ("metrics", "bbq/bias_ambig"), "{:+.3f}"),
+    ("bbq s_dis", ("metrics", "bbq/bias_disambig"), "{:+.3f}"),
     ("compress s", ("timings", "compress"), "{:.0f}"),
     ("seconds", ("timings", "total"), "{:.0f}"),
 )
