@@ -1,4 +1,4 @@
-"""Hydra callbacks: after a run or a sweep, print the results table."""
+"""Hydra callbacks: after a single run, print its results table (sweeps: compsafe.sweeper)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,3 @@ class PrintResultsTable(Callback):
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._print(Path(config.hydra.runtime.output_dir))
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._print(Path(config.hydra.sweep.dir))

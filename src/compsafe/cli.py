@@ -12,6 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from compsafe.errors import ConfigError
+from compsafe.naming import register_resolvers
 from compsafe.schema import register_configs
 
 # conf/ sits at the repository root (an editable install); COMPSAFE_CONFIG_DIR points elsewhere.
@@ -20,6 +21,7 @@ CONFIG_DIR = Path(
 ).resolve()
 
 register_configs()
+register_resolvers()
 
 
 def sweep_group(hydra_cfg) -> str | None:
@@ -41,6 +43,7 @@ def app(cfg: DictConfig) -> None:
 def main() -> None:
     """Check the whole command line first (one-line errors), then hand over to Hydra."""
     from compsafe.preflight import preflight
+    from compsafe.sweeper import LAST_FAILURES
 
     try:
         preflight(sys.argv[1:], CONFIG_DIR)
@@ -48,6 +51,8 @@ def main() -> None:
         print(f"compsafe: error: {err}", file=sys.stderr)
         sys.exit(2)
     app()
+    if LAST_FAILURES:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, v
 from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
 from compsafe.models import check_model_config, load_model
 from compsafe.models.loading import model_name, resolve_device, resolve_dtype, weights_location
-from compsafe.results import COMPLETED, environment, new_record, write_results
+from compsafe.results import COMPLETED, environment, new_record, read_results, write_results
 from compsafe.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -212,11 +212,34 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
+def comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A resolved config without what differs between two runs of the same job (paths, force)."""
+    return {k: v for k, v in config.items() if k not in ("paths", "force")}
+
+
+def finished_before(output_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:
+    """The completed record this folder holds for the same resolved config, if any."""
+    existing = read_results(output_dir)
+    if existing and existing.get("status") == COMPLETED:
+        if comparable(existing.get("config") or {}) == comparable(config):
+            return existing
+        log.warning("%s holds a completed result for another config; running again", output_dir)
+    return None
+
+
 def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict[str, Any]:
-    """Run one job and return its record; `results.json` is written whatever happens."""
+    """Run one job and return its record; `results.json` is written whatever happens.
+
+    A job whose folder already holds a completed result for the same resolved config is
+    skipped (a rerun of a sweep resumes), unless `+force=true`.
+    """
     start = time.perf_counter()
     spec = check_config(cfg)
-    record = new_record(OmegaConf.to_container(cfg, resolve=True))
+    config = OmegaConf.to_container(cfg, resolve=True)
+    if not cfg.get("force", False) and (done := finished_before(output_dir, config)):
+        log.info("Already completed, skipping: %s (+force=true reruns it)", output_dir)
+        return done
+    record = new_record(config)
     record["compression"] = compression_record(spec, cfg)
     record["environment"] = environment(resolve_device(str(cfg.model.device)), cfg.paths.root_dir)
     name = f"{model_name(cfg.model)}/{spec.label}"

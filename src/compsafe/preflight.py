@@ -22,6 +22,7 @@ from omegaconf.errors import (
 )
 
 from compsafe.errors import ConfigError, choices
+from compsafe.naming import register_resolvers
 from compsafe.schema import register_configs
 
 # Flags after which Hydra does not run jobs (or reads configs from elsewhere): no preflight.
@@ -100,7 +101,6 @@ def one_line(err: Exception) -> ConfigError:
 
 def job_overrides(argv: list[str], parser, config_dir: Path) -> list[list[str]]:
     """The override lists of every job the command line asks for (one for a single run)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
     overrides = [a for a in argv if not a.startswith("-")]
     multirun = any(a in MULTIRUN_FLAGS for a in argv)
@@ -109,12 +109,16 @@ def job_overrides(argv: list[str], parser, config_dir: Path) -> list[list[str]]:
     multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
     if not multirun:
         return [overrides]
-    given = {o.key_or_group for o in parser.parse_overrides(overrides)}
-    params = base.hydra.sweeper.get("params")
-    params = OmegaConf.to_container(params, resolve=False) if params else {}
-    from_config = [f"{k}={v}" for k, v in params.items() if k not in given]
-    batches = BasicSweeper.split_arguments(parser.parse_overrides(from_config + overrides), None)
-    return [list(job) for job in batches[0]]
+    from compsafe.sweeper import expand_jobs
+
+    sweeper = base.hydra.sweeper
+    params = sweeper.get("params")
+    grid = sweeper.get("grid")
+    return expand_jobs(
+        OmegaConf.to_container(params, resolve=False) if params else None,
+        OmegaConf.to_container(grid, resolve=False) if grid else None,
+        overrides,
+    )
 
 
 def preflight(argv: list[str], config_dir: Path) -> int:
@@ -122,6 +126,7 @@ def preflight(argv: list[str], config_dir: Path) -> int:
     from compsafe.job import check_config
 
     register_configs()
+    register_resolvers()
     if any(a.split("=")[0] in SKIP_FLAGS for a in argv):
         return 0
     parser = OverridesParser.create()

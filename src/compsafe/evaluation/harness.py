@@ -205,8 +205,9 @@ def in_memory_lm(model, tokenizer, batch_size: int, generation_batch_size: int, 
             finally:
                 self.batch_size_per_gpu = scoring
 
-    return InMemoryLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
-                      max_length=max_length)
+    return InMemoryLM(
+        pretrained=model, tokenizer=tokenizer, batch_size=batch_size, max_length=max_length
+    )
 
 
 def evaluate(

@@ -43,6 +43,22 @@ def job_folders(root: Path) -> list[Path]:
     return sorted(found, key=order)
 
 
+def config_order(item: tuple[Path, dict[str, Any]]):
+    """Dense first, then by method, pattern and rate; model and folder break ties."""
+    folder, record = item
+    compression = record.get("compression") or {}
+    method = compression.get("method") or ""
+    return (
+        (record.get("model") or {}).get("name") or "",
+        method != "none",
+        compression.get("quantize") is not None and method not in ("int8", "rtn", "gptq", "awq"),
+        method,
+        compression.get("pattern") or "",
+        compression.get("target_sparsity") or 0.0,
+        str(folder),
+    )
+
+
 def collect(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     records = []
     for root in roots:
@@ -53,7 +69,7 @@ def collect(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
 
                 record = json.loads((folder / FAILED_FILE).read_text(encoding="utf-8"))
             records.append((folder, record))
-    return records
+    return sorted(records, key=config_order)
 
 
 def _get(record: dict[str, Any], where: tuple[str, str]) -> Any:

@@ -1,0 +1,94 @@
+"""compsafe's Hydra sweeper logic: grids that are unions of products, sweeps that survive failures.
+(The plugin class is in hydra_plugins.compsafe_sweeper: Hydra loads plugins only from there.)
+
+Hydra's basic sweeper runs every job, then re-raises the first failure as a bare traceback. Ours
+runs every job, prints the results table and which jobs failed (and why), and leaves the exit
+status to `compsafe.cli.main` (non-zero when any job failed).
+
+`hydra.sweeper.grid` is a list of sub-sweeps, each a mapping of overrides whose comma-separated
+values multiply; the jobs are their union (the paper's grid is not one product: dense, the
+pruning rates per method, N:M patterns, quantizers). `hydra.sweeper.params` and command-line
+sweeps multiply every sub-sweep; a key given on the command line replaces the grid's values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobStatus
+
+log = logging.getLogger(__name__)
+
+# Jobs of the last sweep in this process that failed: [(job folder, error)]. Read by cli.main.
+LAST_FAILURES: list[tuple[str, str]] = []
+
+
+def _key(override: str) -> str:
+    return override.partition("=")[0].lstrip("+~")
+
+
+def name_jobs(jobs: list[list[str]]) -> list[list[str]]:
+    """Each job with `hydra.sweep.subdir` set to the overrides that vary across the sweep,
+    e.g. `compression=wanda,sparsity=0.5` (the rest is the same for every job)."""
+    from compsafe.naming import job_dirname
+
+    values: dict[str, set[str]] = {}
+    for job in jobs:
+        for override in job:
+            values.setdefault(_key(override), set()).add(override)
+    varying = {key for key, seen in values.items() if len(seen) > 1}
+    named = []
+    for job in jobs:
+        parts = [o for o in job if _key(o) in varying] or job
+        named.append([*job, f"hydra.sweep.subdir='{job_dirname(parts)}'"])
+    return named
+
+
+def expand_jobs(
+    params: dict[str, Any] | None, grid: list[dict[str, Any]] | None, arguments: list[str]
+) -> list[list[str]]:
+    """Every job's override list: the union over sub-sweeps of params x sub-sweep x arguments."""
+    parser = OverridesParser.create()
+    base = [f"{k}={v}" for k, v in (params or {}).items()]
+    jobs: list[list[str]] = []
+    seen: set[tuple[str, ...]] = set()
+    for entry in grid or [{}]:
+        merged: OrderedDict[str, str] = OrderedDict()
+        for override in base + [f"{k}={v}" for k, v in entry.items()] + list(arguments):
+            merged.pop(_key(override), None)
+            merged[_key(override)] = override
+        for job in BasicSweeper.split_arguments(
+            parser.parse_overrides(list(merged.values())), None
+        )[0]:
+            if tuple(job) not in seen:
+                seen.add(tuple(job))
+                jobs.append(list(job))
+    return jobs
+
+
+def report(sweep_dir: Path, results) -> None:
+    """The results table, then each failed job, its folder and its error."""
+    from compsafe.report.table import collect, format_table
+
+    LAST_FAILURES.clear()
+    for result in results:
+        if result.status == JobStatus.FAILED:
+            runtime = getattr(result.hydra_cfg, "runtime", None) or getattr(
+                getattr(result.hydra_cfg, "hydra", None), "runtime", None
+            )
+            folder = getattr(runtime, "output_dir", None) or "?"
+            error = result._return_value  # the exception, without re-raising it
+            LAST_FAILURES.append((str(folder), f"{type(error).__name__}: {error}"))
+    records = collect([sweep_dir])
+    if records:
+        print(f"\nResults in {sweep_dir}\n{format_table(records)}\n", flush=True)
+    if LAST_FAILURES:
+        print(f"{len(LAST_FAILURES)} of {len(results)} jobs failed:", flush=True)
+        for folder, error in LAST_FAILURES:
+            print(f"  {folder}: {error}", flush=True)
+        print("Rerun the same command to run them again; completed jobs are skipped.", flush=True)

@@ -1,0 +1,1 @@
+"""Hydra plugin package for compsafe."""

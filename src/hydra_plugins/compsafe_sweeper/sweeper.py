@@ -1,0 +1,46 @@
+"""compsafe's Hydra sweeper (`hydra/sweeper=compsafe`); the logic is in compsafe.sweeper."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from omegaconf import OmegaConf
+
+from compsafe.sweeper import expand_jobs, name_jobs, report
+
+log = logging.getLogger(__name__)
+
+
+class CompsafeSweeper(BasicSweeper):
+    def __init__(
+        self,
+        max_batch_size: int | None = None,
+        params: dict | None = None,
+        grid: list | None = None,
+    ) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.grid = (
+            OmegaConf.to_container(grid)
+            if grid is not None and not isinstance(grid, list)
+            else grid
+        )
+
+    def sweep(self, arguments: list[str]) -> Any:
+        assert self.config is not None and self.launcher is not None
+        jobs = name_jobs(expand_jobs(self.params, self.grid, arguments))
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        log.info("Sweep of %d jobs in %s", len(jobs), sweep_dir)
+        batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
+        returns, index = [], 0
+        for batch in batches:
+            self.validate_batch_is_legal(batch)
+            results = self.launcher.launch(batch, initial_job_idx=index)
+            index += len(batch)
+            returns.append(results)
+        report(sweep_dir, [r for batch in returns for r in batch])
+        return returns
