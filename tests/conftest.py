@@ -103,6 +103,7 @@ RESULTS_CONTRACT = {
 
 # Small, fast benchmark settings for the tiny model (seconds, not minutes).
 SMALL_BENCHMARK = [
+    "benchmark=[perplexity,crows_pairs]",
     "benchmark.tasks.perplexity.options.window=64",
     "benchmark.tasks.perplexity.options.max_windows=4",
     "benchmark.tasks.crows_pairs.options.sample_size=12",

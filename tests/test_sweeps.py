@@ -1,0 +1,210 @@
+"""Sweeps at scale: failures isolated and listed, reruns resume, kills lose nothing, jobs do not
+leak into each other, and the paper's grid composes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compsafe.naming import job_dirname, sweep_name
+from compsafe.preflight import preflight
+from compsafe.results import RESULTS_FILE
+from compsafe.sweeper import expand_jobs, name_jobs
+from conftest import CONFIG_DIR, REPO, run_compsafe
+
+pytestmark = pytest.mark.slow
+
+FAST = [
+    "logger=none",
+    "benchmark=perplexity",
+    "benchmark.tasks.perplexity.options.window=64",
+    "benchmark.tasks.perplexity.options.max_windows=2",
+]
+
+
+def tiny(model_dir: Path) -> list[str]:
+    return [f"model.path={model_dir}", *FAST]
+
+
+def records(folder: Path) -> dict[str, dict]:
+    return {p.parent.name: json.loads(p.read_text()) for p in folder.glob(f"*/{RESULTS_FILE}")}
+
+
+def test_failed_job_is_isolated_listed_and_rerun_resumes(tiny_model_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    # 4 jobs; magnitude with 3:7 fails (64 inputs are not a multiple of 7) after it started.
+    args = [
+        "-m",
+        *tiny(tiny_model_dir),
+        "compression=none,magnitude",
+        "compression.pattern=unstructured,3:7",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    first = run_compsafe(*args)
+    assert first.returncode == 1
+    assert "1 of 4 jobs failed" in first.stdout
+    assert "compression=magnitude,pattern=3-7: ConfigError: compression.pattern=3:7" in first.stdout
+    done = records(sweep)
+    assert sorted(done) == [
+        "compression=magnitude,pattern=3-7",
+        "compression=magnitude,pattern=unstructured",
+        "compression=none,pattern=3-7",
+        "compression=none,pattern=unstructured",
+    ]
+    assert [r["status"] for r in done.values()].count("completed") == 3
+    again = run_compsafe(*args)
+    assert again.returncode == 1
+    assert (again.stdout + again.stderr).count("Already completed, skipping") == 3
+    completed = {k: v for k, v in done.items() if v["status"] == "completed"}
+    assert {k: v for k, v in records(sweep).items() if k in completed} == completed  # untouched
+    forced = run_compsafe(*args[:-1], f"hydra.sweep.dir={sweep}", "+force=true")
+    assert (forced.stdout + forced.stderr).count("Already completed, skipping") == 0
+
+
+def test_killed_sweep_resumes_without_losing_or_duplicating(tiny_model_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = [
+        "-m",
+        *tiny(tiny_model_dir),
+        "compression=none,magnitude,wanda",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compsafe", *args],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(sweep.glob(f"*/{RESULTS_FILE}")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = records(sweep)
+    assert before and all(r["status"] == "completed" for r in before.values())
+    assert not list(sweep.rglob(".results.json.*.tmp"))  # no half-written file left behind
+    resumed = run_compsafe(*args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = records(sweep)
+    assert len(after) == 3 and all(r["status"] == "completed" for r in after.values())
+    for name, record in before.items():
+        assert after[name] == record  # finished before the kill: kept as it was
+
+
+def test_same_job_same_metrics_alone_and_in_a_sweep(tiny_model_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    swept = run_compsafe(
+        "-m",
+        *tiny(tiny_model_dir),
+        "compression=wanda,magnitude,sparsegpt",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    alone = run_compsafe(
+        *tiny(tiny_model_dir), "compression=sparsegpt", f"hydra.run.dir={tmp_path / 'alone'}"
+    )
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    in_sweep = records(sweep)["compression=sparsegpt"]
+    by_itself = json.loads((tmp_path / "alone" / RESULTS_FILE).read_text())
+    assert in_sweep["metrics"] == by_itself["metrics"]
+    assert (
+        in_sweep["compression"]["measured_sparsity"]
+        == by_itself["compression"]["measured_sparsity"]
+    )
+
+
+def test_submitit_local_runs_each_job_in_its_own_process(tiny_model_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    out = run_compsafe(
+        "-m",
+        *tiny(tiny_model_dir),
+        "compression=none,magnitude",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        f"hydra.sweep.dir={sweep}",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    done = records(sweep)
+    assert sorted(done) == ["compression=magnitude", "compression=none"]
+    assert all(r["status"] == "completed" for r in done.values())
+    assert (sweep / ".submitit").is_dir()
+
+
+@pytest.mark.parametrize("slow", [False])
+def test_paper_grid_is_the_papers_36_configs(slow):
+    jobs = expand_jobs(None, _paper_grid(), [])
+    assert len(jobs) == 36
+    names = [job_dirname(j) for j in jobs]
+    assert names[0] == "compression=none"
+    for method in ("magnitude", "wanda", "sparsegpt", "gblm"):
+        rates = [n for n in names if n.startswith(f"compression={method},sparsity=")]
+        assert len(rates) == 6
+        assert f"compression={method},pattern=2-4" in names
+        assert f"compression={method},pattern=4-8" in names
+    assert {"compression=int8", "compression=awq", "compression=gptq"} <= set(names)
+
+
+def _paper_grid():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from compsafe.naming import register_resolvers
+    from compsafe.schema import register_configs
+
+    register_configs()
+    register_resolvers()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=paper_grid"], return_hydra_config=True)
+    return OmegaConf.to_container(cfg.hydra.sweeper.grid)
+
+
+def test_grid_unions_products_and_command_line_multiplies():
+    grid = [
+        {"compression": "none"},
+        {"compression": "wanda,sparsegpt", "compression.sparsity": "0.3,0.5"},
+    ]
+    jobs = expand_jobs(None, grid, ["model=hf,smollm2_135m"])
+    assert len(jobs) == 2 * (1 + 4)
+    replaced = expand_jobs(None, grid, ["compression=magnitude"])  # the command line wins
+    assert {frozenset(j) for j in replaced} == {
+        frozenset({"compression=magnitude"}),
+        frozenset({"compression=magnitude", "compression.sparsity=0.3"}),
+        frozenset({"compression=magnitude", "compression.sparsity=0.5"}),
+    }
+
+
+def test_job_names_use_the_overrides_that_vary():
+    jobs = name_jobs(
+        [
+            ["compression=wanda", "compression.sparsity=0.5", "logger=none"],
+            ["compression=sparsegpt", "compression.sparsity=0.5", "logger=none"],
+        ]
+    )
+    assert jobs[0][-1] == "hydra.sweep.subdir='compression=wanda'"
+    assert (
+        job_dirname(["model.path=/data/x/y", "compression.pattern=2:4"])
+        == "path=data_x_y,pattern=2-4"
+    )
+
+
+def test_sweep_folder_is_the_same_for_the_same_command():
+    argv = ["-m", "experiment=quickstart", "logger=none", "hydra.sweep.dir=x"]
+    assert sweep_name(argv) == sweep_name(list(reversed(argv)))
+    assert sweep_name(argv).startswith("quickstart-")
+    assert sweep_name(["-m", "compression=wanda"]) != sweep_name(["-m", "compression=sparsegpt"])
+
+
+def test_preflight_checks_every_job_of_a_grid():
+    assert (
+        preflight(["-m", "compression=none,magnitude", "compression.sparsity=0.3,0.5"], CONFIG_DIR)
+        == 4
+    )
