@@ -49,6 +49,17 @@ def name_jobs(jobs: list[list[str]]) -> list[list[str]]:
     return named
 
 
+def write_job_list(sweep_dir: Path, jobs: list[list[str]]) -> None:
+    """`jobs.json`: the folder name of every job of the sweep, in order."""
+    import json
+
+    from compsafe.report.analysis import JOBS_FILE
+
+    prefix = "hydra.sweep.subdir="
+    names = [o[len(prefix) :].strip("'") for job in jobs for o in job if o.startswith(prefix)]
+    (sweep_dir / JOBS_FILE).write_text(json.dumps(names, indent=1), encoding="utf-8")
+
+
 def expand_jobs(
     params: dict[str, Any] | None, grid: list[dict[str, Any]] | None, arguments: list[str]
 ) -> list[list[str]]:

@@ -9,7 +9,7 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from omegaconf import OmegaConf
 
-from compsafe.sweeper import expand_jobs, name_jobs, report
+from compsafe.sweeper import expand_jobs, name_jobs, report, write_job_list
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class CompsafeSweeper(BasicSweeper):
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        write_job_list(sweep_dir, jobs)  # lets the report list jobs that left no record
         log.info("Sweep of %d jobs in %s", len(jobs), sweep_dir)
         batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
         returns, index = [], 0

@@ -1,0 +1,147 @@
+"""The report's figures: metric vs sparsity per method, per-group heatmaps, safety vs perplexity."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+import numpy as np
+
+from compsafe.report.analysis import Analysis, group_deltas
+from compsafe.report.catalogue import HEATMAPS, PERPLEXITY, Metric
+
+MARKERS = {"2:4": "s", "4:8": "D", "quantized": "X"}
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list[Path]:
+    """One figure per model: unstructured rates as lines per method, N:M and quantized configs
+    as marked points at their measured sparsity, dense as a dashed line; 95 % intervals."""
+    paths = []
+    for model in sorted({r.model for r in analysis.rows}):
+        rows = [r for r in analysis.rows if r.model == model and analysis.cell(r, metric.key)]
+        if len(rows) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        methods = sorted({r.method for r in rows if r.kind == "unstructured"})
+        colors = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
+        for method in methods:
+            points = sorted(
+                (r.compression.get("target_sparsity") or 0.0, analysis.cell(r, metric.key))
+                for r in rows
+                if r.method == method and r.kind == "unstructured"
+            )
+            x = [p[0] for p in points]
+            y = [p[1].value for p in points]
+            err = _errors([p[1] for p in points])
+            ax.errorbar(x, y, yerr=err, marker="o", color=colors[method], label=method, capsize=3)
+        for row in rows:
+            cell = analysis.cell(row, metric.key)
+            if row.kind == "dense":
+                ax.axhline(cell.value, color="black", linestyle="--", linewidth=1, label="dense")
+            elif row.kind in ("N:M", "quantized"):
+                mark = MARKERS.get(row.compression.get("n_m") or row.kind, "P")
+                x = row.compression.get("measured_sparsity") or 0.0
+                ax.errorbar(
+                    [x],
+                    [cell.value],
+                    yerr=_errors([cell]),
+                    marker=mark,
+                    linestyle="none",
+                    color=colors.get(row.method, "gray"),
+                    label=row.label,
+                    capsize=3,
+                )
+        ax.set_xlabel("sparsity (measured for N:M and quantized points)")
+        ax.set_ylabel(metric.title)
+        ax.set_title(f"{metric.title} - {model}")
+        if metric.key == PERPLEXITY or metric.key.endswith("perplexity"):
+            ax.set_yscale("log")
+        ax.legend(fontsize=7, ncol=2)
+        paths.append(_save(fig, folder / f"{slug(metric.key)}_vs_sparsity_{slug(model)}.png"))
+    return paths
+
+
+def _errors(cells):
+    """Asymmetric error bars from intervals (0 where a cell has none)."""
+    lower = [c.value - c.interval[0] if c.interval else 0.0 for c in cells]
+    upper = [c.interval[1] - c.value if c.interval else 0.0 for c in cells]
+    return np.array([np.maximum(lower, 0), np.maximum(upper, 0)])
+
+
+def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
+    """Change vs dense per group (rows) and config (columns), like the paper's heatmaps."""
+    paths = []
+    for task_key, metric, field in HEATMAPS:
+        deltas = group_deltas(analysis, task_key, metric, field)
+        if not deltas:
+            continue
+        rows = [r for r in analysis.rows if any(k[0] == id(r) for k in deltas)]
+        groups = sorted({g for _, g in deltas})[:40]
+        grid = np.array([[deltas.get((id(r), g), np.nan) for r in rows] for g in groups])
+        bound = np.nanmax(np.abs(grid)) or 1.0
+        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(rows), 1.2 + 0.32 * len(groups)))
+        image = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        ax.set_xticks(
+            range(len(rows)),
+            [
+                f"{r.label}\n{r.model}" if len({x.model for x in rows}) > 1 else r.label
+                for r in rows
+            ],
+            rotation=45,
+            ha="right",
+            fontsize=7,
+        )
+        ax.set_yticks(range(len(groups)), groups, fontsize=7)
+        fig.colorbar(image, ax=ax, label=f"change in {metric} vs dense")
+        ax.set_title(f"{task_key} {metric} by {field}")
+        paths.append(
+            _save(fig, folder / f"heatmap_{slug(task_key)}_{slug(metric)}_{slug(field)}.png")
+        )
+    return paths
+
+
+def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path) -> list[Path]:
+    """x: perplexity relative to dense; y: change of each safety metric vs dense."""
+    paths = []
+    for metric in metrics:
+        points = []
+        for row in analysis.rows:
+            dense = analysis.dense_of(row)
+            ppl, cell = analysis.cell(row, PERPLEXITY), analysis.cell(row, metric.key)
+            base = analysis.cell(dense, PERPLEXITY) if dense else None
+            if row is dense or not (ppl and cell and base and cell.delta is not None):
+                continue
+            points.append((ppl.value / base.value, cell.delta, row))
+        if len(points) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        for x, y, row in points:
+            ax.scatter(
+                [x],
+                [y],
+                marker=MARKERS.get(row.compression.get("n_m") or row.kind, "o"),
+                color="tab:red" if analysis.cell(row, metric.key).significant else "tab:gray",
+            )
+            ax.annotate(row.label, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("perplexity / dense perplexity")
+        ax.set_ylabel(f"change in {metric.title} vs dense")
+        ax.set_title(f"Safety vs perplexity: {metric.title} (red: significant)")
+        paths.append(_save(fig, folder / f"safety_vs_perplexity_{slug(metric.key)}.png"))
+    return paths

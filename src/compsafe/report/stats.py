@@ -1,0 +1,155 @@
+"""Uncertainty from per-item outputs: bootstrap intervals and paired tests against dense.
+
+A metric is recomputed from the items a job kept (`items/<task>.jsonl`) with the task's own
+aggregation (read from its lm-eval YAML), on resamples of the items. Compressed and dense
+configs are compared on the same items (matched by document id), resampled jointly: the
+change is significant when its 95 % interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from compsafe.evaluation.harness import TASKS_DIR
+
+Aggregation = Callable[[Sequence[Any]], float]
+
+
+class _FunctionTag:
+    """A `!function module.name` YAML tag, kept as text."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+def _loader():
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: _FunctionTag(node.value))
+    return Loader
+
+
+@cache
+def task_aggregations() -> dict[str, dict[str, Aggregation]]:
+    """{task name: {metric: aggregation}} from our task YAMLs (includes followed)."""
+    from lm_eval.api.registry import get_aggregation
+
+    out: dict[str, dict[str, Aggregation]] = {}
+    for path in sorted(TASKS_DIR.glob("*.yaml")):
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
+        if "include" in config:
+            base = yaml.load(
+                (TASKS_DIR / config["include"]).read_text(encoding="utf-8"), Loader=_loader()
+            )
+            config = {**base, **config}
+        metrics = {}
+        for entry in config.get("metric_list", []):
+            aggregation = entry.get("aggregation", "mean")
+            if isinstance(aggregation, _FunctionTag):
+                module, _, name = aggregation.target.rpartition(".")
+                tasks = importlib.import_module(f"compsafe.evaluation.tasks.{module}")
+                metrics[entry["metric"]] = getattr(tasks, name)
+            else:
+                metrics[entry["metric"]] = get_aggregation(aggregation)
+        out[config["task"]] = metrics
+    return out
+
+
+@dataclass
+class Items:
+    """One job's items of one task: document ids and per-item values of each metric."""
+
+    ids: list[Any]
+    values: dict[str, list[Any]]
+
+
+def read_items(path: Path) -> Items | None:
+    if not path.is_file():
+        return None
+    ids, values = [], {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            ids.append(item.get("doc_id"))
+            for metric in item.get("metrics") or []:
+                value = item.get(metric)
+                values.setdefault(metric, []).append(
+                    tuple(value) if isinstance(value, list) else value
+                )
+    return Items(ids, values)
+
+
+def _finite(value: float) -> float | None:
+    return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def bootstrap_interval(
+    values: Sequence[Any], aggregate: Aggregation, iterations: int = 1000, seed: int = 0
+) -> tuple[float, float] | None:
+    """95 % percentile interval of `aggregate` over resamples (with replacement) of the items."""
+    if len(values) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    stats = []
+    for _ in range(iterations):
+        sample = [values[i] for i in rng.integers(0, n, n)]
+        stat = _finite(float(aggregate(sample)))
+        if stat is not None:
+            stats.append(stat)
+    if len(stats) < iterations // 2:
+        return None
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def paired_difference(
+    ours: Items,
+    dense: Items,
+    metric: str,
+    aggregate: Aggregation,
+    iterations: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float, float] | None:
+    """(difference, low, high): ours minus dense on the items both have, jointly resampled."""
+    if metric not in ours.values or metric not in dense.values:
+        return None
+    position = {doc: i for i, doc in enumerate(dense.ids)}
+    pairs = [(i, position[doc]) for i, doc in enumerate(ours.ids) if doc in position]
+    if len(pairs) < 2:
+        return None
+    a = [ours.values[metric][i] for i, _ in pairs]
+    b = [dense.values[metric][j] for _, j in pairs]
+    difference = _finite(float(aggregate(a)) - float(aggregate(b)))
+    if difference is None:
+        return None
+    rng = np.random.default_rng(seed)
+    n = len(pairs)
+    stats = []
+    for _ in range(iterations):
+        index = rng.integers(0, n, n)
+        stat = _finite(
+            float(aggregate([a[i] for i in index])) - float(aggregate([b[i] for i in index]))
+        )
+        if stat is not None:
+            stats.append(stat)
+    if len(stats) < iterations // 2:
+        return None
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return difference, float(low), float(high)
+
+
+def significant(interval: tuple[float, float, float] | None) -> bool:
+    """The change's 95 % interval excludes zero."""
+    return interval is not None and (interval[1] > 0 or interval[2] < 0)

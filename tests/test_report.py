@@ -1,0 +1,247 @@
+"""The report on a fake-but-consistent sweep folder: numbers, deltas, intervals, marks, figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compsafe.report.analysis import JOBS_FILE, analyse
+from compsafe.report.build import build_report, cell_text, findings, main
+from compsafe.report.catalogue import DIMENSIONS
+from compsafe.report.stats import bootstrap_interval, task_aggregations
+
+N = 40  # items per task
+
+
+def toxicity_items(shift: float, seed: int) -> list[float]:
+    rng = np.random.default_rng(seed)
+    return [float(np.clip(v + shift, 0, 1)) for v in rng.uniform(0.0, 0.4, N)]
+
+
+def bbq_items(biased_share: float) -> list[list]:
+    items = []
+    for i in range(N):
+        condition = "ambig" if i % 2 else "disambig"
+        biased = (i // 2) < biased_share * N / 2
+        items.append([condition, i % 3 == 0, False, biased])
+    return items
+
+
+def write_job(
+    sweep: Path,
+    name: str,
+    method: str,
+    sparsity: float,
+    pattern: str,
+    tox: list[float],
+    bbq: list[list],
+    ppl: float,
+    status: str = "completed",
+) -> None:
+    folder = sweep / name
+    (folder / "items").mkdir(parents=True)
+    from compsafe.evaluation.tasks import bbq as bbq_task
+
+    metrics = {
+        "realtoxicityprompts/score": sum(tox) / len(tox),
+        "realtoxicityprompts/score/attribute=insult": sum(tox[: N // 2]) / (N // 2),
+        "realtoxicityprompts/score/attribute=threat": sum(tox[N // 2 :]) / (N // 2),
+        "bbq/bias_ambig": bbq_task.bias_ambig([tuple(x) for x in bbq]),
+        "bbq/bias_disambig": bbq_task.bias_disambig([tuple(x) for x in bbq]),
+        "bbq/bias_ambig/category=Age": 0.1 + sparsity,
+        "bbq/bias_ambig/category=Religion": 0.1 - sparsity,
+        "perplexity/token_perplexity": ppl,
+    }
+    n_m = pattern if pattern != "unstructured" else None
+    record = {
+        "status": status,
+        "model": {"name": "fake-model"},
+        "compression": {
+            "method": method,
+            "label": name,
+            "pattern": "N:M" if n_m else "unstructured",
+            "n_m": n_m,
+            "target_sparsity": sparsity,
+            "measured_sparsity": sparsity,
+            "quantize": None,
+        },
+        "benchmarks": {
+            "realtoxicityprompts": {"task": "compsafe_realtoxicityprompts", "samples": N},
+            "bbq": {"task": "compsafe_bbq", "samples": N},
+            "perplexity": {"task": "compsafe_perplexity", "samples": 4},
+        },
+        "metrics": metrics if status == "completed" else {},
+        "timings": {"total": 1.0},
+        "error": None if status == "completed" else "RuntimeError: boom",
+    }
+    (folder / "results.json").write_text(json.dumps(record))
+    with open(folder / "items" / "realtoxicityprompts.jsonl", "w") as fh:
+        for i, score in enumerate(tox):
+            fh.write(json.dumps({"doc_id": i, "metrics": ["score"], "score": score}) + "\n")
+    with open(folder / "items" / "bbq.jsonl", "w") as fh:
+        for i, item in enumerate(bbq):
+            fh.write(
+                json.dumps(
+                    {
+                        "doc_id": i,
+                        "metrics": ["bias_ambig", "bias_disambig"],
+                        "bias_ambig": item,
+                        "bias_disambig": item,
+                    }
+                )
+                + "\n"
+            )
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    root = tmp_path / "sweep"
+    dense = toxicity_items(0.0, 1)
+    write_job(root, "dense", "none", 0.0, "unstructured", dense, bbq_items(0.5), 20.0)
+    write_job(root, "wanda 30%", "wanda", 0.3, "unstructured", dense, bbq_items(0.5), 22.0)
+    write_job(
+        root,
+        "wanda 50%",
+        "wanda",
+        0.5,
+        "unstructured",
+        [min(1.0, v + 0.3) for v in dense],
+        bbq_items(0.9),
+        40.0,
+    )
+    write_job(root, "wanda 2:4", "wanda", 0.5, "2:4", dense, bbq_items(0.6), 60.0)
+    write_job(
+        root,
+        "magnitude 50%",
+        "magnitude",
+        0.5,
+        "unstructured",
+        dense,
+        bbq_items(0.5),
+        300.0,
+        status="failed",
+    )
+    (root / JOBS_FILE).write_text(
+        json.dumps(["dense", "wanda 30%", "wanda 50%", "wanda 2:4", "magnitude 50%", "gptq"])
+    )
+    return root
+
+
+def by_label(analysis, label):
+    return next(r for r in analysis.rows if r.label == label)
+
+
+def test_values_and_deltas(sweep):
+    analysis = analyse([sweep], iterations=200, seed=0)
+    dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
+    tox = "realtoxicityprompts/score"
+    assert analysis.cell(wanda, tox).delta == pytest.approx(
+        analysis.cell(wanda, tox).value - analysis.cell(dense, tox).value
+    )
+    assert analysis.cell(wanda, tox).delta == pytest.approx(0.3, abs=0.01)
+    assert analysis.cell(dense, tox).delta is None
+    assert analysis.cell(wanda, "perplexity/token_perplexity").delta == 20.0
+    assert [r.label for r in analysis.failed] == ["magnitude 50%"]
+    assert analysis.missing == [(sweep, "gptq")]
+
+
+def hand_bootstrap(values, aggregate, iterations, seed):
+    rng = np.random.default_rng(seed)
+    stats = [
+        aggregate([values[i] for i in rng.integers(0, len(values), len(values))])
+        for _ in range(iterations)
+    ]
+    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
+
+
+def test_intervals_match_a_hand_computed_bootstrap(sweep):
+    analysis = analyse([sweep], iterations=300, seed=7)
+    dense = by_label(analysis, "dense")
+    values = toxicity_items(0.0, 1)
+    expected = hand_bootstrap(values, lambda v: sum(v) / len(v), 300, 7)
+    assert analysis.cell(dense, "realtoxicityprompts/score").interval == pytest.approx(expected)
+    assert bootstrap_interval(values, lambda v: sum(v) / len(v), 300, 7) == pytest.approx(expected)
+
+
+def test_significance_marks(sweep):
+    analysis = analyse([sweep], iterations=300, seed=0)
+    tox = "realtoxicityprompts/score"
+    assert analysis.cell(by_label(analysis, "wanda 50%"), tox).significant  # +0.3 on every item
+    assert not analysis.cell(by_label(analysis, "wanda 30%"), tox).significant  # identical items
+    assert analysis.cell(by_label(analysis, "wanda 50%"), "bbq/bias_disambig").significant
+    metric = next(m for m in DIMENSIONS["Degeneration harm"] if m.key == tox)
+    text = cell_text(analysis, by_label(analysis, "wanda 50%"), metric)
+    assert text.endswith("*)") and "[" in text
+    assert "*" not in cell_text(analysis, by_label(analysis, "wanda 30%"), metric)
+
+
+def test_findings_name_the_largest_changes_and_divergent_groups(sweep):
+    lines = findings(analyse([sweep], iterations=200, seed=0))
+    assert any("RTP toxicity rises" in line and "wanda 50%" in line for line in lines)
+    assert any(
+        line.startswith("Divergent impact: bbq bias_ambig by category")
+        and "Age" in line
+        and "Religion" in line
+        for line in lines
+    )
+
+
+def test_report_files(sweep):
+    folder = build_report([sweep], iterations=100)
+    md = (folder / "report.md").read_text()
+    assert "## Degeneration harm" in md and "## Representational harm" in md
+    assert "| dense |" in md and "wanda 50%" in md
+    assert "missing: `" in md and "gptq" in md and "failed: `" in md and "boom" in md
+    html = (folder / "report.html").read_text()
+    assert "<table>" in html and "data:image/png;base64," in html
+    figures = list((folder / "figures").glob("*.png"))
+    names = {f.name for f in figures}
+    assert "realtoxicityprompts_score_vs_sparsity_fake_model.png" in names
+    assert "heatmap_bbq_bias_ambig_category.png" in names
+    assert any(n.startswith("safety_vs_perplexity_") for n in names)
+    assert all(f.stat().st_size > 1000 for f in figures)
+    with open(folder / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 and {r["status"] for r in rows} == {"completed", "failed"}
+    with open(folder / "results_long.csv") as fh:
+        long = [r for r in csv.DictReader(fh) if r["metric"] == "realtoxicityprompts/score"]
+    wanda = next(r for r in long if r["config"] == "wanda 50%")
+    assert wanda["significant"] == "True" and float(wanda["ci_low"]) < float(wanda["value"])
+
+
+def test_several_sweeps_side_by_side(sweep, tmp_path):
+    other = tmp_path / "other"
+    write_job(
+        other, "dense", "none", 0.0, "unstructured", toxicity_items(0.0, 2), bbq_items(0.5), 10.0
+    )
+    analysis = analyse([sweep, other], iterations=50)
+    assert len([r for r in analysis.rows if r.is_dense]) == 2
+    assert main([str(sweep), str(other), "--bootstrap", "50", "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.md").is_file()
+
+
+def test_aggregations_come_from_the_task_yamls():
+    aggregations = task_aggregations()
+    from compsafe.evaluation.tasks import bbq
+
+    assert aggregations["compsafe_bbq"]["bias_ambig"] is bbq.bias_ambig
+    assert aggregations["compsafe_realtoxicityprompts"]["score"]([0.0, 1.0]) == 0.5
+    ppl = aggregations["compsafe_perplexity"]["token_perplexity"]
+    assert ppl([(-2.0, 1), (-4.0, 1)]) == pytest.approx(math.exp(3.0))
+
+
+def test_report_logs_to_wandb_offline(sweep, tmp_path, monkeypatch):
+    from wandb_log import logged_values
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    folder = build_report([sweep], iterations=50, wandb_mode="offline")
+    run_files = list(folder.glob("wandb/offline-run-*/run-*.wandb"))
+    assert len(run_files) == 1
+    logged = logged_values(run_files[0])
+    assert logged["summary"]["results/_type"] == "table-file"
+    assert any(k.startswith("heatmap_") for k in logged["summary"])
