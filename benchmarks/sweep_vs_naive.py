@@ -36,12 +36,17 @@ TASKS = {
     "crows_pairs": ("compsafe_crows_pairs", {"sample_size": 100, "seed": 1234}, "pct_stereotype"),
 }
 CALIBRATION = {"num_samples": 16, "seq_len": 128}
+CACHE = os.environ.get("COMPSAFE_CACHE_DIR", str(Path.home() / ".cache" / "compsafe"))
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "WANDB_MODE": "disabled"}
 
 
 def compsafe_overrides() -> list[str]:
-    out = ["benchmark=[perplexity,crows_pairs]", "logger=none", "compression.cache=false",
-           f"benchmark.batch_size={BATCH}"]
+    out = [
+        "benchmark=[perplexity,crows_pairs]",
+        "logger=none",
+        "compression.cache=false",
+        f"benchmark.batch_size={BATCH}",
+    ]
     for key, (_, options, _) in TASKS.items():
         out += [f"benchmark.tasks.{key}.options.{k}={v}" for k, v in options.items()]
     out += [f"calibration.{k}={v}" for k, v in CALIBRATION.items()]
@@ -50,9 +55,21 @@ def compsafe_overrides() -> list[str]:
 
 def run_compsafe_sweep(folder: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "compsafe", "-m", f"compression={','.join(CONFIGS)}",
-                    *compsafe_overrides(), f"hydra.sweep.dir={folder}"],
-                   cwd=REPO, env=ENV, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compsafe",
+            "-m",
+            f"compression={','.join(CONFIGS)}",
+            *compsafe_overrides(),
+            f"hydra.sweep.dir={folder}",
+        ],
+        cwd=REPO,
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -67,18 +84,27 @@ def naive_compress(method: str, out_dir: Path) -> None:
     from compsafe.compression.pipeline import stages
     from compsafe.models.packaged import ensure_checkpoint
 
-    dense = ensure_checkpoint(MODEL, os.environ.get("COMPSAFE_CACHE_DIR", Path.home() / ".cache/compsafe"))
+    dense = ensure_checkpoint(MODEL, CACHE)
     model = AutoModelForCausalLM.from_pretrained(dense, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(dense)
     if method != "none":
         cfg = OmegaConf.load(REPO / "conf" / "compression" / f"{method}.yaml")
-        base = {"sparsity": 0.0, "pattern": "unstructured", "targets": ["Linear"],
-                "ignore": ["re:.*lm_head"], "args": {}, "quantize": None, "bits": 4,
-                "group_size": 64, "symmetric": True}
+        base = {
+            "sparsity": 0.0,
+            "pattern": "unstructured",
+            "targets": ["Linear"],
+            "ignore": ["re:.*lm_head"],
+            "args": {},
+            "quantize": None,
+            "bits": 4,
+            "group_size": 64,
+            "symmetric": True,
+        }
         spec = parse_spec(OmegaConf.merge(base, cfg))
-        calib_cfg = OmegaConf.merge(OmegaConf.load(REPO / "conf/calibration/bold_wikipedia.yaml"),
-                                    {"data_files": None, "split": "train", "text_field": "text",
-                                     **CALIBRATION})
+        calib_cfg = OmegaConf.merge(
+            OmegaConf.load(REPO / "conf/calibration/bold_wikipedia.yaml"),
+            {"data_files": None, "split": "train", "text_field": "text", **CALIBRATION},
+        )
         calibration = build_calibration(calib_cfg, tokenizer)
         for stage in stages(spec):  # llm-compressor oneshot (magnitude: ours, a no-op there)
             stage.apply(model, spec, calibration=calibration, tokenizer=tokenizer)
@@ -96,23 +122,54 @@ def run_naive(folder: Path) -> tuple[float, dict[str, dict[str, float]]]:
     start = time.perf_counter()
     for method in CONFIGS:
         checkpoint = folder / method
-        subprocess.run([sys.executable, __file__, "--naive-compress", method, str(checkpoint)],
-                       cwd=REPO, env=ENV, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, __file__, "--naive-compress", method, str(checkpoint)],
+            cwd=REPO,
+            env=ENV,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         metrics[method] = {}
         for key, (task, options, _) in TASKS.items():
             out = folder / f"{method}-{key}"
             subprocess.run(
-                [sys.executable, "-m", "lm_eval", "run", "--model", "hf",
-                 "--model_args", f"pretrained={checkpoint},dtype=float32", "--tasks", task,
-                 "--include_path", str(TASKS_DIR), "--device", "cpu", "--batch_size", str(BATCH),
-                 "--metadata", json.dumps({"compsafe": {task: options}}),
-                 "--output_path", str(out)],
-                cwd=REPO, env=ENV, check=True, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                [
+                    sys.executable,
+                    "-m",
+                    "lm_eval",
+                    "run",
+                    "--model",
+                    "hf",
+                    "--model_args",
+                    f"pretrained={checkpoint},dtype=float32",
+                    "--tasks",
+                    task,
+                    "--include_path",
+                    str(TASKS_DIR),
+                    "--device",
+                    "cpu",
+                    "--batch_size",
+                    str(BATCH),
+                    "--metadata",
+                    json.dumps({"compsafe": {task: options}}),
+                    "--output_path",
+                    str(out),
+                ],
+                cwd=REPO,
+                env=ENV,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             saved = json.loads(next(out.rglob("results_*.json")).read_text())["results"][task]
-            metrics[method].update({f"{key}/{m.split(',')[0]}": v for m, v in saved.items()
-                                    if isinstance(v, float) and "stderr" not in m})
+            metrics[method].update(
+                {
+                    f"{key}/{m.split(',')[0]}": v
+                    for m, v in saved.items()
+                    if isinstance(v, float) and "stderr" not in m
+                }
+            )
     return time.perf_counter() - start, metrics
 
 
@@ -133,29 +190,60 @@ def eval_vs_forward() -> tuple[float, float]:
     from compsafe.evaluation.tasks.perplexity import load
     from compsafe.models import load_model
 
-    loaded = load_model(OmegaConf.create({"path": MODEL, "gguf_file": None, "revision": None,
-                                          "dtype": "float32", "device": "cpu",
-                                          "trust_remote_code": False}),
-                        os.environ.get("COMPSAFE_CACHE_DIR", Path.home() / ".cache/compsafe"))
+    loaded = load_model(
+        OmegaConf.create(
+            {
+                "path": MODEL,
+                "name": None,
+                "gguf_file": None,
+                "revision": None,
+                "dtype": "float32",
+                "device": "cpu",
+                "trust_remote_code": False,
+            }
+        ),
+        CACHE,
+    )
     options = {"window": 512, "max_windows": 16}
     windows = load(tokenizer=loaded.weights_path, compsafe={"compsafe_perplexity": options})["test"]
     tokens = sum(windows["num_tokens"])
-    cfg = OmegaConf.create({"tasks": {"perplexity": {"task": "compsafe_perplexity", "label": None,
-                                                      "options": options}},
-                            "lm_eval_tasks": [], "batch_size": BATCH, "generation_batch_size": 32,
-                            "limit": None, "bootstrap_iters": 0})
-    start = time.perf_counter()
-    evaluate(loaded.model, loaded.tokenizer, loaded.weights_path, cfg)
-    eval_tps = tokens / (time.perf_counter() - start)
+    cfg = OmegaConf.create(
+        {
+            "tasks": {
+                "perplexity": {"task": "compsafe_perplexity", "label": None, "options": options}
+            },
+            "lm_eval_tasks": [],
+            "batch_size": BATCH,
+            "generation_batch_size": 32,
+            "limit": None,
+            "bootstrap_iters": 0,
+        }
+    )
     ids = [loaded.tokenizer.encode(t) for t in windows["text"]]
     width = max(map(len, ids))
     batch = torch.tensor([i + [loaded.tokenizer.pad_token_id] * (width - len(i)) for i in ids])
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for chunk in batch.split(BATCH):
-            loaded.model(input_ids=chunk)
-    forward_tps = tokens / (time.perf_counter() - start)
-    return eval_tps, forward_tps
+
+    def timed(work) -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for chunk in batch.split(BATCH):
+                loaded.model(input_ids=chunk)
+
+    def evaluation() -> None:
+        evaluate(loaded.model, loaded.tokenizer, loaded.weights_path, cfg)
+
+    first = timed(evaluation)  # the first job of a process also cuts windows, imports lm-eval
+    print(f"first evaluation in the process: {tokens / first:.0f} tokens/s")
+    # Best of two, alternating, for both: the later jobs of a sweep vs. a bare forward pass.
+    eval_s, forward_s = (
+        min(timed(evaluation), timed(evaluation)),
+        min(timed(forward), timed(forward)),
+    )
+    return tokens / eval_s, tokens / forward_s
 
 
 def main() -> None:

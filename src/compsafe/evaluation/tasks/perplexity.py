@@ -72,11 +72,23 @@ def token_windows(texts, tokenizer, window: int, max_windows, key: str) -> list[
     return rows
 
 
+# Windows already cut in this process, by (tokenizer, options): the jobs of a sweep share them.
+_WINDOWS: dict[str, list[dict]] = {}
+
+
 def load(**metadata):
     """lm-eval `custom_dataset`: one document per window, with its exact token count."""
     import datasets
 
     options = options_from_metadata(TASK, PerplexityOptions, metadata)
+    name = options.tokenizer or metadata.get("tokenizer") or metadata.get("pretrained")
+    key = f"{name}|{options}"
+    if key not in _WINDOWS:
+        _WINDOWS[key] = _cut(options, metadata)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(_WINDOWS[key])})
+
+
+def _cut(options: "PerplexityOptions", metadata: dict) -> list[dict]:
     tokenizer = model_tokenizer(TASK, options.tokenizer, metadata)
     path, subset = DEFAULTS.get(options.source, (options.path, options.subset))
     texts = load_texts(
@@ -87,8 +99,7 @@ def load(**metadata):
         text_field=options.text_field,
         key=f"{TASK}",
     )
-    rows = token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    return token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
 
 
 def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
