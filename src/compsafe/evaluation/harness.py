@@ -194,9 +194,14 @@ def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size)
 def in_memory_lm(model, tokenizer, batch_size: int, generation_batch_size: int, max_length):
     """lm-eval's HFLM over the in-memory model, with its own batch size for generation
     (on 2 CPU cores, SmolLM2: 16 is fastest for log-likelihoods, 32 for generation)."""
+    import torch
     from lm_eval.models.huggingface import HFLM
 
     class InMemoryLM(HFLM):
+        def _model_call(self, *args, **kwargs):
+            with torch.inference_mode():  # lighter than lm-eval's no_grad; nothing needs autograd
+                return super()._model_call(*args, **kwargs)
+
         def generate_until(self, requests, disable_tqdm: bool = False):
             scoring = self.batch_size_per_gpu
             self.batch_size_per_gpu = generation_batch_size
