@@ -200,6 +200,7 @@ def test_sweep_folder_is_the_same_for_the_same_command():
     argv = ["-m", "experiment=quickstart", "logger=none", "hydra.sweep.dir=x"]
     assert sweep_name(argv) == sweep_name(list(reversed(argv)))
     assert sweep_name(argv).startswith("quickstart-")
+    assert sweep_name([*argv, "+force=true"]) == sweep_name(argv)  # forcing reruns in place
     assert sweep_name(["-m", "compression=wanda"]) != sweep_name(["-m", "compression=sparsegpt"])
 
 

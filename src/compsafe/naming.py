@@ -39,14 +39,15 @@ def job_dirname(overrides) -> str:
     return ",".join(parts).replace(":", "-") or "default"
 
 
+def _names_sweep(override: str) -> bool:
+    """hydra.* settings and `+force` change how a sweep runs, not which jobs it holds."""
+    return not _key_value(override)[0].startswith(("hydra", "force"))
+
+
 def sweep_name(argv: list[str] | None = None) -> str:
     """`<experiment>-<hash>` from the command line's overrides (hydra.* ones excluded)."""
     argv = sys.argv[1:] if argv is None else argv
-    overrides = sorted(
-        a
-        for a in argv
-        if "=" in a and not a.startswith("-") and not _key_value(a)[0].startswith("hydra")
-    )
+    overrides = sorted(a for a in argv if "=" in a and not a.startswith("-") and _names_sweep(a))
     experiment = next(
         (_key_value(o)[1] for o in overrides if _key_value(o)[0] == "experiment"), "sweep"
     )
