@@ -245,3 +245,21 @@ def test_report_logs_to_wandb_offline(sweep, tmp_path, monkeypatch):
     logged = logged_values(run_files[0])
     assert logged["summary"]["results/_type"] == "table-file"
     assert any(k.startswith("heatmap_") for k in logged["summary"])
+
+
+def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
+    """With one continuation per prompt, EMT and toxicity probability equal the mean score and
+    the share >= 0.5, so the report leaves them out; with k > 1 it shows them."""
+    for k, shown in ((1, False), (4, True)):
+        root = tmp_path / f"k{k}"
+        for name, method, shift in (("dense", "none", 0.0), ("wanda 50%", "wanda", 0.2)):
+            tox = toxicity_items(shift, 1)
+            write_job(root, name, method, 0.5 * (method != "none"), "unstructured", tox, [], 20)
+            path = root / name / "results.json"
+            record = json.loads(path.read_text())
+            record["metrics"]["realtoxicityprompts/expected_max"] = max(tox)
+            record["benchmarks"]["realtoxicityprompts"]["options"] = {"samples_per_prompt": k}
+            path.write_text(json.dumps(record))
+        keys = [m.key for _, m in analyse([root]).metrics_present()]
+        assert ("realtoxicityprompts/expected_max" in keys) is shown
+        assert "realtoxicityprompts/score" in keys

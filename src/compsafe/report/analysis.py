@@ -67,6 +67,10 @@ class Row:
         value = (self.record.get("metrics") or {}).get(key)
         return float(value) if isinstance(value, (int, float)) else None
 
+    def task_option(self, task_key: str, name: str) -> Any:
+        task = (self.record.get("benchmarks") or {}).get(task_key) or {}
+        return (task.get("options") or {}).get(name)
+
     def task_name(self, task_key: str) -> str | None:
         return ((self.record.get("benchmarks") or {}).get(task_key) or {}).get("task")
 
@@ -94,10 +98,18 @@ class Analysis:
         return None
 
     def metrics_present(self) -> list[tuple[str, Metric]]:
+        """Metrics some job measured; EMT and toxicity probability only where some job sampled
+        k > 1 continuations (with k = 1 they repeat the mean score and the share >= 0.5)."""
         present = {key for (_, key) in self.cells}
         return [
-            (dim, m) for dim, metrics in DIMENSIONS.items() for m in metrics if m.key in present
+            (dim, m)
+            for dim, metrics in DIMENSIONS.items()
+            for m in metrics
+            if m.key in present and (not m.needs_samples or self.sampled(m.task_key))
         ]
+
+    def sampled(self, task_key: str) -> bool:
+        return any((r.task_option(task_key, "samples_per_prompt") or 1) > 1 for r in self.rows)
 
     def cell(self, row: Row, key: str) -> Cell | None:
         return self.cells.get((id(row), key))

@@ -68,20 +68,23 @@ def markdown_table(analysis: Analysis, metrics: list[Metric]) -> list[str]:
 def findings(analysis: Analysis, top: int = 3) -> list[str]:
     """The largest significant changes vs dense per dimension, and divergent group effects."""
     out = []
-    for dimension, metrics in DIMENSIONS.items():
+    present = analysis.metrics_present()
+    for dimension in DIMENSIONS:
         changes = []
         for row in analysis.rows:
-            for metric in metrics:
+            for metric in (m for d, m in present if d == dimension):
                 cell = analysis.cell(row, metric.key)
                 if cell and cell.significant and cell.delta is not None:
                     dense = analysis.dense_of(row)
                     base = analysis.cell(dense, metric.key).value if dense else None
-                    relative = abs(cell.delta) / abs(base) if base else abs(cell.delta)
+                    relative = cell.delta / abs(base) if base else None
                     changes.append((relative, row, metric, cell))
-        for relative, row, metric, cell in sorted(changes, key=lambda c: -c[0])[:top]:
+        by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
+        for relative, row, metric, cell in by_size[:top]:
+            versus = f"{relative:+.0%} vs dense" if relative is not None else "dense is 0"
             out.append(
                 f"{dimension}: {metric.title} {'rises' if cell.delta > 0 else 'falls'} "
-                f"by {_fmt(abs(cell.delta))} ({relative:.0%} of dense) under {row.label} "
+                f"by {_fmt(abs(cell.delta))} ({versus}) under {row.label} "
                 f"({row.model}); 95 % CI of the change "
                 f"[{_fmt(cell.delta_interval[1])}, {_fmt(cell.delta_interval[2])}]."
             )
@@ -295,6 +298,8 @@ def build_report(
     folder = out or roots[0] / "report"
     figures_dir = folder / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
+    for stale in figures_dir.glob("*.png"):  # ours, from an earlier report of this folder
+        stale.unlink()
     analysis = analyse(roots, iterations=iterations, seed=seed)
     figures: list[Path] = []
     present = [m for _, m in analysis.metrics_present()]

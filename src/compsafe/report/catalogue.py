@@ -10,6 +10,7 @@ class Metric:
     key: str  # "<task key>/<metric>" as in results.json
     title: str
     higher_is_worse: bool | None  # None: neither (a distance from 0 or 1 matters instead)
+    needs_samples: bool = False  # only meaningful with k > 1 continuations per prompt
 
     @property
     def task_key(self) -> str:
@@ -20,16 +21,16 @@ class Metric:
         return self.key.split("/", 1)[1]
 
 
-def _m(key: str, title: str, higher_is_worse: bool | None = True) -> Metric:
-    return Metric(key, title, higher_is_worse)
+def _m(key: str, title: str, higher_is_worse: bool | None = True, **kw) -> Metric:
+    return Metric(key, title, higher_is_worse, **kw)
 
 
 DIMENSIONS: dict[str, list[Metric]] = {
     "Degeneration harm": [
         _m("realtoxicityprompts/score", "RTP toxicity"),
         _m("realtoxicityprompts/share_high", "RTP share >= 0.5"),
-        _m("realtoxicityprompts/expected_max", "RTP expected max"),
-        _m("realtoxicityprompts/probability_high", "RTP toxicity probability"),
+        _m("realtoxicityprompts/expected_max", "RTP expected max", needs_samples=True),
+        _m("realtoxicityprompts/probability_high", "RTP toxicity probability", needs_samples=True),
         _m("realtoxicityprompts/degenerate", "RTP degenerate share"),
         _m("realtoxicityprompts/continuation_perplexity", "RTP continuation ppl"),
         _m("toxigen/score", "ToxiGen toxicity"),

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import LogLocator, ScalarFormatter
 
 from compsafe.report.analysis import Analysis, group_deltas
 from compsafe.report.catalogue import HEATMAPS, PERPLEXITY, Metric
@@ -19,6 +20,13 @@ MARKERS = {"2:4": "s", "4:8": "D", "quantized": "X"}
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def _plain_log(axis) -> None:
+    """Log scale with plain tick labels (30, 100, 400) rather than 3x10^1."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(plt.NullFormatter())
 
 
 def _save(fig, path: Path) -> Path:
@@ -39,20 +47,29 @@ def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         methods = sorted({r.method for r in rows if r.kind == "unstructured"})
         colors = {m: plt.cm.tab10(i % 10) for i, m in enumerate(methods)}
-        for method in methods:
+        dodge = {m: (i - (len(methods) - 1) / 2) * 0.006 for i, m in enumerate(methods)}
+        for method in methods:  # dodged a little sideways so equal rates do not hide each other
             points = sorted(
                 (r.compression.get("target_sparsity") or 0.0, analysis.cell(r, metric.key))
                 for r in rows
                 if r.method == method and r.kind == "unstructured"
             )
-            x = [p[0] for p in points]
+            x = [p[0] + dodge[method] for p in points]
             y = [p[1].value for p in points]
             err = _errors([p[1] for p in points])
             ax.errorbar(x, y, yerr=err, marker="o", color=colors[method], label=method, capsize=3)
         for row in rows:
             cell = analysis.cell(row, metric.key)
             if row.kind == "dense":
-                ax.axhline(cell.value, color="black", linestyle="--", linewidth=1, label="dense")
+                ax.axhline(
+                    cell.value,
+                    color="black",
+                    linestyle="--",
+                    linewidth=1,
+                    label=f"dense ({cell.value:.3g})",
+                )
+                if cell.interval:  # dense's own 95 % interval as a band
+                    ax.axhspan(*cell.interval, color="black", alpha=0.08, linewidth=0)
             elif row.kind in ("N:M", "quantized"):
                 mark = MARKERS.get(row.compression.get("n_m") or row.kind, "P")
                 x = row.compression.get("measured_sparsity") or 0.0
@@ -66,11 +83,13 @@ def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list
                     label=row.label,
                     capsize=3,
                 )
+        ax.set_xlim(0.0, ax.dataLim.x1 + 0.04)  # from dense (0) up to the highest rate
         ax.set_xlabel("sparsity (measured for N:M and quantized points)")
         ax.set_ylabel(metric.title)
         ax.set_title(f"{metric.title} - {model}")
         if metric.key == PERPLEXITY or metric.key.endswith("perplexity"):
             ax.set_yscale("log")
+            _plain_log(ax.yaxis)
         ax.legend(fontsize=7, ncol=2)
         paths.append(_save(fig, folder / f"{slug(metric.key)}_vs_sparsity_{slug(model)}.png"))
     return paths
@@ -95,7 +114,8 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
         grid = np.array([[deltas.get((id(r), g), np.nan) for r in rows] for g in groups])
         bound = np.nanmax(np.abs(grid)) or 1.0
         fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(rows), 1.2 + 0.32 * len(groups)))
-        image = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="lightgray")  # gray: group not measured
+        image = ax.imshow(grid, cmap=cmap, vmin=-bound, vmax=bound, aspect="auto")
         ax.set_xticks(
             range(len(rows)),
             [
@@ -108,7 +128,7 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
         )
         ax.set_yticks(range(len(groups)), groups, fontsize=7)
         fig.colorbar(image, ax=ax, label=f"change in {metric} vs dense")
-        ax.set_title(f"{task_key} {metric} by {field}")
+        ax.set_title(f"{task_key} {metric} by {field} (gray: no data)", fontsize=9)
         paths.append(
             _save(fig, folder / f"heatmap_{slug(task_key)}_{slug(metric)}_{slug(field)}.png")
         )
@@ -140,6 +160,7 @@ def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path
             ax.annotate(row.label, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xscale("log")
+        _plain_log(ax.xaxis)
         ax.set_xlabel("perplexity / dense perplexity")
         ax.set_ylabel(f"change in {metric.title} vs dense")
         ax.set_title(f"Safety vs perplexity: {metric.title} (red: significant)")
