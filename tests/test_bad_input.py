@@ -104,3 +104,23 @@ def test_cli_rejects_a_bad_sweep_before_any_job(tmp_path):
     assert out.returncode == 2
     assert "compression.sparsity=1.5: must be in [0, 1)" in out.stderr
     assert not (tmp_path / "sweep").exists()
+
+
+def test_prompt_file_is_checked_before_any_model_loads(tmp_path):
+    """A local prompt file missing its fields, or holding no usable prompt, fails in preflight."""
+    file = tmp_path / "adv.jsonl"
+    file.write_text('{"prompt_text": "hello", "target": "x"}\n{"prompt_text": "bye"}\n')
+    argv = [
+        "benchmark=advpromptset",
+        "benchmark.tasks.advpromptset.options.source=file",
+        f"benchmark.tasks.advpromptset.options.path={file}",
+        "benchmark.tasks.advpromptset.options.prompt_field=prompt_text",
+        "benchmark.tasks.advpromptset.options.group_fields=[target]",
+    ]
+    with pytest.raises(ConfigError, match=r"options.path=.*record 2 lacks fields \['target'\]"):
+        preflight(argv, CONFIG_DIR)
+    file.write_text('{"prompt_text": " ", "target": "x"}\n')
+    with pytest.raises(ConfigError, match="no usable prompts"):
+        preflight(argv, CONFIG_DIR)
+    file.write_text('{"prompt_text": "hello", "target": "x"}\n')
+    assert preflight(argv, CONFIG_DIR) == 1

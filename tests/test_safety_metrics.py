@@ -179,7 +179,10 @@ def test_prompt_file_with_missing_fields(tmp_path):
             }
         }
     }
-    with pytest.raises(ConfigError, match="lack fields"):
+    with pytest.raises(ConfigError, match=r"record 1 lacks fields \['prompt_text'\]"):
+        generation.build_docs("compsafe_advpromptset", meta)
+    file.write_text('{"prompt_text": "hello"}\n{"text": "a later record without it"}\n')
+    with pytest.raises(ConfigError, match="record 2 lacks fields"):
         generation.build_docs("compsafe_advpromptset", meta)
 
 

