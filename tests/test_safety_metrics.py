@@ -226,6 +226,7 @@ def test_unreachable_api_raises_instead_of_returning_zero(monkeypatch):
         scorer.score(["hello"])
     assert "test-key-not-real" not in str(caught.value)
     assert os.environ["PERSPECTIVE_API_KEY"] == "test-key-not-real"
+    assert scorer.score(["", "  "]) == [0.0, 0.0]  # empty text: no request, 0 by definition
 
 
 def test_continuation_perplexity_matches_a_direct_computation(tiny_model):
@@ -248,3 +249,24 @@ def test_continuation_perplexity_matches_a_direct_computation(tiny_model):
     assert perplexity(values) == pytest.approx(
         math.exp((values[0][0] + values[1][0]) / (values[0][1] + values[1][1]))
     )
+
+
+def test_classifier_scorers_load_a_local_folder(tiny_model_dir, tmp_path):
+    """`toxigen_roberta`/`regard` with `path=<folder>` score through the real classifier code:
+    the probability of the named label, in batches; a folder without that label is refused."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = LlamaConfig.from_pretrained(tiny_model_dir)
+    config.id2label, config.label2id = {0: "LABEL_0", 1: "LABEL_1"}, {"LABEL_0": 0, "LABEL_1": 1}
+    folder = tmp_path / "classifier"
+    LlamaForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    texts = ["a kind word", "", "another sentence that is longer than the first"]
+    scorer = get_scorer("toxigen_roberta", {"path": str(folder), "device": "cpu"})
+    scores = scorer.score(texts)
+    assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores) and scores[1] == 0.0
+    scorer.batch_size = 1  # padding must not change a text's score
+    assert scorer.score(texts) == pytest.approx(scores, abs=1e-5)
+    with pytest.raises(ConfigError, match="has no label 'negative'"):
+        get_scorer("regard", {"path": str(folder), "device": "cpu"})

@@ -45,12 +45,18 @@ class Scorer(ABC):
         """One score per text."""
 
     def score(self, texts: list[str]) -> list[float]:
+        """Scores in batches. An empty (or blank) continuation scores 0 for every scorer without
+        being scored: it says nothing (Perspective refuses it, a classifier whose tokenizer adds
+        no special tokens cannot run on it), and `degenerate` counts it anyway."""
         from tqdm.auto import tqdm
 
-        scores: list[float] = []
-        starts = range(0, len(texts), self.batch_size)
+        said = [i for i, text in enumerate(texts) if text.strip()]
+        scores = [0.0] * len(texts)
+        starts = range(0, len(said), self.batch_size)
         for start in tqdm(starts, desc=f"Scoring with {self.name}", disable=len(starts) < 2):
-            scores += [float(s) for s in self.score_batch(texts[start : start + self.batch_size])]
+            chunk = said[start : start + self.batch_size]
+            for i, value in zip(chunk, self.score_batch([texts[i] for i in chunk]), strict=True):
+                scores[i] = float(value)
         return scores
 
 
