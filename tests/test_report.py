@@ -263,3 +263,36 @@ def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
         keys = [m.key for _, m in analyse([root]).metrics_present()]
         assert ("realtoxicityprompts/expected_max" in keys) is shown
         assert "realtoxicityprompts/score" in keys
+
+
+def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
+    """Continuation perplexity is not an lm-eval metric; its interval comes from the items'
+    (NLL, tokens) per continuation, token-weighted like the job's own figure."""
+    root = tmp_path / "sweep"
+    rng = np.random.default_rng(3)
+    per_job = {}
+    for name, method, scale in (("dense", "none", 1.0), ("wanda 50%", "wanda", 1.5)):
+        nll = [[[float(rng.uniform(1, 3)) * scale * 10, 10], [scale * 5.0, 4]] for _ in range(N)]
+        per_job[name] = [(sum(v[0] for v in n), sum(v[1] for v in n)) for n in nll]
+        tox = toxicity_items(0.0, 1)
+        write_job(root, name, method, 0.5 * (method != "none"), "unstructured", tox, [], 20)
+        path = root / name / "results.json"
+        record = json.loads(path.read_text())
+        total = per_job[name]
+        ppl = math.exp(sum(a for a, _ in total) / sum(b for _, b in total))
+        record["metrics"]["realtoxicityprompts/continuation_perplexity"] = ppl
+        path.write_text(json.dumps(record))
+        items = root / name / "items" / "realtoxicityprompts.jsonl"
+        lines = [json.loads(line) for line in items.read_text().splitlines()]
+        kept = [{**x, "continuation_nll": n} for x, n in zip(lines, nll, strict=True)]
+        items.write_text("".join(json.dumps(x) + "\n" for x in kept))
+
+    def token_weighted(values):
+        return math.exp(sum(a for a, _ in values) / sum(b for _, b in values))
+
+    analysis = analyse([root], iterations=200, seed=5)
+    key = "realtoxicityprompts/continuation_perplexity"
+    dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
+    expected = hand_bootstrap(per_job["dense"], token_weighted, 200, 5)
+    assert analysis.cell(dense, key).interval == pytest.approx(expected)
+    assert analysis.cell(wanda, key).significant  # every item's NLL is 1.5x dense's

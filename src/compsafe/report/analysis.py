@@ -9,6 +9,7 @@ from typing import Any
 
 from compsafe.report.catalogue import DIMENSIONS, Metric
 from compsafe.report.stats import (
+    ITEM_AGGREGATIONS,
     Items,
     bootstrap_interval,
     paired_difference,
@@ -154,7 +155,9 @@ def analyse(roots: list[Path], iterations: int = 1000, seed: int = 0) -> Analysi
                 continue
             cell = Cell(value)
             task = row.task_name(metric.task_key)
-            aggregate = aggregations.get(task or "", {}).get(metric.name)
+            aggregate = aggregations.get(task or "", {}).get(metric.name) or (
+                ITEM_AGGREGATIONS.get(metric.name) if task else None
+            )
             items = _items(row, metric.task_key, items_cache) if aggregate else None
             if items and metric.name in items.values:
                 cell.interval = bootstrap_interval(

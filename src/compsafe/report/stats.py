@@ -66,6 +66,20 @@ def task_aggregations() -> dict[str, dict[str, Aggregation]]:
     return out
 
 
+CONTINUATION_PPL = "continuation_perplexity"
+
+
+def continuation_perplexity(values: Sequence[tuple[float, int]]) -> float:
+    """Token-weighted over the items' (NLL sum, token count), as the job computes it."""
+    from compsafe.evaluation.continuation import perplexity
+
+    return perplexity(list(values))
+
+
+# Metrics the harness computes from items after lm-eval (not in any task YAML).
+ITEM_AGGREGATIONS: dict[str, Aggregation] = {CONTINUATION_PPL: continuation_perplexity}
+
+
 @dataclass
 class Items:
     """One job's items of one task: document ids and per-item values of each metric."""
@@ -82,6 +96,11 @@ def read_items(path: Path) -> Items | None:
         for line in fh:
             item = json.loads(line)
             ids.append(item.get("doc_id"))
+            if item.get("continuation_nll"):  # [[nll, tokens] per continuation]
+                nll = item["continuation_nll"]
+                values.setdefault(CONTINUATION_PPL, []).append(
+                    (sum(v[0] for v in nll), sum(v[1] for v in nll))
+                )
             for metric in item.get("metrics") or []:
                 value = item.get(metric)
                 values.setdefault(metric, []).append(
