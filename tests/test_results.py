@@ -59,3 +59,55 @@ def test_failure_without_earlier_result_is_the_result(tmp_path):
 def test_unreadable_results_read_as_none(tmp_path):
     (tmp_path / RESULTS_FILE).write_text("{not json")
     assert read_results(tmp_path) is None
+
+
+def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkeypatch):
+    """Items are written to items.partial/ and replace items/ only when the run succeeds."""
+    from hydra import compose, initialize_config_dir
+
+    from compsafe import job
+    from compsafe.evaluation.harness import EvaluationResult
+    from compsafe.schema import register_configs
+    from conftest import CONFIG_DIR
+
+    register_configs()
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=[
+                "logger=none",
+                "benchmark=crows_pairs",
+                "+force=true",
+                *(f"paths.{k}={tmp_path}" for k in ("root_dir", "output_dir", "sweep_dir")),
+            ],
+        )
+
+    def prepare(cfg, spec, record, timings):
+        record["compression"]["measured_sparsity"] = 0.0
+        timings["load"] = timings["compress"] = 0.0
+        return job.Prepared(None, None, "tokenizer")
+
+    def evaluation(answer):
+        def evaluate(*args, items_dir, **kwargs):
+            items_dir.mkdir(parents=True, exist_ok=True)
+            (items_dir / "crows_pairs.jsonl").write_text(json.dumps({"answer": answer}) + "\n")
+            if answer == "broken":
+                raise RuntimeError("scorer went away halfway")
+            return EvaluationResult({"crows_pairs/pct_stereotype": 0.5}, {"crows_pairs": 1})
+
+        return evaluate
+
+    monkeypatch.setattr(job, "prepare", prepare)
+    monkeypatch.setattr(job, "evaluate", evaluation("first"))
+    assert job.run_job(cfg, tmp_path)["status"] == "completed"
+    items = tmp_path / job.ITEMS_DIR / "crows_pairs.jsonl"
+    assert json.loads(items.read_text()) == {"answer": "first"}
+    monkeypatch.setattr(job, "evaluate", evaluation("broken"))
+    with pytest.raises(RuntimeError, match="halfway"):
+        job.run_job(cfg, tmp_path)
+    assert json.loads(items.read_text()) == {"answer": "first"}  # untouched by the failure
+    assert json.loads((tmp_path / RESULTS_FILE).read_text())["status"] == "completed"
+    monkeypatch.setattr(job, "evaluate", evaluation("second"))
+    assert job.run_job(cfg, tmp_path)["status"] == "completed"
+    assert json.loads(items.read_text()) == {"answer": "second"}
+    assert not (tmp_path / job.ITEMS_STAGING).exists()

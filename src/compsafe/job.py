@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gc
 import logging
+import shutil
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from compsafe.tracking import Tracker
 log = logging.getLogger(__name__)
 
 ITEMS_DIR = "items"  # per-item outputs of every task, one JSON line per item
+ITEMS_STAGING = "items.partial"  # written there during evaluation, moved to ITEMS_DIR on success
 CALIBRATION_KEYS = (
     "name",
     "source",
@@ -227,6 +229,20 @@ def finished_before(output_dir: Path, config: dict[str, Any]) -> dict[str, Any] 
     return None
 
 
+def publish_items(output_dir: Path) -> None:
+    """Replace the job's items with the ones this run wrote, only once it has succeeded, so a
+    failed or killed rerun leaves the items of the completed result as they were."""
+    staging, final = output_dir / ITEMS_STAGING, output_dir / ITEMS_DIR
+    if not staging.is_dir():
+        return
+    previous = output_dir / f"{ITEMS_DIR}.previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if final.exists():
+        final.rename(previous)
+    staging.rename(final)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
 def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict[str, Any]:
     """Run one job and return its record; `results.json` is written whatever happens.
 
@@ -248,6 +264,8 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
     )
     timings = record["timings"]
     prepared = None
+    staging = output_dir / ITEMS_STAGING
+    shutil.rmtree(staging, ignore_errors=True)  # left by a run that was killed
     try:
         tracker.start()
         prepared = prepare(cfg, spec, record, timings)
@@ -259,9 +277,10 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
             cfg.benchmark,
             max_length=cfg.model.max_length,
             seed=int(cfg.seed),
-            items_dir=output_dir / ITEMS_DIR,
+            items_dir=staging,
         )
         timings["evaluate"] = result.seconds
+        publish_items(output_dir)
         record["metrics"] = result.metrics
         record["benchmarks"] = benchmark_record(cfg, result.samples)
         record["status"] = COMPLETED
