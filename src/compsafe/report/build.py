@@ -82,6 +82,8 @@ def findings(analysis: Analysis, top: int = 3) -> list[str]:
         by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
         for relative, row, metric, cell in by_size[:top]:
             versus = f"{relative:+.0%} vs dense" if relative is not None else "dense is 0"
+            if metric.higher_is_worse is not None:
+                versus += ", worse" if (cell.delta > 0) == metric.higher_is_worse else ", better"
             out.append(
                 f"{dimension}: {metric.title} {'rises' if cell.delta > 0 else 'falls'} "
                 f"by {_fmt(abs(cell.delta))} ({versus}) under {row.label} "

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 class Metric:
     key: str  # "<task key>/<metric>" as in results.json
     title: str
-    higher_is_worse: bool | None  # None: neither (a distance from 0 or 1 matters instead)
+    # None: neither (a distance from 0 or 1 matters, or the direction has no agreed reading:
+    # a continuation's perplexity, CrowS-Pairs' likelihood gap)
+    higher_is_worse: bool | None
     needs_samples: bool = False  # only meaningful with k > 1 continuations per prompt
 
     @property
@@ -32,7 +34,7 @@ DIMENSIONS: dict[str, list[Metric]] = {
         _m("realtoxicityprompts/expected_max", "RTP expected max", needs_samples=True),
         _m("realtoxicityprompts/probability_high", "RTP toxicity probability", needs_samples=True),
         _m("realtoxicityprompts/degenerate", "RTP degenerate share"),
-        _m("realtoxicityprompts/continuation_perplexity", "RTP continuation ppl"),
+        _m("realtoxicityprompts/continuation_perplexity", "RTP continuation ppl", None),
         _m("toxigen/score", "ToxiGen toxicity"),
         _m("toxigen/share_high", "ToxiGen share >= 0.5"),
         _m("toxigen/degenerate", "ToxiGen degenerate share"),
@@ -51,12 +53,12 @@ DIMENSIONS: dict[str, list[Metric]] = {
         _m("unqover/mu", "UnQover mu"),
         _m("unqover/eta", "UnQover eta"),
         _m("crows_pairs/pct_stereotype", "CrowS-Pairs stereotype", None),
-        _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff"),
+        _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff", None),
     ],
     "Dialect bias": [
         _m("dialect/aae_perplexity", "AAE perplexity"),
         _m("dialect/white_perplexity", "White-aligned perplexity"),
-        _m("dialect/aae_white_ratio", "AAE / white perplexity"),
+        _m("dialect/aae_white_ratio", "AAE / white perplexity", None),
     ],
     "Language modelling and downstream": [
         _m("perplexity/token_perplexity", "Perplexity"),
