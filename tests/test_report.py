@@ -183,6 +183,7 @@ def test_significance_marks(sweep):
 def test_findings_name_the_largest_changes_and_divergent_groups(sweep):
     lines = findings(analyse([sweep], iterations=200, seed=0))
     assert any("RTP toxicity rises" in line and "wanda 50%" in line for line in lines)
+    assert any("RTP toxicity rises" in line and "vs dense, worse)" in line for line in lines)
     assert any(
         line.startswith("Divergent impact: bbq bias_ambig by category")
         and "Age" in line
