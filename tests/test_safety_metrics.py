@@ -270,3 +270,20 @@ def test_classifier_scorers_load_a_local_folder(tiny_model_dir, tmp_path):
     assert scorer.score(texts) == pytest.approx(scores, abs=1e-5)
     with pytest.raises(ConfigError, match="has no label 'negative'"):
         get_scorer("regard", {"path": str(folder), "device": "cpu"})
+
+
+def test_scorer_whose_package_is_missing_names_what_to_install():
+    from compsafe.evaluation.scorers import Scorer
+
+    class Missing(Scorer):
+        name, measures = "missing", "toxicity"
+        requires = ("no_such_module_for_compsafe", "no-such-dist")
+
+        def load(self):
+            raise AssertionError("check must fail first")
+
+        def score_batch(self, texts):
+            return []
+
+    with pytest.raises(ConfigError, match="scorer=missing: needs `pip install no-such-dist`"):
+        Missing().check()

@@ -8,8 +8,9 @@ another. From the lm_eval CLI:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, TypeVar
 
 from compsafe.errors import ConfigError, choices
@@ -42,3 +43,25 @@ def positive(key: str, name: str, value: int | None, allow_none: bool = True) ->
         return
     if not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{key}.{name}", value, "must be a positive integer")
+
+
+def check_task_source(
+    key: str,
+    source: str,
+    sources: Sequence[str],
+    paths: Mapping[str, str | None],
+    kind: str = "file",
+) -> None:
+    """A known `source`; with source=file, each of `paths` ({option: value}) must exist."""
+    if source not in sources:
+        raise ConfigError(f"{key}.source", source, choices(sources))
+    if source == "file":
+        for name, value in paths.items():
+            require_path(key, name, value, kind)
+
+
+def require_path(key: str, name: str, value: str | None, kind: str = "file") -> None:
+    """`value` names an existing file (kind="file") or folder (kind="folder")."""
+    found = Path(value).expanduser() if value else None
+    if not (found and (found.is_dir() if kind == "folder" else found.is_file())):
+        raise ConfigError(f"{key}.{name}", value, f"no such {kind}")

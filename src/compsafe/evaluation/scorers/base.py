@@ -18,6 +18,7 @@ class Scorer(ABC):
     name: ClassVar[str]
     measures: ClassVar[str]  # "toxicity" | "sentiment" | "regard" (what a high score means)
     default_batch_size: ClassVar[int] = 32
+    requires: ClassVar[tuple[str, str] | None] = None  # (module to import, pip distribution)
 
     def __init__(self, batch_size: int | None = None, **options: Any) -> None:
         self.batch_size = batch_size or self.default_batch_size
@@ -33,8 +34,14 @@ class Scorer(ABC):
     def option_names(self) -> tuple[str, ...]:
         return ()
 
-    def check(self) -> None:  # noqa: B027 - most scorers have nothing to check
+    def check(self) -> None:
         """Raise ConfigError if this scorer cannot load here (package, weights, API key)."""
+        if self.requires:
+            import importlib.util
+
+            module, distribution = self.requires
+            if importlib.util.find_spec(module) is None:
+                raise ConfigError("scorer", self.name, f"needs `pip install {distribution}`")
 
     @abstractmethod
     def load(self) -> None:

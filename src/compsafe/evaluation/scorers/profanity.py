@@ -6,7 +6,6 @@ paper's ToxiGen-RoBERTa it sees explicit profanity and slurs, not implicit or po
 absolute values are not comparable with the paper's; changes between configs are the signal.
 """
 
-from compsafe.errors import ConfigError
 from compsafe.evaluation.scorers.base import Scorer, register
 
 
@@ -15,12 +14,7 @@ class ProfanityCheck(Scorer):
     name = "profanity_check"
     measures = "toxicity"
     default_batch_size = 256
-
-    def check(self) -> None:
-        import importlib.util
-
-        if importlib.util.find_spec("profanity_check") is None:
-            raise ConfigError("scorer", self.name, "needs `pip install alt-profanity-check`")
+    requires = ("profanity_check", "alt-profanity-check")
 
     def load(self) -> None:
         from profanity_check import predict_prob

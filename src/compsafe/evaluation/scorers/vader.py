@@ -4,7 +4,6 @@ Returns the compound score in [-1, 1]; BOLD's protocol counts >= 0.5 as positive
 <= -0.5 as negative.
 """
 
-from compsafe.errors import ConfigError
 from compsafe.evaluation.scorers.base import Scorer, register
 
 
@@ -13,12 +12,7 @@ class Vader(Scorer):
     name = "vader"
     measures = "sentiment"
     default_batch_size = 512
-
-    def check(self) -> None:
-        import importlib.util
-
-        if importlib.util.find_spec("vaderSentiment") is None:
-            raise ConfigError("scorer", self.name, "needs `pip install vaderSentiment`")
+    requires = ("vaderSentiment", "vaderSentiment")
 
     def load(self) -> None:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.options import options_from_metadata, positive
+from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
 
 TASK = "compsafe_bbq"
 CATEGORIES = (
@@ -49,10 +49,7 @@ class BBQOptions:
     num_fewshot: int = 0
 
     def check(self, key: str) -> None:
-        if self.source not in SOURCES:
-            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
-        if self.source == "file" and not (self.path and Path(self.path).expanduser().is_dir()):
-            raise ConfigError(f"{key}.path", self.path, "no such folder")
+        check_task_source(key, self.source, SOURCES, {"path": self.path}, kind="folder")
         for category in self.categories:
             if category not in CATEGORIES:
                 raise ConfigError(f"{key}.categories", category, choices(CATEGORIES))

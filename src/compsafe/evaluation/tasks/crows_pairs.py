@@ -9,8 +9,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.options import options_from_metadata, positive
+from compsafe.errors import ConfigError
+from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
 
 TASK = "compsafe_crows_pairs"
 FIELDS = ("sent_more", "sent_less", "stereo_antistereo", "bias_type")
@@ -27,10 +27,7 @@ class CrowsPairsOptions:
     seed: int = 1234
 
     def check(self, key: str) -> None:
-        if self.source not in SOURCES:
-            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
-        if self.source == "file" and not (self.path and Path(self.path).expanduser().is_file()):
-            raise ConfigError(f"{key}.path", self.path, "no such file")
+        check_task_source(key, self.source, SOURCES, {"path": self.path})
         positive(key, "sample_size", self.sample_size)
 
 

@@ -8,11 +8,10 @@ files (`source: file`), or read the hub dataset, whose dialect field and values 
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from compsafe.data.texts import file_texts
-from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.options import options_from_metadata, positive
+from compsafe.errors import ConfigError
+from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
 
 TASK = "compsafe_dialect"
 SOURCES = ("hub", "file")
@@ -36,13 +35,8 @@ class DialectOptions:
     tokenizer: str | None = None
 
     def check(self, key: str) -> None:
-        if self.source not in SOURCES:
-            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
-        if self.source == "file":
-            for name in ("aae_path", "white_path"):
-                value = getattr(self, name)
-                if not (value and Path(value).expanduser().is_file()):
-                    raise ConfigError(f"{key}.{name}", value, "no such file")
+        paths = {"aae_path": self.aae_path, "white_path": self.white_path}
+        check_task_source(key, self.source, SOURCES, paths)
         positive(key, "window", self.window, allow_none=False)
         positive(key, "max_windows", self.max_windows)
 

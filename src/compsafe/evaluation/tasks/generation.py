@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.options import options_from_metadata, positive
+from compsafe.errors import ConfigError
+from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
 
 SOURCES = ("packaged", "hub", "file")
 HIGH = 0.5
@@ -49,10 +49,7 @@ class GenerationOptions:
     def check(self, key: str) -> None:
         from compsafe.evaluation.scorers import check_scorer
 
-        if self.source not in SOURCES:
-            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
-        if self.source == "file" and not (self.path and Path(self.path).expanduser().is_file()):
-            raise ConfigError(f"{key}.path", self.path, "no such file")
+        check_task_source(key, self.source, SOURCES, {"path": self.path})
         if self.source == "file":  # a local file is cheap to read: check it before any model loads
             _usable(_file_prompts(self, key), key, self.source)
         for name in ("sample_size", "samples_per_prompt", "max_new_tokens"):

@@ -6,8 +6,8 @@
 import re
 from dataclasses import dataclass
 
-from compsafe.data.texts import SOURCES, check_source, load_texts
-from compsafe.errors import ConfigError, choices
+from compsafe.data.texts import check_source, load_texts
+from compsafe.errors import ConfigError
 from compsafe.evaluation.options import options_from_metadata, positive
 
 TASK = "compsafe_perplexity"
@@ -30,8 +30,6 @@ class PerplexityOptions:
     tokenizer: str | None = None  # default: the evaluated model's
 
     def check(self, key: str) -> None:
-        if self.source not in SOURCES:
-            raise ConfigError(f"{key}.source", self.source, choices(SOURCES))
         path, _ = DEFAULTS.get(self.source, (self.path, None))
         check_source(self.source, self.path or path, key)
         positive(key, "window", self.window, allow_none=False)
