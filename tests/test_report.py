@@ -297,3 +297,28 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
     expected = hand_bootstrap(per_job["dense"], token_weighted, 200, 5)
     assert analysis.cell(dense, key).interval == pytest.approx(expected)
     assert analysis.cell(wanda, key).significant  # every item's NLL is 1.5x dense's
+
+
+def test_quantized_configs_are_told_apart_from_their_records(tmp_path):
+    """A quantizer alone records itself as `quantize`; a pruner + quantizer records both."""
+    from compsafe.report.analysis import Row
+    from compsafe.report.table import config_order
+
+    def record(method, quantize, pattern="unstructured"):
+        compression = {"method": method, "quantize": quantize, "pattern": pattern}
+        return {"status": "completed", "compression": compression, "model": {"name": "m"}}
+
+    kinds = {
+        ("none", None): "dense",
+        ("gptq", "gptq"): "quantized",
+        ("wanda", "gptq"): "quantized",
+        ("wanda", None): "unstructured",
+    }
+    for (method, quantize), kind in kinds.items():
+        assert Row(tmp_path, tmp_path, record(method, quantize)).kind == kind
+    items = [(tmp_path / m, record(m, q)) for m, q in kinds]
+    ordered = [
+        (r["compression"]["method"], r["compression"]["quantize"])
+        for _, r in sorted(items, key=config_order)
+    ]
+    assert ordered == [("none", None), ("gptq", "gptq"), ("wanda", None), ("wanda", "gptq")]

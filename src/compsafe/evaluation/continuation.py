@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import torch
+from tqdm.auto import tqdm
 
 
 @torch.inference_mode()
@@ -18,7 +19,8 @@ def continuation_nll(model, tokenizer, pairs: list[tuple[str, str]], batch_size:
     prefix = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     out: list[tuple[float, int]] = []
-    for start in range(0, len(pairs), batch_size):
+    starts = range(0, len(pairs), batch_size)
+    for start in tqdm(starts, desc="Continuation perplexity", disable=len(starts) < 2):
         rows, spans = [], []
         for prompt, continuation in pairs[start : start + batch_size]:
             context = prefix + tokenizer.encode(prompt, add_special_tokens=False)

@@ -60,7 +60,7 @@ class Row:
         """unstructured | N:M | quantized | dense, for figures."""
         if self.is_dense:
             return "dense"
-        if self.compression.get("quantize") or self.method in ("rtn", "gptq", "awq", "int8"):
+        if self.compression.get("quantize"):  # a quantizer alone records itself here too
             return "quantized"
         return "N:M" if self.compression.get("pattern") == "N:M" else "unstructured"
 

@@ -51,7 +51,7 @@ def config_order(item: tuple[Path, dict[str, Any]]):
     return (
         (record.get("model") or {}).get("name") or "",
         method != "none",
-        compression.get("quantize") is not None and method not in ("int8", "rtn", "gptq", "awq"),
+        compression.get("quantize") not in (None, method),  # pruned, then quantized: after
         method,
         compression.get("pattern") or "",
         compression.get("target_sparsity") or 0.0,
