@@ -61,43 +61,55 @@ def test_unreadable_results_read_as_none(tmp_path):
     assert read_results(tmp_path) is None
 
 
-def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkeypatch):
-    """Items are written to items.partial/ and replace items/ only when the run succeeds."""
+def composed_job(folder, *overrides):
+    """The job config of `compsafe logger=none benchmark=crows_pairs ...` writing to `folder`."""
     from hydra import compose, initialize_config_dir
 
-    from compsafe import job
-    from compsafe.evaluation.harness import EvaluationResult
     from compsafe.schema import register_configs
     from conftest import CONFIG_DIR
 
     register_configs()
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
+        return compose(
             "config",
             overrides=[
                 "logger=none",
                 "benchmark=crows_pairs",
-                "+force=true",
-                *(f"paths.{k}={tmp_path}" for k in ("root_dir", "output_dir", "sweep_dir")),
+                *(f"paths.{k}={folder}" for k in ("root_dir", "output_dir", "sweep_dir")),
+                *overrides,
             ],
         )
 
-    def prepare(cfg, spec, record, timings):
-        record["compression"]["measured_sparsity"] = 0.0
-        timings["load"] = timings["compress"] = 0.0
-        return job.Prepared(None, None, "tokenizer")
 
-    def evaluation(answer):
-        def evaluate(*args, items_dir, **kwargs):
-            items_dir.mkdir(parents=True, exist_ok=True)
-            (items_dir / "crows_pairs.jsonl").write_text(json.dumps({"answer": answer}) + "\n")
-            if answer == "broken":
-                raise RuntimeError("scorer went away halfway")
-            return EvaluationResult({"crows_pairs/pct_stereotype": 0.5}, {"crows_pairs": 1})
+def skip_model(cfg, spec, record, timings):
+    """Stands in for loading and compressing: these tests are about what the job records."""
+    from compsafe import job
 
-        return evaluate
+    record["compression"]["measured_sparsity"] = 0.0
+    timings["load"] = timings["compress"] = 0.0
+    return job.Prepared(None, None, "tokenizer")
 
-    monkeypatch.setattr(job, "prepare", prepare)
+
+def evaluation(answer):
+    """An evaluation that writes one item (`answer`) and fails when the answer is "broken"."""
+    from compsafe.evaluation.harness import EvaluationResult
+
+    def evaluate(*args, items_dir, **kwargs):
+        items_dir.mkdir(parents=True, exist_ok=True)
+        (items_dir / "crows_pairs.jsonl").write_text(json.dumps({"answer": answer}) + "\n")
+        if answer == "broken":
+            raise RuntimeError("scorer went away halfway")
+        return EvaluationResult({"crows_pairs/pct_stereotype": 0.5}, {"crows_pairs": 1})
+
+    return evaluate
+
+
+def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkeypatch):
+    """Items are written to items.partial/ and replace items/ only when the run succeeds."""
+    from compsafe import job
+
+    cfg = composed_job(tmp_path, "+force=true")
+    monkeypatch.setattr(job, "prepare", skip_model)
     monkeypatch.setattr(job, "evaluate", evaluation("first"))
     assert job.run_job(cfg, tmp_path)["status"] == "completed"
     items = tmp_path / job.ITEMS_DIR / "crows_pairs.jsonl"
@@ -111,3 +123,23 @@ def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkey
     assert job.run_job(cfg, tmp_path)["status"] == "completed"
     assert json.loads(items.read_text()) == {"answer": "second"}
     assert not (tmp_path / job.ITEMS_STAGING).exists()
+
+
+def test_credentials_in_the_config_reach_neither_results_nor_wandb(tmp_path, monkeypatch):
+    from compsafe import job
+
+    cfg = composed_job(tmp_path, "+benchmark.tasks.crows_pairs.hf_token=hf_not_a_real_token")
+    seen = {}
+    real_tracker = job.Tracker
+
+    def tracker(*args, config, **kwargs):
+        seen["config"] = config
+        return real_tracker(*args, config=config, **kwargs)
+
+    monkeypatch.setattr(job, "prepare", skip_model)
+    monkeypatch.setattr(job, "evaluate", evaluation("ok"))
+    monkeypatch.setattr(job, "Tracker", tracker)
+    job.run_job(cfg, tmp_path)
+    assert "hf_not_a_real_token" not in (tmp_path / RESULTS_FILE).read_text()
+    assert "hf_not_a_real_token" not in json.dumps(seen["config"])
+    assert "crows_pairs" in seen["config"]["benchmark"]["tasks"]

@@ -25,7 +25,7 @@ from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_s
 from compsafe.models import check_model_config, load_model
 from compsafe.models.loading import model_name, resolve_device, resolve_dtype, weights_location
 from compsafe.results import COMPLETED, environment, new_record, read_results, write_results
-from compsafe.tracking import Tracker
+from compsafe.tracking import Tracker, scrub
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,8 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
     """
     start = time.perf_counter()
     spec = check_config(cfg)
-    config = OmegaConf.to_container(cfg, resolve=True)
+    # Credential-like keys never reach results.json or W&B (both take the record's config).
+    config = scrub(OmegaConf.to_container(cfg, resolve=True))
     if not cfg.get("force", False) and (done := finished_before(output_dir, config)):
         log.info("Already completed, skipping: %s (+force=true reruns it)", output_dir)
         return done

@@ -64,7 +64,7 @@ class Tracker:
             name=self.name,
             job_type=self.cfg.job_type,
             tags=list(self.cfg.tags) or None,
-            config=scrub(self.config),
+            config=self.config,  # scrubbed by the job, like the results.json it matches
             dir=str(self.folder),
             mode=mode,
             reinit="finish_previous",
