@@ -99,9 +99,8 @@ def one_line(err: Exception) -> ConfigError:
     return ConfigError(key, None, message, show_value=False)
 
 
-def job_overrides(argv: list[str], parser, config_dir: Path) -> list[list[str]]:
+def job_overrides(argv: list[str], parser) -> list[list[str]]:
     """The override lists of every job the command line asks for (one for a single run)."""
-
     overrides = [a for a in argv if not a.startswith("-")]
     multirun = any(a in MULTIRUN_FLAGS for a in argv)
     plain = [o.input_line for o in parser.parse_overrides(overrides) if not o.is_sweep_override()]
@@ -137,7 +136,7 @@ def preflight(argv: list[str], config_dir: Path) -> int:
     check_group_choices(parsed, config_groups(config_dir))
     with initialize_config_dir(str(config_dir), version_base="1.3", job_name="preflight"):
         try:
-            jobs = job_overrides(argv, parser, config_dir)
+            jobs = job_overrides(argv, parser)
             for overrides in jobs:
                 check_config(compose("config", overrides=overrides))
         except (HydraException, OmegaConfBaseException) as err:

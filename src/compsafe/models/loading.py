@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compsafe.errors import ConfigError, choices
+from compsafe.hub import unavailable_offline
 from compsafe.models import packaged
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,7 @@ def resolve_dtype(dtype: str, device: str) -> str:
 
 def _check_hub_cache(cfg) -> None:
     """Offline, a hub id must already be in the local cache; online, the hub decides later."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("1", "true", "yes"):
-        return
-    from huggingface_hub import try_to_load_from_cache
-
-    filename = cfg.gguf_file or "config.json"
-    found = try_to_load_from_cache(str(cfg.path), filename, revision=cfg.revision)
-    if not isinstance(found, str):
+    if unavailable_offline(str(cfg.path), cfg.gguf_file or "config.json", cfg.revision):
         raise ConfigError(
             "model.path",
             cfg.path,

@@ -7,12 +7,12 @@ Offline they need the weights in the Hugging Face cache or `path=<local folder>`
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
 from compsafe.errors import ConfigError
 from compsafe.evaluation.scorers.base import Scorer, register
+from compsafe.hub import unavailable_offline
 
 
 class HFClassifier(Scorer):
@@ -33,16 +33,13 @@ class HFClassifier(Scorer):
             return
         if path.startswith(("/", "./", "~")):
             raise ConfigError(f"scorer {self.name} path", path, "no such folder")
-        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-            from huggingface_hub import try_to_load_from_cache
-
-            if not isinstance(try_to_load_from_cache(path, "config.json"), str):
-                raise ConfigError(
-                    "scorer",
-                    self.name,
-                    f"{path} is not in the Hugging Face cache "
-                    "(HF_HUB_OFFLINE=1); give path=<local folder> or go online",
-                )
+        if unavailable_offline(path):
+            raise ConfigError(
+                "scorer",
+                self.name,
+                f"{path} is not in the Hugging Face cache "
+                "(HF_HUB_OFFLINE=1); give path=<local folder> or go online",
+            )
 
     def load(self) -> None:
         import torch
