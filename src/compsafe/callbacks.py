@@ -15,12 +15,7 @@ log = logging.getLogger(__name__)
 class PrintResultsTable(Callback):
     """Prints one row per job from the `results.json` files the run or sweep wrote."""
 
-    def _print(self, folder: Path) -> None:
-        from compsafe.report.table import collect, format_table
-
-        records = collect([folder])
-        if records:
-            print(f"\nResults in {folder}\n{format_table(records)}\n", flush=True)
-
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._print(Path(config.hydra.runtime.output_dir))
+        from compsafe.report.table import print_results
+
+        print_results(Path(config.hydra.runtime.output_dir))

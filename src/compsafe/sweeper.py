@@ -84,7 +84,7 @@ def expand_jobs(
 
 def report(sweep_dir: Path, results) -> None:
     """The results table, then each failed job, its folder and its error."""
-    from compsafe.report.table import collect, format_table
+    from compsafe.report.table import print_results
 
     LAST_FAILURES.clear()
     for result in results:
@@ -95,9 +95,7 @@ def report(sweep_dir: Path, results) -> None:
             folder = getattr(runtime, "output_dir", None) or "?"
             error = result._return_value  # the exception, without re-raising it
             LAST_FAILURES.append((str(folder), f"{type(error).__name__}: {error}"))
-    records = collect([sweep_dir])
-    if records:
-        print(f"\nResults in {sweep_dir}\n{format_table(records)}\n", flush=True)
+    print_results(sweep_dir)
     if LAST_FAILURES:
         print(f"{len(LAST_FAILURES)} of {len(results)} jobs failed:", flush=True)
         for folder, error in LAST_FAILURES:

@@ -126,6 +126,13 @@ def _notes(records) -> list[str]:
     return notes
 
 
+def print_results(folder: Path) -> None:
+    """The table of every record under `folder`, printed at the end of a run or sweep."""
+    records = collect([folder])
+    if records:
+        print(f"\nResults in {folder}\n{format_table(records)}\n", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="compsafe-table", description=__doc__)
     parser.add_argument("folders", nargs="+", type=Path, help="sweep or job folders")
