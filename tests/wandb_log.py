@@ -40,9 +40,9 @@ def records(path: Path):
             yield record
 
 
-def logged_values(path: Path) -> dict[str, dict]:
-    """{'summary': {...}, 'history': {...}, 'config': {...}} of the last values logged."""
-    out: dict[str, dict] = {"summary": {}, "history": {}, "config": {}}
+def logged_values(path: Path) -> dict:
+    """{'summary': {...}, 'history': {...}, 'config': {...}, 'tags': [...]}, last values logged."""
+    out: dict = {"summary": {}, "history": {}, "config": {}, "tags": []}
     for record in records(path):
         kind = record.WhichOneof("record_type")
         if kind == "summary":
@@ -52,6 +52,8 @@ def logged_values(path: Path) -> dict[str, dict]:
             for item in record.history.item:
                 out["history"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)
         elif kind in ("config", "run"):
+            if kind == "run":
+                out["tags"] = list(record.run.tags)
             updates = record.config.update if kind == "config" else record.run.config.update
             for item in updates:
                 out["config"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)

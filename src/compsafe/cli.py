@@ -15,10 +15,23 @@ from compsafe.errors import ConfigError
 from compsafe.naming import register_resolvers
 from compsafe.schema import register_configs
 
-# conf/ sits at the repository root (an editable install); COMPSAFE_CONFIG_DIR points elsewhere.
-CONFIG_DIR = Path(
-    os.environ.get("COMPSAFE_CONFIG_DIR") or Path(__file__).resolve().parents[2] / "conf"
-).resolve()
+
+def config_dir() -> Path:
+    """compsafe's own configs: `$COMPSAFE_CONFIG_DIR`, else the installed package's copy (the
+    wheel carries the repository's `conf/` as `compsafe/conf/`), else a checkout's `conf/`.
+
+    A user's own configs are added with Hydra's means (`--config-dir`, `hydra.searchpath`),
+    not here.
+    """
+    override = os.environ.get("COMPSAFE_CONFIG_DIR")
+    if override:
+        return Path(override).resolve()
+    package = Path(__file__).resolve().parent
+    installed = package / "conf"
+    return installed if installed.is_dir() else package.parents[1] / "conf"
+
+
+CONFIG_DIR = config_dir()
 
 register_configs()
 register_resolvers()

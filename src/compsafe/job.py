@@ -258,7 +258,7 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
         return done
     record = new_record(config)
     record["compression"] = compression_record(spec, cfg)
-    record["environment"] = environment(resolve_device(str(cfg.model.device)), cfg.paths.root_dir)
+    record["environment"] = environment(resolve_device(str(cfg.model.device)))
     name = f"{model_name(cfg.model)}/{spec.label}"
     tracker = Tracker(
         cfg.logger, name=name, group=group, config=record["config"], folder=output_dir

