@@ -124,3 +124,43 @@ def test_prompt_file_is_checked_before_any_model_loads(tmp_path):
         preflight(argv, CONFIG_DIR)
     file.write_text('{"prompt_text": "hello", "target": "x"}\n')
     assert preflight(argv, CONFIG_DIR) == 1
+
+
+@pytest.fixture
+def user_conf(tmp_path):
+    """A user's config folder with a model of their own (pointing nowhere, to be caught)."""
+    (tmp_path / "my_conf/model").mkdir(parents=True)
+    (tmp_path / "my_conf/model/my_model.yaml").write_text("path: /no/such/checkpoint\n")
+    return tmp_path / "my_conf"
+
+
+@pytest.mark.parametrize("form", ["--config-dir", "-cd", "--config-dir=", "hydra.searchpath"])
+def test_a_users_config_dir_joins_the_groups_in_preflight(user_conf, form):
+    if form.endswith("="):
+        given = [f"{form}{user_conf}"]
+    elif form == "hydra.searchpath":
+        given = [f"hydra.searchpath=[file://{user_conf}]"]
+    else:
+        given = [form, str(user_conf)]
+    with pytest.raises(ConfigError) as unknown:
+        preflight([*given, "model=nope"], CONFIG_DIR)
+    assert "model=nope: valid choices: hf, llama2_7b, my_model, smollm2_135m, tulu2_7b" in str(
+        unknown.value
+    )
+    with pytest.raises(ConfigError, match=r"^model.path=/no/such/checkpoint: no such file"):
+        preflight([*given, "model=my_model"], CONFIG_DIR)  # the user's YAML was composed
+
+
+def test_config_dir_and_searchpath_together(user_conf, tmp_path):
+    (tmp_path / "more/benchmark").mkdir(parents=True)
+    (tmp_path / "more/benchmark/mine.yaml").write_text("name: mine\n")
+    argv = ["-cd", str(user_conf), f"hydra.searchpath=[file://{tmp_path / 'more'}]", "model=hf"]
+    with pytest.raises(ConfigError, match=r"benchmark=nope: valid choices: .*mine"):
+        preflight([*argv, "benchmark=nope"], CONFIG_DIR)
+    with pytest.raises(ConfigError, match=r"model=nope: valid choices: .*my_model"):
+        preflight([*argv, "model=nope"], CONFIG_DIR)
+
+
+def test_a_missing_config_dir_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"^--config-dir=nowhere: no such folder$"):
+        preflight(["--config-dir", "nowhere"], CONFIG_DIR)

@@ -19,7 +19,7 @@ import pytest
 
 from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
 from compsafe.errors import ConfigError
-from conftest import REPO
+from conftest import REPO, run_compsafe
 from wandb_log import logged_values
 
 RESULTS = "results.json"
@@ -76,6 +76,25 @@ def installed(site: Path, command: str, *args: str, cwd: Path) -> subprocess.Com
     )
 
 
+def assert_helpful(text: str) -> None:
+    """`compsafe --help`: groups with their options, the methods, sweeps, examples, results."""
+    assert len(text.splitlines()) < 150
+    for group in ("model", "compression", "calibration", "benchmark", "logger", "experiment"):
+        assert f"\n{group}: " in text
+    for method in ("magnitude", "wanda", "sparsegpt", "gblm", "rtn", "gptq", "awq", "int8"):
+        assert method in text
+    assert "multirun" in text and "--config-dir" in text and "outputs/" in text
+    examples = text.split("== Examples ==")[1].split("==")[0]
+    assert examples.count("\n  compsafe ") >= 5
+    assert "== Config ==" not in text  # not Hydra's raw config dump
+
+
+def test_help_says_what_a_new_user_needs_first(tmp_path):
+    out = run_compsafe("--help", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert_helpful(out.stdout)
+
+
 def test_wheel_carries_every_module_config_and_task(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(REPO / "src")) for p in (REPO / "src").rglob("*.py")}
@@ -129,14 +148,7 @@ def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
 
     helped = installed(site, "compsafe", "--help", cwd=elsewhere)
     assert helped.returncode == 0, helped.stderr[-3000:]
-    text = helped.stdout
-    assert len(text.splitlines()) < 150
-    for group in ("model", "compression", "calibration", "benchmark", "logger", "experiment"):
-        assert f"\n{group}: " in text
-    for method in ("magnitude", "wanda", "sparsegpt", "gblm", "rtn", "gptq", "awq", "int8"):
-        assert method in text
-    assert "multirun" in text and "--config-dir" in text and "outputs/" in text
-    assert "== Config ==" not in text  # not Hydra's raw config dump
+    assert_helpful(helped.stdout)
 
     job = installed(
         site,

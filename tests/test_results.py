@@ -143,3 +143,24 @@ def test_credentials_in_the_config_reach_neither_results_nor_wandb(tmp_path, mon
     assert "hf_not_a_real_token" not in (tmp_path / RESULTS_FILE).read_text()
     assert "hf_not_a_real_token" not in json.dumps(seen["config"])
     assert "crows_pairs" in seen["config"]["benchmark"]["tasks"]
+
+
+def test_code_revision_is_compsafes_checkout_never_the_users_folder(tmp_path, monkeypatch):
+    import subprocess
+
+    from compsafe import results
+
+    assert results.git_commit(tmp_path) is None  # not a repository at all
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "site-packages").mkdir()
+    (tmp_path / "site-packages" / "module.py").write_text("")  # untracked, as a venv would be
+    assert results.git_commit(tmp_path / "site-packages") is None
+
+    class Installed:  # what pip records for `pip install git+https://...@<commit>` (PEP 610)
+        def read_text(self, name):
+            return json.dumps({"url": "https://x/compsafe.git", "vcs_info": {"commit_id": "abc"}})
+
+    monkeypatch.setattr(results.metadata, "distribution", lambda name: Installed())
+    assert results.installed_commit() == "abc"
+    monkeypatch.setattr(results, "git_commit", lambda folder: None)
+    assert results.code_revision() == "abc"
