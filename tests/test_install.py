@@ -95,6 +95,14 @@ def test_help_says_what_a_new_user_needs_first(tmp_path):
     assert_helpful(out.stdout)
 
 
+def test_hydra_finds_the_sweeper_plugin_in_this_install():
+    """An editable install must keep src/hydra_plugins visible to Hydra's plugin scan."""
+    from hydra.core.plugins import Plugins
+
+    known = Plugins.instance().class_name_to_class
+    assert "hydra_plugins.compsafe_sweeper.sweeper.CompsafeSweeper" in known
+
+
 def test_wheel_carries_every_module_config_and_task(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(REPO / "src")) for p in (REPO / "src").rglob("*.py")}
