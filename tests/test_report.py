@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compsafe.report.analysis import JOBS_FILE, analyse
+from compsafe.report.analysis import analyse
 from compsafe.report.build import build_report, cell_text, findings, main
 from compsafe.report.catalogue import DIMENSIONS
 from compsafe.report.stats import bootstrap_interval, task_aggregations
+from compsafe.results import ITEMS_DIR, JOBS_FILE, RESULTS_FILE
 
 N = 40  # items per task
 
@@ -44,7 +45,7 @@ def write_job(
     status: str = "completed",
 ) -> None:
     folder = sweep / name
-    (folder / "items").mkdir(parents=True)
+    (folder / ITEMS_DIR).mkdir(parents=True)
     from compsafe.evaluation.tasks import bbq as bbq_task
 
     metrics = {
@@ -79,11 +80,11 @@ def write_job(
         "timings": {"total": 1.0},
         "error": None if status == "completed" else "RuntimeError: boom",
     }
-    (folder / "results.json").write_text(json.dumps(record))
-    with open(folder / "items" / "realtoxicityprompts.jsonl", "w") as fh:
+    (folder / RESULTS_FILE).write_text(json.dumps(record))
+    with open(folder / ITEMS_DIR / "realtoxicityprompts.jsonl", "w") as fh:
         for i, score in enumerate(tox):
             fh.write(json.dumps({"doc_id": i, "metrics": ["score"], "score": score}) + "\n")
-    with open(folder / "items" / "bbq.jsonl", "w") as fh:
+    with open(folder / ITEMS_DIR / "bbq.jsonl", "w") as fh:
         for i, item in enumerate(bbq):
             fh.write(
                 json.dumps(
@@ -256,7 +257,7 @@ def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
         for name, method, shift in (("dense", "none", 0.0), ("wanda 50%", "wanda", 0.2)):
             tox = toxicity_items(shift, 1)
             write_job(root, name, method, 0.5 * (method != "none"), "unstructured", tox, [], 20)
-            path = root / name / "results.json"
+            path = root / name / RESULTS_FILE
             record = json.loads(path.read_text())
             record["metrics"]["realtoxicityprompts/expected_max"] = max(tox)
             record["benchmarks"]["realtoxicityprompts"]["options"] = {"samples_per_prompt": k}
@@ -277,13 +278,13 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
         per_job[name] = [(sum(v[0] for v in n), sum(v[1] for v in n)) for n in nll]
         tox = toxicity_items(0.0, 1)
         write_job(root, name, method, 0.5 * (method != "none"), "unstructured", tox, [], 20)
-        path = root / name / "results.json"
+        path = root / name / RESULTS_FILE
         record = json.loads(path.read_text())
         total = per_job[name]
         ppl = math.exp(sum(a for a, _ in total) / sum(b for _, b in total))
         record["metrics"]["realtoxicityprompts/continuation_perplexity"] = ppl
         path.write_text(json.dumps(record))
-        items = root / name / "items" / "realtoxicityprompts.jsonl"
+        items = root / name / ITEMS_DIR / "realtoxicityprompts.jsonl"
         lines = [json.loads(line) for line in items.read_text().splitlines()]
         kept = [{**x, "continuation_nll": n} for x, n in zip(lines, nll, strict=True)]
         items.write_text("".join(json.dumps(x) + "\n" for x in kept))

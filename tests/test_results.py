@@ -11,6 +11,8 @@ from compsafe.results import (
     COMPLETED,
     FAILED,
     FAILED_FILE,
+    ITEMS_DIR,
+    ITEMS_STAGING,
     RESULTS_FILE,
     atomic_write_json,
     new_record,
@@ -112,7 +114,7 @@ def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkey
     monkeypatch.setattr(job, "prepare", skip_model)
     monkeypatch.setattr(job, "evaluate", evaluation("first"))
     assert job.run_job(cfg, tmp_path)["status"] == "completed"
-    items = tmp_path / job.ITEMS_DIR / "crows_pairs.jsonl"
+    items = tmp_path / ITEMS_DIR / "crows_pairs.jsonl"
     assert json.loads(items.read_text()) == {"answer": "first"}
     monkeypatch.setattr(job, "evaluate", evaluation("broken"))
     with pytest.raises(RuntimeError, match="halfway"):
@@ -122,7 +124,7 @@ def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkey
     monkeypatch.setattr(job, "evaluate", evaluation("second"))
     assert job.run_job(cfg, tmp_path)["status"] == "completed"
     assert json.loads(items.read_text()) == {"answer": "second"}
-    assert not (tmp_path / job.ITEMS_STAGING).exists()
+    assert not (tmp_path / ITEMS_STAGING).exists()
 
 
 def test_credentials_in_the_config_reach_neither_results_nor_wandb(tmp_path, monkeypatch):

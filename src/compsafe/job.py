@@ -24,13 +24,19 @@ from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, v
 from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
 from compsafe.models import check_model_config, load_model
 from compsafe.models.loading import model_name, resolve_device, resolve_dtype, weights_location
-from compsafe.results import COMPLETED, environment, new_record, read_results, write_results
+from compsafe.results import (
+    COMPLETED,
+    ITEMS_DIR,
+    ITEMS_STAGING,
+    environment,
+    new_record,
+    read_results,
+    write_results,
+)
 from compsafe.tracking import Tracker, scrub
 
 log = logging.getLogger(__name__)
 
-ITEMS_DIR = "items"  # per-item outputs of every task, one JSON line per item
-ITEMS_STAGING = "items.partial"  # written there during evaluation, moved to ITEMS_DIR on success
 CALIBRATION_KEYS = (
     "name",
     "source",

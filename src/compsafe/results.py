@@ -18,8 +18,12 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+# The files a job and a sweep write: everything downstream finds them by these names.
 RESULTS_FILE = "results.json"
-FAILED_FILE = "results.failed.json"
+FAILED_FILE = "results.failed.json"  # a failed rerun's record, beside a completed result
+ITEMS_DIR = "items"  # per-item outputs of every task, one JSON line per item: items/<key>.jsonl
+ITEMS_STAGING = "items.partial"  # written there during evaluation, moved to ITEMS_DIR on success
+JOBS_FILE = "jobs.json"  # in a sweep folder: every job the sweep asked for, in order
 COMPLETED, FAILED = "completed", "failed"
 PACKAGES = (
     "compsafe",

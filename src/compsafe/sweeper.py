@@ -53,7 +53,7 @@ def write_job_list(sweep_dir: Path, jobs: list[list[str]]) -> None:
     """`jobs.json`: the folder name of every job of the sweep, in order."""
     import json
 
-    from compsafe.report.analysis import JOBS_FILE
+    from compsafe.results import JOBS_FILE
 
     prefix = "hydra.sweep.subdir="
     names = [o[len(prefix) :].strip("'") for job in jobs for o in job if o.startswith(prefix)]

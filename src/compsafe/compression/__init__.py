@@ -4,9 +4,6 @@ Adding a method means adding one module here that defines a `@register`ed subcla
 `CompressionMethod`, and one YAML in `conf/compression/`. Modules are discovered on import.
 """
 
-import importlib
-import pkgutil
-
 from compsafe.compression.base import (
     REGISTRY,
     CompressionMethod,
@@ -15,9 +12,9 @@ from compsafe.compression.base import (
     parse_spec,
     register,
 )
+from compsafe.registry import import_submodules
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+import_submodules(__name__, __path__)
 
 __all__ = [
     "REGISTRY",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from compsafe.errors import ConfigError, choices
+from compsafe.registry import Registry
 
 NM_PATTERN = re.compile(r"^(\d+):(\d+)$")
 BITS = range(2, 9)
@@ -95,21 +96,13 @@ class CompressionMethod(ABC):
         """Compress `model` in place; `calibration` is a tokenized Dataset when needed."""
 
 
-REGISTRY: dict[str, type[CompressionMethod]] = {}
-
-
-def register(cls: type[CompressionMethod]) -> type[CompressionMethod]:
-    """Class decorator: make a method selectable as `compression.method=<cls.name>`."""
-    if cls.name in REGISTRY:
-        raise ValueError(f"compression method {cls.name!r} registered twice")
-    REGISTRY[cls.name] = cls
-    return cls
+# `@register` makes a method selectable as `compression.method=<cls.name>`.
+REGISTRY: Registry[type[CompressionMethod]] = Registry("compression method", "compression.method")
+register = REGISTRY.register
 
 
 def get_method(name: str) -> CompressionMethod:
-    if name not in REGISTRY:
-        raise ConfigError("compression.method", name, choices(REGISTRY))
-    return REGISTRY[name]()
+    return REGISTRY.lookup(name)()
 
 
 def methods_of_kind(kind: str) -> list[str]:

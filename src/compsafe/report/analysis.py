@@ -18,9 +18,7 @@ from compsafe.report.stats import (
     task_aggregations,
 )
 from compsafe.report.table import collect
-from compsafe.results import COMPLETED
-
-JOBS_FILE = "jobs.json"  # written by the sweeper: every job the sweep asked for
+from compsafe.results import COMPLETED, FAILED_FILE, ITEMS_DIR, JOBS_FILE, RESULTS_FILE
 
 
 @dataclass
@@ -123,16 +121,14 @@ def missing_jobs(sweep: Path) -> list[str]:
         return []
     names = json.loads(listing.read_text(encoding="utf-8"))
     return [
-        n
-        for n in names
-        if not any((sweep / n / f).is_file() for f in ("results.json", "results.failed.json"))
+        n for n in names if not any((sweep / n / f).is_file() for f in (RESULTS_FILE, FAILED_FILE))
     ]
 
 
 def _items(row: Row, task_key: str, cache: dict) -> Items | None:
     key = (id(row), task_key)
     if key not in cache:
-        cache[key] = read_items(row.folder / "items" / f"{task_key}.jsonl")
+        cache[key] = read_items(row.folder / ITEMS_DIR / f"{task_key}.jsonl")
     return cache[key]
 
 

@@ -4,12 +4,9 @@ Adding a scorer means one module here with a `@register`ed `Scorer` subclass. To
 scorers return a probability in [0, 1]; `vader` returns a sentiment compound in [-1, 1].
 """
 
-import importlib
-import pkgutil
-
 from compsafe.evaluation.scorers.base import REGISTRY, Scorer, check_scorer, get_scorer, register
+from compsafe.registry import import_submodules
 
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+import_submodules(__name__, __path__)
 
 __all__ = ["REGISTRY", "Scorer", "check_scorer", "get_scorer", "register"]

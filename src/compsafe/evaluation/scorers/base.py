@@ -7,7 +7,8 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from compsafe.errors import ConfigError, choices
+from compsafe.errors import ConfigError
+from compsafe.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +68,13 @@ class Scorer(ABC):
         return scores
 
 
-REGISTRY: dict[str, type[Scorer]] = {}
+REGISTRY: Registry[type[Scorer]] = Registry("scorer", "scorer")
+register = REGISTRY.register
 _LOADED: dict[str, Scorer] = {}
 
 
-def register(cls: type[Scorer]) -> type[Scorer]:
-    REGISTRY[cls.name] = cls
-    return cls
-
-
 def _make(name: str, options: dict[str, Any] | None) -> Scorer:
-    if name not in REGISTRY:
-        raise ConfigError("scorer", name, choices(REGISTRY))
-    return REGISTRY[name](**(options or {}))
+    return REGISTRY.lookup(name)(**(options or {}))
 
 
 def check_scorer(name: str, options: dict[str, Any] | None = None) -> None:

@@ -5,13 +5,12 @@ dataclass and metrics. A module declares `TASK` + `OPTIONS`, or `TASKS = {name: 
 `TASK_OPTIONS` maps every task name to its options dataclass.
 """
 
-import importlib
-import pkgutil
+from compsafe.registry import Registry, import_submodules
 
-TASK_OPTIONS: dict[str, type] = {}
+TASK_OPTIONS: Registry[type] = Registry("task", "benchmark task")
 
-for _module in pkgutil.iter_modules(__path__):
-    _mod = importlib.import_module(f"{__name__}.{_module.name}")
-    if hasattr(_mod, "TASK") and hasattr(_mod, "OPTIONS"):
-        TASK_OPTIONS[_mod.TASK] = _mod.OPTIONS
-    TASK_OPTIONS.update(getattr(_mod, "TASKS", {}))
+for _module in import_submodules(__name__, __path__):
+    if hasattr(_module, "TASK") and hasattr(_module, "OPTIONS"):
+        TASK_OPTIONS.add(_module.TASK, _module.OPTIONS)
+    for _name, _options in getattr(_module, "TASKS", {}).items():
+        TASK_OPTIONS.add(_name, _options)
