@@ -79,9 +79,8 @@ def naive_compress(method: str, out_dir: Path) -> None:
     from omegaconf import OmegaConf
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from compsafe.compression import parse_spec
+    from compsafe.compression import get_method, parse_spec
     from compsafe.compression.calibration import build_calibration
-    from compsafe.compression.pipeline import stages
     from compsafe.models.packaged import ensure_checkpoint
 
     dense = ensure_checkpoint(MODEL, CACHE)
@@ -106,7 +105,7 @@ def naive_compress(method: str, out_dir: Path) -> None:
             {"data_files": None, "split": "train", "text_field": "text", **CALIBRATION},
         )
         calibration = build_calibration(calib_cfg, tokenizer)
-        for stage in stages(spec):  # llm-compressor oneshot (magnitude: ours, a no-op there)
+        for stage in map(get_method, spec.stage_names):  # llm-compressor oneshot or ours
             stage.apply(model, spec, calibration=calibration, tokenizer=tokenizer)
     from llmcompressor.transformers.compression.compressed_tensors_utils import (
         modify_save_pretrained,

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from compsafe.compression.prepare import Preparation
 from compsafe.results import (
     COMPLETED,
     FAILED,
@@ -83,13 +84,13 @@ def composed_job(folder, *overrides):
         )
 
 
-def skip_model(cfg, spec, record, timings):
+def skip_model(self, record):
     """Stands in for loading and compressing: these tests are about what the job records."""
-    from compsafe import job
+    from compsafe.compression.prepare import Prepared
 
     record["compression"]["measured_sparsity"] = 0.0
-    timings["load"] = timings["compress"] = 0.0
-    return job.Prepared(None, None, "tokenizer")
+    record["timings"]["load"] = record["timings"]["compress"] = 0.0
+    return Prepared(None, None, "tokenizer")
 
 
 def evaluation(answer):
@@ -111,7 +112,7 @@ def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkey
     from compsafe import job
 
     cfg = composed_job(tmp_path, "+force=true")
-    monkeypatch.setattr(job, "prepare", skip_model)
+    monkeypatch.setattr(Preparation, "prepare", skip_model)
     monkeypatch.setattr(job, "evaluate", evaluation("first"))
     assert job.run_job(cfg, tmp_path)["status"] == "completed"
     items = tmp_path / ITEMS_DIR / "crows_pairs.jsonl"
@@ -138,7 +139,7 @@ def test_credentials_in_the_config_reach_neither_results_nor_wandb(tmp_path, mon
         seen["config"] = config
         return real_tracker(*args, config=config, **kwargs)
 
-    monkeypatch.setattr(job, "prepare", skip_model)
+    monkeypatch.setattr(Preparation, "prepare", skip_model)
     monkeypatch.setattr(job, "evaluate", evaluation("ok"))
     monkeypatch.setattr(job, "Tracker", tracker)
     job.run_job(cfg, tmp_path)

@@ -59,6 +59,16 @@ class CompressionSpec:
         return REGISTRY[self.method].kind == PRUNE
 
     @property
+    def stage_names(self) -> tuple[str, ...]:
+        """The methods to run, in order: a pruner, a quantizer, both, or neither."""
+        pruner = (self.method,) if self.prunes else ()
+        return pruner + ((self.quant.method,) if self.quant else ())
+
+    @property
+    def needs_calibration(self) -> bool:
+        return any(REGISTRY[name].needs_calibration for name in self.stage_names)
+
+    @property
     def label(self) -> str:
         """A row name for tables: 'dense', 'wanda 50%', 'sparsegpt 2:4 + gptq w4 g64'."""
         if self.method == NONE:

@@ -20,25 +20,13 @@ from compsafe.compression.verify import (
 log = logging.getLogger(__name__)
 
 
-def stages(spec: CompressionSpec) -> list:
-    """The methods to run in order: a pruner, a quantizer, both, or neither."""
-    method = get_method(spec.method)
-    pruner = [method] if method.kind == PRUNE else []
-    quantizer = [get_method(spec.quant.method)] if spec.quant else []
-    return pruner + quantizer
-
-
-def needs_calibration(spec: CompressionSpec) -> bool:
-    return any(stage.needs_calibration for stage in stages(spec))
-
-
 def compress_model(model, spec: CompressionSpec, tokenizer, calibration_cfg) -> dict[str, Any]:
     """Apply every stage of `spec` to `model`; returns what was measured and verified."""
     check_layer_shapes(model, spec)  # before any calibration runs
-    calibration = build_calibration(calibration_cfg, tokenizer) if needs_calibration(spec) else None
+    calibration = build_calibration(calibration_cfg, tokenizer) if spec.needs_calibration else None
     stats: dict[str, Any] = {}
     zeros = None
-    for stage in stages(spec):
+    for stage in map(get_method, spec.stage_names):
         log.info("Compressing: %s (%s)", spec.label, stage.name)
         stage.apply(model, spec, calibration=calibration, tokenizer=tokenizer)
         if stage.kind == PRUNE:

@@ -28,7 +28,6 @@ class LoadedModel:
     num_parameters: int
     device: str
     dtype: str
-    seconds: float
 
 
 def model_source(path: str) -> str:
@@ -149,8 +148,7 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    seconds = time.perf_counter() - start
-    log.info("Loaded %s in %.1f s", path, seconds)
+    log.info("Loaded %s in %.1f s", path, time.perf_counter() - start)
     return LoadedModel(
         model=model,
         tokenizer=tokenizer,
@@ -161,5 +159,4 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
         num_parameters=sum(p.numel() for p in model.parameters()),
         device=device,
         dtype=str(model.dtype).removeprefix("torch."),
-        seconds=seconds,
     )
