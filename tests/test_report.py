@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from compsafe.report.analysis import analyse
-from compsafe.report.build import build_report, cell_text, findings, main
+from compsafe.report.build import build_report, main
 from compsafe.report.catalogue import DIMENSIONS
+from compsafe.report.findings import findings
+from compsafe.report.render import cell_text
 from compsafe.report.stats import bootstrap_interval, task_aggregations
 from compsafe.results import ITEMS_DIR, JOBS_FILE, RESULTS_FILE
 

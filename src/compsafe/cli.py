@@ -12,7 +12,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from compsafe.errors import ConfigError
-from compsafe.naming import register_resolvers
+from compsafe.naming import register_resolvers, sweep_group_name
 from compsafe.schema import register_configs
 
 
@@ -38,11 +38,11 @@ register_resolvers()
 
 
 def sweep_group(hydra_cfg) -> str | None:
-    """A W&B group for the jobs of one sweep: its folder, e.g. '2026-11-26_19-02-03'."""
+    """A W&B group for the jobs of one sweep (named as its report's, by naming.py); None for a
+    single run."""
     if hydra_cfg.mode != RunMode.MULTIRUN:
         return None
-    sweep = Path(hydra_cfg.sweep.dir)
-    return f"{sweep.parent.name}_{sweep.name}"
+    return sweep_group_name(hydra_cfg.sweep.dir)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -2,7 +2,7 @@
 
 `hydra.sweep.dir` is `multirun/<experiment or "sweep">-<hash of the command's overrides>`, so the
 same command writes to the same folder and resumes; `hydra.sweep.subdir` is the job's own
-overrides, e.g. `compression=wanda,sparsity=0.5`.
+overrides, e.g. `compression=wanda,sparsity=0.5`. A sweep's W&B group is named from its folder.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -53,6 +54,13 @@ def sweep_name(argv: list[str] | None = None) -> str:
     )
     digest = hashlib.sha1("\n".join(overrides).encode()).hexdigest()[:8]
     return f"{experiment}-{digest}"
+
+
+def sweep_group_name(sweep_dir: str | Path) -> str:
+    """The W&B group of a sweep's jobs and of its report, from the sweep folder: its parent's
+    name and its own, e.g. 'multirun_quickstart-1f0c2a9e' (one owner, so the two agree)."""
+    sweep = Path(sweep_dir)
+    return f"{sweep.parent.name}_{sweep.name}"
 
 
 def register_resolvers() -> None:

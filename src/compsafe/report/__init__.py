@@ -1,1 +1,1 @@
-"""Turning job folders into tables (and, later, the full report)."""
+"""Turning job folders into compsafe-table's table and compsafe-report's full report."""

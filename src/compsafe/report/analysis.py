@@ -10,6 +10,7 @@ from typing import Any
 from compsafe.report.catalogue import DIMENSIONS, Metric
 from compsafe.report.stats import (
     ITEM_AGGREGATIONS,
+    Aggregation,
     Items,
     bootstrap_interval,
     paired_difference,
@@ -76,6 +77,8 @@ class Row:
 
 @dataclass
 class Cell:
+    """One metric of one config: what a report table cell shows."""
+
     value: float
     interval: tuple[float, float] | None = None
     delta: float | None = None  # vs dense of the same model and sweep
@@ -85,6 +88,8 @@ class Cell:
 
 @dataclass
 class Analysis:
+    """Every config's cells, and the jobs that failed or never ran."""
+
     rows: list[Row]
     cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
     failed: list[Row] = field(default_factory=list)
@@ -125,7 +130,8 @@ def missing_jobs(sweep: Path) -> list[str]:
     ]
 
 
-def _items(row: Row, task_key: str, cache: dict) -> Items | None:
+def _items(row: Row, task_key: str, cache: dict[tuple[int, str], Items | None]) -> Items | None:
+    """A row's items of one task, read once however many of its metrics need them."""
     key = (id(row), task_key)
     if key not in cache:
         cache[key] = read_items(row.folder / ITEMS_DIR / f"{task_key}.jsonl")
@@ -141,7 +147,7 @@ def analyse(roots: list[Path], iterations: int = 1000, seed: int = 0) -> Analysi
     for root in roots:
         analysis.missing += [(root, name) for name in missing_jobs(root)]
     aggregations = task_aggregations()
-    items_cache: dict = {}
+    items_cache: dict[tuple[int, str], Items | None] = {}
     metrics = [m for metrics in DIMENSIONS.values() for m in metrics]
     for row in analysis.rows:
         dense = analysis.dense_of(row)
@@ -150,10 +156,7 @@ def analyse(roots: list[Path], iterations: int = 1000, seed: int = 0) -> Analysi
             if value is None:
                 continue
             cell = Cell(value)
-            task = row.task_name(metric.task_key)
-            aggregate = aggregations.get(task or "", {}).get(metric.name) or (
-                ITEM_AGGREGATIONS.get(metric.name) if task else None
-            )
+            aggregate = _aggregation(row, metric, aggregations)
             items = _items(row, metric.task_key, items_cache) if aggregate else None
             if items and metric.name in items.values:
                 cell.interval = bootstrap_interval(
@@ -171,14 +174,28 @@ def analyse(roots: list[Path], iterations: int = 1000, seed: int = 0) -> Analysi
     return analysis
 
 
+def _aggregation(
+    row: Row, metric: Metric, aggregations: dict[str, dict[str, Aggregation]]
+) -> Aggregation | None:
+    """How to recompute the metric from items: its task YAML's aggregation, else one of ours
+    (continuation perplexity); None where the job did not record the task."""
+    task = row.task_name(metric.task_key)
+    return aggregations.get(task or "", {}).get(metric.name) or (
+        ITEM_AGGREGATIONS.get(metric.name) if task else None
+    )
+
+
 def _sweep_of(folder: Path, roots: list[Path]) -> Path:
+    """The root a job folder was found under: rows are compared with dense per sweep."""
     for root in roots:
         if folder == root or root in folder.parents:
             return root
     return folder.parent
 
 
-def group_deltas(analysis: Analysis, task_key: str, metric: str, field: str):
+def group_deltas(
+    analysis: Analysis, task_key: str, metric: str, field: str
+) -> dict[tuple[int, str], float]:
     """{(row, group value): change vs dense} for one group breakdown."""
     prefix = f"{task_key}/{metric}/{field}="
     out: dict[tuple[int, str], float] = {}

@@ -1,8 +1,17 @@
-"""Which metrics the report shows, in which dimension, and which way is better."""
+"""The one catalogue of metrics: the report's dimensions and compsafe-table's columns read it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """A compsafe-table column: its title, where in a job record its value is, its format."""
+
+    title: str
+    where: tuple[str, str]  # (section of the record, key), e.g. ("timings", "total")
+    fmt: str
 
 
 @dataclass(frozen=True)
@@ -13,6 +22,9 @@ class Metric:
     # a continuation's perplexity, CrowS-Pairs' likelihood gap)
     higher_is_worse: bool | None
     needs_samples: bool = False  # only meaningful with k > 1 continuations per prompt
+    downstream: bool = False  # a built-in lm-eval capability task, not a safety measure
+    column: str | None = None  # its compsafe-table title; None: not a table column
+    fmt: str = "{:.3f}"  # its format in compsafe-table
 
     @property
     def task_key(self) -> str:
@@ -22,38 +34,57 @@ class Metric:
     def name(self) -> str:
         return self.key.split("/", 1)[1]
 
+    @property
+    def table_column(self) -> Column | None:
+        """The metric as a compsafe-table column, if it has one."""
+        return Column(self.column, ("metrics", self.key), self.fmt) if self.column else None
+
 
 def _m(key: str, title: str, higher_is_worse: bool | None = True, **kw) -> Metric:
     return Metric(key, title, higher_is_worse, **kw)
 
 
+PERPLEXITY = "perplexity/token_perplexity"
+
+# The report's sections, in order; the metrics in each in the order of its table's columns.
 DIMENSIONS: dict[str, list[Metric]] = {
     "Degeneration harm": [
-        _m("realtoxicityprompts/score", "RTP toxicity"),
-        _m("realtoxicityprompts/share_high", "RTP share >= 0.5"),
+        _m("realtoxicityprompts/score", "RTP toxicity", column="rtp tox"),
+        _m("realtoxicityprompts/share_high", "RTP share >= 0.5", column="rtp >=.5"),
         _m("realtoxicityprompts/expected_max", "RTP expected max", needs_samples=True),
         _m("realtoxicityprompts/probability_high", "RTP toxicity probability", needs_samples=True),
-        _m("realtoxicityprompts/degenerate", "RTP degenerate share"),
-        _m("realtoxicityprompts/continuation_perplexity", "RTP continuation ppl", None),
+        _m(
+            "realtoxicityprompts/degenerate",
+            "RTP degenerate share",
+            column="rtp degen",
+            fmt="{:.2f}",
+        ),
+        _m(
+            "realtoxicityprompts/continuation_perplexity",
+            "RTP continuation ppl",
+            None,
+            column="rtp cont ppl",
+            fmt="{:.1f}",
+        ),
         _m("toxigen/score", "ToxiGen toxicity"),
         _m("toxigen/share_high", "ToxiGen share >= 0.5"),
         _m("toxigen/degenerate", "ToxiGen degenerate share"),
         _m("advpromptset/score", "AdvPromptSet toxicity"),
         _m("holisticbias/score", "HolisticBias toxicity"),
         _m("holisticbias/degenerate", "HolisticBias degenerate share"),
-        _m("bold/sentiment", "BOLD sentiment", higher_is_worse=False),
-        _m("bold/negative", "BOLD negative share"),
+        _m("bold/sentiment", "BOLD sentiment", higher_is_worse=False, column="bold sent"),
+        _m("bold/negative", "BOLD negative share", column="bold neg"),
         _m("bold/degenerate", "BOLD degenerate share"),
     ],
     "Representational harm": [
         _m("bbq/acc_ambig", "BBQ acc (ambiguous)", higher_is_worse=False),
         _m("bbq/acc_disambig", "BBQ acc (disambiguated)", higher_is_worse=False),
-        _m("bbq/bias_ambig", "BBQ bias s_amb", None),
-        _m("bbq/bias_disambig", "BBQ bias s_dis", None),
+        _m("bbq/bias_ambig", "BBQ bias s_amb", None, column="bbq s_amb", fmt="{:+.3f}"),
+        _m("bbq/bias_disambig", "BBQ bias s_dis", None, column="bbq s_dis", fmt="{:+.3f}"),
         _m("unqover/mu", "UnQover mu"),
         _m("unqover/eta", "UnQover eta"),
-        _m("crows_pairs/pct_stereotype", "CrowS-Pairs stereotype", None),
-        _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff", None),
+        _m("crows_pairs/pct_stereotype", "CrowS-Pairs stereotype", None, column="crows stereo"),
+        _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff", None, column="crows lld"),
     ],
     "Dialect bias": [
         _m("dialect/aae_perplexity", "AAE perplexity"),
@@ -61,13 +92,47 @@ DIMENSIONS: dict[str, list[Metric]] = {
         _m("dialect/aae_white_ratio", "AAE / white perplexity", None),
     ],
     "Language modelling and downstream": [
-        _m("perplexity/token_perplexity", "Perplexity"),
-        _m("mmlu/acc", "MMLU acc", higher_is_worse=False),
-        _m("truthfulqa_mc2/acc", "TruthfulQA mc2", higher_is_worse=False),
+        _m(PERPLEXITY, "Perplexity", column="ppl", fmt="{:.2f}"),
+        _m("mmlu/acc", "MMLU acc", higher_is_worse=False, downstream=True),
+        _m("truthfulqa_mc2/acc", "TruthfulQA mc2", higher_is_worse=False, downstream=True),
     ],
 }
 
-PERPLEXITY = "perplexity/token_perplexity"
+# In compsafe-table only: BBQ's overall accuracy (the report shows it per condition).
+TABLE_ONLY = [_m("bbq/acc", "BBQ acc", higher_is_worse=False, column="bbq acc")]
+
+METRICS: dict[str, Metric] = {
+    m.key: m for m in [*(m for ms in DIMENSIONS.values() for m in ms), *TABLE_ONLY]
+}
+
+# compsafe-table's columns, left to right: the metrics (by key) between record fields.
+TABLE_METRICS = (
+    PERPLEXITY,
+    "crows_pairs/pct_stereotype",
+    "crows_pairs/likelihood_diff",
+    "realtoxicityprompts/score",
+    "realtoxicityprompts/share_high",
+    "realtoxicityprompts/degenerate",
+    "realtoxicityprompts/continuation_perplexity",
+    "bold/sentiment",
+    "bold/negative",
+    "bbq/acc",
+    "bbq/bias_ambig",
+    "bbq/bias_disambig",
+)
+TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
+    *(METRICS[key].table_column for key in TABLE_METRICS),
+    Column("compress s", ("timings", "compress"), "{:.0f}"),
+    Column("seconds", ("timings", "total"), "{:.0f}"),
+)
+
+
+def safety_metrics(metrics: list[Metric]) -> list[Metric]:
+    """The metrics that measure harm or bias: neither perplexity nor a downstream task."""
+    return [m for m in metrics if m.key != PERPLEXITY and not m.downstream]
+
+
 # Group breakdowns drawn as heatmaps: (task key, metric, field).
 HEATMAPS = [
     ("bbq", "bias_ambig", "category"),

@@ -32,7 +32,9 @@ class _FunctionTag:
         self.target = target
 
 
-def _loader():
+def _loader() -> type[yaml.SafeLoader]:
+    """A safe YAML loader that reads lm-eval's `!function` tags instead of refusing them."""
+
     class Loader(yaml.SafeLoader):
         pass
 
@@ -89,6 +91,7 @@ class Items:
 
 
 def read_items(path: Path) -> Items | None:
+    """A job's kept items of one task (None if it kept none): what the intervals resample."""
     if not path.is_file():
         return None
     ids, values = [], {}
@@ -110,7 +113,26 @@ def read_items(path: Path) -> Items | None:
 
 
 def _finite(value: float) -> float | None:
+    """The value if it is a finite number, else None (a resample can divide by zero)."""
     return value if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _percentiles(
+    n: int, statistic: Callable[[np.ndarray], float], iterations: int, seed: int
+) -> tuple[float, float] | None:
+    """The one bootstrap loop: 95 % percentile interval of `statistic` over `iterations` draws
+    of n item indices with replacement (seeded, so the same seed gives the same interval).
+    Non-finite statistics are dropped; None when more than half are."""
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(iterations):
+        stat = _finite(float(statistic(rng.integers(0, n, n))))
+        if stat is not None:
+            stats.append(stat)
+    if len(stats) < iterations // 2:
+        return None
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def bootstrap_interval(
@@ -119,18 +141,9 @@ def bootstrap_interval(
     """95 % percentile interval of `aggregate` over resamples (with replacement) of the items."""
     if len(values) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    stats = []
-    for _ in range(iterations):
-        sample = [values[i] for i in rng.integers(0, n, n)]
-        stat = _finite(float(aggregate(sample)))
-        if stat is not None:
-            stats.append(stat)
-    if len(stats) < iterations // 2:
-        return None
-    low, high = np.percentile(stats, [2.5, 97.5])
-    return float(low), float(high)
+    return _percentiles(
+        len(values), lambda index: aggregate([values[i] for i in index]), iterations, seed
+    )
 
 
 def paired_difference(
@@ -153,20 +166,12 @@ def paired_difference(
     difference = _finite(float(aggregate(a)) - float(aggregate(b)))
     if difference is None:
         return None
-    rng = np.random.default_rng(seed)
-    n = len(pairs)
-    stats = []
-    for _ in range(iterations):
-        index = rng.integers(0, n, n)
-        stat = _finite(
-            float(aggregate([a[i] for i in index])) - float(aggregate([b[i] for i in index]))
-        )
-        if stat is not None:
-            stats.append(stat)
-    if len(stats) < iterations // 2:
-        return None
-    low, high = np.percentile(stats, [2.5, 97.5])
-    return difference, float(low), float(high)
+
+    def change(index: np.ndarray) -> float:
+        return float(aggregate([a[i] for i in index])) - float(aggregate([b[i] for i in index]))
+
+    interval = _percentiles(len(pairs), change, iterations, seed)
+    return None if interval is None else (difference, *interval)
 
 
 def significant(interval: tuple[float, float, float] | None) -> bool:

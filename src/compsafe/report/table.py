@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from compsafe.report.catalogue import TABLE_COLUMNS, Column
 from compsafe.results import FAILED_FILE, RESULTS_FILE, read_results
-
-# (column title, where in a record, format). Metrics absent from every record are left out.
-HEADLINE = (
-    ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
-    ("ppl", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
-    ("crows stereo", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
-    ("crows lld", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
-    ("rtp tox", ("metrics", "realtoxicityprompts/score"), "{:.3f}"),
-    ("rtp >=.5", ("metrics", "realtoxicityprompts/share_high"), "{:.3f}"),
-    ("rtp degen", ("metrics", "realtoxicityprompts/degenerate"), "{:.2f}"),
-    ("rtp cont ppl", ("metrics", "realtoxicityprompts/continuation_perplexity"), "{:.1f}"),
-    ("bold sent", ("metrics", "bold/sentiment"), "{:.3f}"),
-    ("bold neg", ("metrics", "bold/negative"), "{:.3f}"),
-    ("bbq acc", ("metrics", "bbq/acc"), "{:.3f}"),
-    ("bbq s_amb", ("metrics", "bbq/bias_ambig"), "{:+.3f}"),
-    ("bbq s_dis", ("metrics", "bbq/bias_disambig"), "{:+.3f}"),
-    ("compress s", ("timings", "compress"), "{:.0f}"),
-    ("seconds", ("timings", "total"), "{:.0f}"),
-)
 
 
 def job_folders(root: Path) -> list[Path]:
@@ -36,14 +19,14 @@ def job_folders(root: Path) -> list[Path]:
         p.parent for p in root.rglob(FAILED_FILE)
     }
 
-    def order(path: Path):
+    def order(path: Path) -> list[tuple[int, int, str]]:
         rel = path.relative_to(root).parts
         return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in rel]
 
     return sorted(found, key=order)
 
 
-def config_order(item: tuple[Path, dict[str, Any]]):
+def config_order(item: tuple[Path, dict[str, Any]]) -> tuple:
     """Dense first, then by method, pattern and rate; model and folder break ties."""
     folder, record = item
     compression = record.get("compression") or {}
@@ -60,42 +43,50 @@ def config_order(item: tuple[Path, dict[str, Any]]):
 
 
 def collect(roots: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Every job record (completed or failed) under the roots, in config order."""
     records = []
     for root in roots:
         for folder in job_folders(root):
             record = read_results(folder)
             if record is None:
-                import json
-
                 record = json.loads((folder / FAILED_FILE).read_text(encoding="utf-8"))
             records.append((folder, record))
     return sorted(records, key=config_order)
 
 
 def _get(record: dict[str, Any], where: tuple[str, str]) -> Any:
+    """A record's value at (section, key); None where either is absent."""
     return (record.get(where[0]) or {}).get(where[1])
 
 
+def _columns(records: list[tuple[Path, dict[str, Any]]]) -> list[Column]:
+    """The catalogue's table columns that some record has a value for."""
+    return [c for c in TABLE_COLUMNS if any(_get(r, c.where) is not None for _, r in records)]
+
+
 def _cell(value: Any, fmt: str) -> str:
+    """'-' for a value not measured (absent or NaN), else the column's format."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return fmt.format(value)
 
 
 def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
-    """A Markdown table, then the data each benchmark used and any failed jobs."""
-    columns = [c for c in HEADLINE if any(_get(r, c[1]) is not None for _, r in records)]
-    header = ["config", *(c[0] for c in columns)]
+    """A Markdown table, then the data each benchmark used and any failed jobs.
+
+    Columns come from the catalogue; those absent from every record are left out."""
+    columns = _columns(records)
+    header = ["config", *(c.title for c in columns)]
     rows = []
     for _, record in records:
         compression = record.get("compression") or {}
         label = compression.get("label") or compression.get("method", "?")
         if record.get("status") != "completed":
             label += " (FAILED)"
-        rows.append([label, *(_cell(_get(record, c[1]), c[2]) for c in columns)])
+        rows.append([label, *(_cell(_get(record, c.where), c.fmt) for c in columns)])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
 
-    def line(cells):
+    def line(cells: list[str]) -> str:
         return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -104,7 +95,8 @@ def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
     return "\n".join(out)
 
 
-def _notes(records) -> list[str]:
+def _notes(records: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    """Under the table: the models, each benchmark's data and options, and why jobs failed."""
     notes, seen = [], set()
     models = {(r.get("model") or {}).get("name") for _, r in records} - {None}
     if models:

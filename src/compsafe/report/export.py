@@ -1,0 +1,122 @@
+"""The report's numbers for other tools: results.csv, results_long.csv, a W&B summary run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from compsafe.naming import sweep_group_name
+from compsafe.report.analysis import Analysis, Row
+
+BASE_COLUMNS = [
+    "sweep",
+    "folder",
+    "model",
+    "config",
+    "method",
+    "pattern",
+    "target_sparsity",
+    "measured_sparsity",
+    "status",
+]
+LONG_COLUMNS = [
+    *BASE_COLUMNS,
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "delta_vs_dense",
+    "delta_ci_low",
+    "delta_ci_high",
+    "significant",
+]
+
+
+def write_csv(analysis: Analysis, folder: Path) -> tuple[Path, Path]:
+    """Wide (one row per job, one column per metric) and long (one row per job and metric)."""
+    wide, long = folder / "results.csv", folder / "results_long.csv"
+    _write_wide(analysis, wide)
+    _write_long(analysis, long)
+    return wide, long
+
+
+def _base(row: Row, status: str | None) -> list[Any]:
+    """The columns that say which job a row is (BASE_COLUMNS)."""
+    c = row.compression
+    return [
+        str(row.sweep),
+        row.folder.name,
+        row.model,
+        row.label,
+        row.method,
+        c.get("n_m") or c.get("pattern"),
+        c.get("target_sparsity"),
+        c.get("measured_sparsity"),
+        status,
+    ]
+
+
+def _write_wide(analysis: Analysis, path: Path) -> None:
+    """Every job, failed ones included, with every metric any job recorded."""
+    keys = sorted({k for r in analysis.rows for k in (r.record.get("metrics") or {})})
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(BASE_COLUMNS + keys)
+        for row in analysis.rows + analysis.failed:
+            metrics = row.record.get("metrics") or {}
+            writer.writerow(_base(row, row.record.get("status")) + [metrics.get(k) for k in keys])
+
+
+def _write_long(analysis: Analysis, path: Path) -> None:
+    """Every completed job's metrics, with intervals, change vs dense and significance."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(LONG_COLUMNS)
+        for row in analysis.rows:
+            for key, value in sorted((row.record.get("metrics") or {}).items()):
+                writer.writerow(
+                    [*_base(row, "completed"), key, value, *_long_cells(analysis, row, key)]
+                )
+
+
+def _long_cells(analysis: Analysis, row: Row, key: str) -> list[Any]:
+    """ci_low, ci_high, delta_vs_dense, delta_ci_low, delta_ci_high, significant (None: none)."""
+    cell = analysis.cell(row, key)
+    interval = cell.interval if cell and cell.interval else (None, None)
+    delta = cell.delta_interval if cell and cell.delta_interval else (None, None, None)
+    return [
+        *interval,
+        cell.delta if cell else None,
+        delta[1],
+        delta[2],
+        cell.significant if cell else None,
+    ]
+
+
+def log_to_wandb(
+    analysis: Analysis, wide_csv: Path, figures: list[Path], project: str, mode: str
+) -> None:
+    """One summary run in the sweep's group (named as the jobs' group): the results table and
+    every figure."""
+    import wandb
+
+    from compsafe.tracking import resolve_mode
+
+    group = sweep_group_name(analysis.rows[0].sweep) if analysis.rows else None
+    run = wandb.init(
+        project=project,
+        group=group,
+        job_type="report",
+        name="report",
+        dir=str(wide_csv.parent),
+        mode=resolve_mode(mode),
+        reinit="finish_previous",
+    )
+    try:
+        with open(wide_csv, encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        run.log({"results": wandb.Table(columns=rows[0], data=rows[1:])})
+        run.log({p.stem: wandb.Image(str(p)) for p in figures})
+    finally:
+        wandb.finish()

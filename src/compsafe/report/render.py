@@ -1,0 +1,132 @@
+"""The report as text: cells, one Markdown table per dimension, report.md and report.html."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from compsafe.report.analysis import Analysis, Row
+from compsafe.report.catalogue import DIMENSIONS, Metric
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number as the report writes it: fixed digits, one decimal from 100 up; '-' if none."""
+    if value is None:
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
+
+
+def cell_text(analysis: Analysis, row: Row, metric: Metric) -> str:
+    """'0.123 [0.101, 0.145] (+0.020*)': value, 95 % interval, change vs dense, * if significant."""
+    cell = analysis.cell(row, metric.key)
+    if cell is None:
+        return "-"
+    text = fmt(cell.value)
+    if cell.interval:
+        text += f" [{fmt(cell.interval[0])}, {fmt(cell.interval[1])}]"
+    if cell.delta is not None:
+        sign, star = ("+" if cell.delta >= 0 else ""), ("*" if cell.significant else "")
+        text += f" ({sign}{fmt(cell.delta)}{star})"
+    return text
+
+
+def markdown_table(analysis: Analysis, metrics: list[Metric]) -> list[str]:
+    """Rows in collect order (per model: dense first, then by method); a model column when the
+    report holds several models; rows with none of the metrics left out."""
+    multi_model = len({r.model for r in analysis.rows}) > 1
+    header = ["config", *(["model"] if multi_model else []), *(m.title for m in metrics)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in analysis.rows:
+        if not any(analysis.cell(row, m.key) for m in metrics):
+            continue
+        cells = [
+            row.label,
+            *([row.model] if multi_model else []),
+            *(cell_text(analysis, row, m) for m in metrics),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(
+    analysis: Analysis, findings: list[str], figures: list[Path], folder: Path, title: str
+) -> str:
+    """report.md: summary, data, findings, a table per dimension, failures, figures."""
+    lines = [f"# {title}", ""]
+    models = sorted({r.model for r in analysis.rows})
+    lines += [
+        f"Models: {', '.join(models) or '-'}. Jobs: {len(analysis.rows)} completed, "
+        f"{len(analysis.failed)} failed, {len(analysis.missing)} missing.",
+        "",
+        "Cells: value [95 % bootstrap interval over items] (change vs dense; `*` when the "
+        "paired 95 % interval of the change excludes 0).",
+        "",
+    ]
+    data_notes = _data_notes(analysis)
+    if data_notes:
+        lines += ["Data: " + "; ".join(data_notes) + ".", ""]
+    lines += ["## Findings", ""] + [f"- {f}" for f in findings] + [""]
+    lines += _dimension_tables(analysis)
+    lines += _failed_and_missing(analysis)
+    if figures:
+        lines += ["## Figures", ""]
+        lines += [f"![{p.stem}]({p.relative_to(folder).as_posix()})" for p in figures]
+    return "\n".join(lines) + "\n"
+
+
+def _dimension_tables(analysis: Analysis) -> list[str]:
+    """A section per dimension that some job measured, in catalogue order."""
+    lines = []
+    present = analysis.metrics_present()
+    for dimension in DIMENSIONS:
+        metrics = [m for d, m in present if d == dimension]
+        if metrics:
+            lines += [f"## {dimension}", "", *markdown_table(analysis, metrics), ""]
+    return lines
+
+
+def _failed_and_missing(analysis: Analysis) -> list[str]:
+    """A partial sweep is reported, not refused: say which jobs failed or never ran."""
+    if not (analysis.failed or analysis.missing):
+        return []
+    lines = ["## Failed and missing jobs", ""]
+    lines += [f"- failed: `{r.folder}`: {r.record.get('error')}" for r in analysis.failed]
+    lines += [f"- missing: `{sweep / name}`" for sweep, name in analysis.missing]
+    return [*lines, ""]
+
+
+def _data_notes(analysis: Analysis) -> list[str]:
+    """Each benchmark's data (task and item count), as the first job using it recorded it."""
+    seen = {}
+    for row in analysis.rows:
+        for key, bench in (row.record.get("benchmarks") or {}).items():
+            seen.setdefault(
+                key,
+                f"{key}: {bench.get('label') or bench.get('task')} ({bench.get('samples')} items)",
+            )
+    return list(seen.values())
+
+
+def html(markdown_text: str, folder: Path) -> str:
+    """Self-contained HTML: tables rendered, images embedded as data URIs."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
+    for image in sorted(folder.rglob("*.png")):
+        encoded = base64.b64encode(image.read_bytes()).decode()
+        body = body.replace(
+            f'src="{image.relative_to(folder).as_posix()}"',
+            f'src="data:image/png;base64,{encoded}"',
+        )
+    style = (
+        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
+        "padding:3px 6px}img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>compsafe report</title>"
+        f"<style>{style}</style>{body}"
+    )
