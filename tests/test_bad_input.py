@@ -164,3 +164,64 @@ def test_config_dir_and_searchpath_together(user_conf, tmp_path):
 def test_a_missing_config_dir_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"^--config-dir=nowhere: no such folder$"):
         preflight(["--config-dir", "nowhere"], CONFIG_DIR)
+
+
+def broken_checkpoint(folder, kind: str, tiny_model_dir) -> list[str]:
+    """Overrides naming a local model that transformers would fail on with a traceback."""
+    import shutil
+
+    if kind == "a file":
+        (folder / "notes.txt").write_text("not a model\n")
+        return ["model=hf", f"model.path={folder / 'notes.txt'}"]
+    checkpoint = folder / "checkpoint"
+    shutil.copytree(tiny_model_dir, checkpoint)
+    if kind == "malformed config.json":
+        (checkpoint / "config.json").write_text("{bad json")
+    elif kind == "no weights":
+        (checkpoint / "model.safetensors").unlink()
+    elif kind == "no tokenizer":
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            (checkpoint / name).unlink(missing_ok=True)
+    elif kind == "missing gguf file":
+        return ["model=hf", f"model.path={checkpoint}", "model.gguf_file=model.Q4.gguf"]
+    return ["model=hf", f"model.path={checkpoint}"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("a file", "a file, not a checkpoint folder"),
+        ("malformed config.json", "config.json is not valid JSON"),
+        ("no weights", "no weights in the folder"),
+        ("no tokenizer", "no tokenizer in the folder"),
+        ("missing gguf file", "model.gguf_file=model.Q4.gguf: no such file in"),
+    ],
+)
+def test_a_broken_local_checkpoint_is_one_line(tmp_path, tiny_model_dir, kind, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        preflight(broken_checkpoint(tmp_path, kind, tiny_model_dir), CONFIG_DIR)
+    assert "\n" not in str(caught.value)
+
+
+def error_lines(out) -> list[str]:
+    return [line for line in out.stderr.splitlines() if line.startswith("compsafe: error:")]
+
+
+@pytest.mark.slow
+def test_an_error_found_after_the_model_loads_is_one_line_and_exit_2(tiny_model_dir, tmp_path):
+    """The tiny model's 64 inputs are not a multiple of 48: known only once it has loaded."""
+    job = [f"model.path={tiny_model_dir}", "compression=rtn", "compression.group_size=48"]
+    single = run_compsafe(*job, "logger=none", f"hydra.run.dir={tmp_path / 'run'}")
+    assert single.returncode == 2
+    assert error_lines(single) == [
+        "compsafe: error: compression.group_size=48: layer model.layers.0.self_attn.q_proj "
+        "has 64 inputs, not a multiple of 48"
+    ]
+    assert "Traceback" not in single.stdout + single.stderr
+    assert "Traceback" in (tmp_path / "run" / "compsafe.log").read_text()  # kept, in the log
+    sweep = run_compsafe(
+        "-m", *job, "compression.bits=4,8", "logger=none", f"hydra.sweep.dir={tmp_path / 'sweep'}"
+    )
+    assert sweep.returncode == 1  # a sweep lists its failed jobs
+    assert "2 of 2 jobs failed" in sweep.stdout
+    assert "Traceback" not in sweep.stdout + sweep.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -45,12 +46,24 @@ def sweep_group(hydra_cfg) -> str | None:
     return sweep_group_name(hydra_cfg.sweep.dir)
 
 
+def exit_with(err: ConfigError) -> NoReturn:
+    """Bad input: one line on stderr and exit status 2, never a traceback."""
+    print(f"compsafe: error: {err}", file=sys.stderr)
+    sys.exit(2)
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
     from compsafe.job import run_job
 
     hydra_cfg = HydraConfig.get()
-    run_job(cfg, Path(hydra_cfg.runtime.output_dir), group=sweep_group(hydra_cfg))
+    group = sweep_group(hydra_cfg)
+    try:
+        run_job(cfg, Path(hydra_cfg.runtime.output_dir), group=group)
+    except ConfigError as err:  # found only once the model was loaded (e.g. a layer's shape)
+        if group is not None:
+            raise  # in a sweep: the sweeper lists the failed job, the other jobs go on
+        exit_with(err)
 
 
 def main() -> None:
@@ -61,8 +74,7 @@ def main() -> None:
     try:
         preflight(sys.argv[1:], CONFIG_DIR)
     except ConfigError as err:
-        print(f"compsafe: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(err)
     app()
     if LAST_FAILURES:
         sys.exit(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from compsafe.models import packaged
 log = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+# Any of these makes a folder's tokenizer loadable by AutoTokenizer.
+TOKENIZER_FILES = {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json"}
 
 
 @dataclass
@@ -81,6 +84,41 @@ def _check_hub_cache(cfg) -> None:
         )
 
 
+def _check_local_checkpoint(path: str, gguf_file: str | None) -> None:
+    """A local model is a checkpoint folder whose config.json parses (or a folder holding the
+    configured GGUF file): transformers would otherwise fail late, with a traceback."""
+    local = Path(path).expanduser()
+    if not local.exists():
+        raise ConfigError("model.path", path, "no such file or folder")
+    if not local.is_dir():
+        raise ConfigError(
+            "model.path",
+            path,
+            "a file, not a checkpoint folder; give the folder (with config.json), a hub id, "
+            "or a folder plus model.gguf_file",
+        )
+    if gguf_file:
+        if not (local / gguf_file).is_file():
+            raise ConfigError("model.gguf_file", gguf_file, f"no such file in {path}")
+        return
+    config = local / "config.json"
+    if not config.is_file():
+        raise ConfigError("model.path", path, "folder has no config.json (not a HF checkpoint)")
+    try:
+        parsed = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError("model.path", path, f"config.json is not valid JSON ({err})") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError("model.path", path, "config.json does not hold a JSON object")
+    names = {p.name for p in local.iterdir()}
+    if not any(n.endswith((".safetensors", ".bin")) for n in names):
+        raise ConfigError("model.path", path, "no weights in the folder (*.safetensors, *.bin)")
+    if not names & TOKENIZER_FILES:
+        raise ConfigError(
+            "model.path", path, f"no tokenizer in the folder ({', '.join(sorted(TOKENIZER_FILES))})"
+        )
+
+
 def check_model_config(cfg) -> None:
     """Every check that needs no weights: path, packaged file, device, dtype."""
     path = str(cfg.path)
@@ -88,11 +126,7 @@ def check_model_config(cfg) -> None:
     if source == "packaged":
         packaged.gguf_path(path)
     elif source == "local":
-        local = Path(path).expanduser()
-        if not local.exists():
-            raise ConfigError("model.path", path, "no such file or folder")
-        if local.is_dir() and not (local / "config.json").is_file() and not cfg.gguf_file:
-            raise ConfigError("model.path", path, "folder has no config.json (not a HF checkpoint)")
+        _check_local_checkpoint(path, cfg.gguf_file)
     else:
         _check_hub_cache(cfg)
     resolve_dtype(str(cfg.dtype), resolve_device(str(cfg.device)))
@@ -141,10 +175,14 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
             kwargs["gguf_file"] = cfg.gguf_file
     log.info("Loading %s (%s, %s on %s)", path, source, dtype, device)
     torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-    tokenizer = AutoTokenizer.from_pretrained(weights, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(
-        weights, dtype=torch_dtype, device_map=device if device != "cpu" else None, **kwargs
-    )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(weights, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            weights, dtype=torch_dtype, device_map=device if device != "cpu" else None, **kwargs
+        )
+    except (OSError, ValueError) as err:  # transformers' words for a checkpoint it cannot read
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError("model.path", path, f"could not be loaded: {reason}") from err
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
