@@ -19,8 +19,6 @@ from compsafe.results import RESULTS_FILE
 from compsafe.sweeper import expand_jobs, name_jobs
 from conftest import CONFIG_DIR, REPO, run_compsafe
 
-pytestmark = pytest.mark.slow
-
 FAST = [
     "logger=none",
     "benchmark=perplexity",
@@ -37,6 +35,7 @@ def records(folder: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in folder.glob(f"*/{RESULTS_FILE}")}
 
 
+@pytest.mark.slow
 def test_failed_job_is_isolated_listed_and_rerun_resumes(tiny_model_dir, tmp_path):
     sweep = tmp_path / "sweep"
     # 4 jobs; magnitude with 3:7 fails (64 inputs are not a multiple of 7) after it started.
@@ -68,6 +67,7 @@ def test_failed_job_is_isolated_listed_and_rerun_resumes(tiny_model_dir, tmp_pat
     assert (forced.stdout + forced.stderr).count("Already completed, skipping") == 0
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_without_losing_or_duplicating(tiny_model_dir, tmp_path):
     sweep = tmp_path / "sweep"
     args = [
@@ -100,6 +100,7 @@ def test_killed_sweep_resumes_without_losing_or_duplicating(tiny_model_dir, tmp_
         assert after[name] == record  # finished before the kill: kept as it was
 
 
+@pytest.mark.slow
 def test_same_job_same_metrics_alone_and_in_a_sweep(tiny_model_dir, tmp_path):
     sweep = tmp_path / "sweep"
     swept = run_compsafe(
@@ -122,6 +123,7 @@ def test_same_job_same_metrics_alone_and_in_a_sweep(tiny_model_dir, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_submitit_local_runs_each_job_in_its_own_process(tiny_model_dir, tmp_path):
     sweep = tmp_path / "sweep"
     out = run_compsafe(
@@ -139,8 +141,7 @@ def test_submitit_local_runs_each_job_in_its_own_process(tiny_model_dir, tmp_pat
     assert (sweep / ".submitit").is_dir()
 
 
-@pytest.mark.parametrize("slow", [False])
-def test_paper_grid_is_the_papers_36_configs(slow):
+def test_paper_grid_is_the_papers_36_configs():
     jobs = expand_jobs(None, _paper_grid(), [])
     assert len(jobs) == 36
     names = [job_dirname(j) for j in jobs]

@@ -63,7 +63,7 @@ class CompressionConfig:
 
 @dataclass
 class CalibrationConfig:
-    """Text the data-aware methods (Wanda, SparseGPT) see: windows of `seq_len` tokens."""
+    """Text the calibrated methods (Wanda, SparseGPT, GBLM, GPTQ, AWQ) see: `seq_len` windows."""
 
     name: str = MISSING
     source: str = MISSING  # packaged | hub | file
@@ -79,7 +79,7 @@ class CalibrationConfig:
 
 @dataclass
 class TaskConfig:
-    """One lm-eval task; `options` go to our own tasks' data loaders (see tasks/README)."""
+    """One lm-eval task; `options` go to our own tasks' data loaders (their OPTIONS dataclasses)."""
 
     task: str = MISSING
     label: str | None = None  # what the data is, for tables (e.g. "not WikiText-2")
