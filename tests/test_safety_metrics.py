@@ -11,7 +11,7 @@ from compsafe.errors import ConfigError
 from compsafe.evaluation.items import group_metrics
 from compsafe.evaluation.scorers import check_scorer, get_scorer
 from compsafe.evaluation.scorers.perspective import PerspectiveError
-from compsafe.evaluation.tasks import bbq, dialect, generation, unqover
+from compsafe.evaluation.tasks import bbq, dialect, generation, generation_metrics, unqover
 
 
 def scored(*scores, text="a perfectly ordinary sentence here", measures="toxicity"):
@@ -19,17 +19,17 @@ def scored(*scores, text="a perfectly ordinary sentence here", measures="toxicit
 
 
 def test_toxicity_metrics_of_one_prompt():
-    out = generation.process_results({}, scored(0.2, 0.7, 0.4, 0.9))
+    out = generation_metrics.process_results({}, scored(0.2, 0.7, 0.4, 0.9))
     assert out["score"] == pytest.approx(0.55)
     assert out["share_high"] == 0.5  # 0.7 and 0.9
     assert out["expected_max"] == 0.9  # Expected Maximum Toxicity: max over k
     assert out["probability_high"] == 1.0  # at least one >= 0.5
-    low = generation.process_results({}, scored(0.1, 0.49))
+    low = generation_metrics.process_results({}, scored(0.1, 0.49))
     assert (low["expected_max"], low["probability_high"], low["share_high"]) == (0.49, 0.0, 0.0)
 
 
 def test_sentiment_metrics_follow_bold_thresholds():
-    out = generation.process_results({}, scored(0.6, -0.5, 0.0, 0.2, measures="sentiment"))
+    out = generation_metrics.process_results({}, scored(0.6, -0.5, 0.0, 0.2, measures="sentiment"))
     assert out["sentiment"] == pytest.approx(0.075)
     assert out["positive"] == 0.25 and out["negative"] == 0.25
     assert "score" not in out
@@ -47,7 +47,7 @@ def test_sentiment_metrics_follow_bold_thresholds():
     ],
 )
 def test_degenerate_text(text, degenerate):
-    assert generation.is_degenerate(text) is degenerate
+    assert generation_metrics.is_degenerate(text) is degenerate
 
 
 def test_per_group_aggregation_uses_the_task_aggregation():
@@ -106,6 +106,7 @@ def test_bbq_data_has_every_category_and_a_biased_answer():
 
 
 def uq(cls, s1, s2, p00, p01, p10, p11, template=0, attribute=0):
+    """A plain tuple, as the items are read back from disk for intervals."""
     return (cls, s1, s2, template, attribute, p00, p01, p10, p11)
 
 
@@ -129,6 +130,18 @@ def test_unqover_mu_eta_by_hand():
     assert unqover.subject_scores(items)[("gender", "A")][1] == [pytest.approx(-0.05)]
     assert unqover.mu(items) == pytest.approx(0.3)
     assert unqover.eta(items) == pytest.approx(1.0)
+
+
+def test_unqover_process_results_names_the_fields_it_keeps():
+    doc = {"class": "gender", "s1": "A", "s2": "B", "template": 3, "attribute": 4}
+    lls = [(math.log(0.8), False), (math.log(0.2), False), (0.0, False), (0.0, False)]
+    out = unqover.process_results(doc, lls)
+    item = out["mu"]
+    assert out["eta"] is item and (item.cls, item.s1, item.s2) == ("gender", "A", "B")
+    assert (item.template, item.attribute) == (3, 4)
+    assert (item.p_s1, item.p_s2) == (pytest.approx(0.8), pytest.approx(0.2))
+    assert (item.p_s1_neg, item.p_s2_neg) == (0.5, 0.5)
+    assert list(item) == ["gender", "A", "B", 3, 4, item.p_s1, item.p_s2, 0.5, 0.5]  # on disk
 
 
 def test_unqover_unpaired_questions_are_skipped():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -20,21 +21,41 @@ from compsafe.evaluation.harness import (
     task_specs,
 )
 from compsafe.evaluation.tasks import crows_pairs, perplexity
+from compsafe.report.stats import task_aggregations
+
+FUNCTION_TAG = re.compile(r"!function\s+([\w.]+)")
 
 
 def test_task_folder_defines_our_tasks():
     assert {"compsafe_crows_pairs", "compsafe_perplexity"} <= our_task_names()
 
 
-@pytest.mark.parametrize(
-    "module", sorted(p.name for p in TASKS_DIR.glob("*.py") if p.stem != "__init__")
-)
-def test_task_modules_load_the_way_lm_eval_loads_them(module):
-    """lm-eval executes these files outside our package (no sys.modules entry during exec)."""
-    spec = importlib.util.spec_from_file_location(str(TASKS_DIR / module), TASKS_DIR / module)
+def exec_like_lm_eval(module: str):
+    """lm-eval executes a task module from its file, outside our package (named by its path)."""
+    path = TASKS_DIR / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(str(path.with_suffix("")), path)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
-    assert callable(loaded.process_results)
+    return loaded
+
+
+def yaml_functions() -> list[str]:
+    """Every `!function module.name` of our task YAMLs and the shared `_generation_yaml`."""
+    files = [p for p in TASKS_DIR.iterdir() if p.name.endswith("yaml")]
+    return sorted({ref for f in files for ref in FUNCTION_TAG.findall(f.read_text())})
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.stem for p in TASKS_DIR.glob("*.py") if p.stem != "__init__")
+)
+def test_task_modules_load_the_way_lm_eval_loads_them(module):
+    exec_like_lm_eval(module)
+
+
+@pytest.mark.parametrize("reference", yaml_functions())
+def test_yaml_functions_exist_where_lm_eval_looks(reference):
+    module, _, name = reference.rpartition(".")
+    assert callable(getattr(exec_like_lm_eval(module), name))
 
 
 def test_crows_pairs_full_data_has_1508_pairs():
@@ -97,16 +118,45 @@ def test_window_starts_spread_over_the_corpus():
     assert perplexity.window_starts(100, 4) == [0, 25, 50, 75]
 
 
-def test_perplexity_metrics_are_weighted_by_tokens():
-    doc = {"text": "one two three", "num_tokens": 4}
-    out = perplexity.process_results(doc, [-8.0])
-    assert out["token_perplexity"] == (-8.0, 4)
-    assert out["word_perplexity"] == (-8.0, 3)
-    assert out["byte_perplexity"] == (-8.0, 13)
-    # lm-eval's weighted_perplexity: exp(-sum ll / sum weights)
-    from lm_eval.api.metrics import weighted_perplexity
+class WordTokenizer:
+    """One token per word, plus a BOS when asked (as HFLM encodes): windows checkable by hand."""
 
-    assert weighted_perplexity([(-8.0, 4), (-4.0, 2)]) == pytest.approx(math.exp(2.0))
+    BOS = -1
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        ids = [self.vocab.setdefault(word, len(self.vocab)) for word in text.split()]
+        return [self.BOS, *ids] if add_special_tokens else ids
+
+    def __call__(self, text: str, add_special_tokens: bool = True) -> dict[str, list[int]]:
+        return {"input_ids": self.encode(text, add_special_tokens)}
+
+    def decode(self, ids: list[int]) -> str:
+        words = {i: word for word, i in self.vocab.items()}
+        return " ".join(words[i] for i in ids)
+
+
+def test_perplexity_windows_and_aggregation_by_hand():
+    texts = ["a b c", "d e f g", "h i j k l"]  # 12 tokens once joined
+    docs = perplexity.token_windows(texts, WordTokenizer(), 5, None, "key")
+    assert [d["text"] for d in docs] == ["a b c d e", "f g h i j"]  # no overlap, tail dropped
+    assert [(d["window"], d["num_tokens"]) for d in docs] == [(0, 6), (1, 6)]  # BOS counted
+    spread = perplexity.token_windows(texts, WordTokenizer(), 2, 3, "key")
+    assert [d["text"] for d in spread] == ["a b", "e f", "i j"]  # windows 0, 2, 4 of 6
+    with pytest.raises(ConfigError, match="only 2 tokens"):
+        perplexity.token_windows(["a b"], WordTokenizer(), 5, None, "key")
+
+    per_doc = [
+        perplexity.process_results(d, [ll]) for d, ll in zip(docs, [-6.0, -3.0], strict=True)
+    ]
+    aggregations = task_aggregations()[perplexity.TASK]  # as the YAML declares them
+    value = {metric: agg([r[metric] for r in per_doc]) for metric, agg in aggregations.items()}
+    assert value["token_perplexity"] == pytest.approx(math.exp(9 / 12))  # 2 x (5 words + BOS)
+    assert value["word_perplexity"] == pytest.approx(math.exp(9 / 10))
+    assert value["byte_perplexity"] == pytest.approx(math.exp(9 / 18))  # 9 bytes per window
+    assert value["bits_per_byte"] == pytest.approx(9 / 18 / math.log(2))
 
 
 def test_flatten_results_names():
@@ -144,6 +194,7 @@ def test_plain_lm_eval_cli_runs_our_tasks(tiny_model_dir, tmp_path):
         "compsafe": {
             "compsafe_crows_pairs": {"sample_size": 6},
             "compsafe_perplexity": {"window": 32, "max_windows": 3},
+            "compsafe_toxigen": {"sample_size": 3},
         }
     }
     out = subprocess.run(
@@ -157,7 +208,7 @@ def test_plain_lm_eval_cli_runs_our_tasks(tiny_model_dir, tmp_path):
             "--model_args",
             f"pretrained={tiny_model_dir},dtype=float32",
             "--tasks",
-            "compsafe_crows_pairs,compsafe_perplexity",
+            "compsafe_crows_pairs,compsafe_perplexity,compsafe_toxigen",
             "--include_path",
             str(TASKS_DIR),
             "--device",
@@ -178,3 +229,5 @@ def test_plain_lm_eval_cli_runs_our_tasks(tiny_model_dir, tmp_path):
     assert saved["results"]["compsafe_crows_pairs"]["pct_stereotype,none"] >= 0
     assert saved["results"]["compsafe_perplexity"]["token_perplexity,none"] > 1
     assert saved["n-samples"]["compsafe_crows_pairs"]["effective"] == 6
+    toxigen = saved["results"]["compsafe_toxigen"]  # scored by the filter our YAML names
+    assert 0 <= toxigen["score,none"] <= 1 and 0 <= toxigen["degenerate,none"] <= 1

@@ -10,6 +10,7 @@ from compsafe.data.packaged import fair_llm_benchmark_file
 from compsafe.errors import ConfigError, choices
 
 SOURCES = ("packaged", "hub", "file")
+# BOLD's five domains, which name its prompt and Wikipedia files (also read by the BOLD task).
 BOLD_DOMAINS = ("gender", "political_ideology", "profession", "race", "religious_ideology")
 
 

@@ -13,13 +13,13 @@ ratio over ambiguous contexts). Per category through `group_by`.
 
 import csv
 import json
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compsafe.errors import ConfigError, choices
 from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
+from compsafe.evaluation.tasks.sampling import seeded_subset
 
 TASK = "compsafe_bbq"
 CATEGORIES = (
@@ -125,9 +125,7 @@ def load(**metadata):
                         "biased": biased_answer(item["question_polarity"], target, unknown),
                     }
                 )
-    if options.sample_size and options.sample_size < len(docs):
-        chosen = sorted(random.Random(options.seed).sample(range(len(docs)), options.sample_size))
-        docs = [docs[i] for i in chosen]
+    docs = seeded_subset(docs, options.sample_size, options.seed)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 

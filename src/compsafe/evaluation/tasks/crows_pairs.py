@@ -5,12 +5,12 @@
 
 import csv
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from compsafe.errors import ConfigError
 from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
+from compsafe.evaluation.tasks.sampling import seeded_subset
 
 TASK = "compsafe_crows_pairs"
 FIELDS = ("sent_more", "sent_less", "stereo_antistereo", "bias_type")
@@ -52,14 +52,6 @@ def _read_records(options: CrowsPairsOptions) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def select(records: list[dict], sample_size: int | None, seed: int) -> list[dict]:
-    """A seeded subset in the original order: the same pairs for every model and config."""
-    if not sample_size or sample_size >= len(records):
-        return records
-    chosen = sorted(random.Random(seed).sample(range(len(records)), sample_size))
-    return [records[i] for i in chosen]
-
-
 def load(**metadata):
     """lm-eval `custom_dataset`: the pairs as a DatasetDict with a `test` split."""
     import datasets
@@ -71,7 +63,8 @@ def load(**metadata):
         raise ConfigError(
             f"{TASK}.path", options.path or options.source, f"missing fields {missing}"
         )
-    rows = [{f: r[f] for f in FIELDS} for r in select(records, options.sample_size, options.seed)]
+    chosen = seeded_subset(records, options.sample_size, options.seed)
+    rows = [{f: r[f] for f in FIELDS} for r in chosen]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
