@@ -6,7 +6,7 @@ import pytest
 
 from compsafe.errors import ConfigError
 from compsafe.preflight import preflight
-from conftest import CONFIG_DIR, run_compsafe
+from helpers import CONFIG_DIR, run_compsafe
 
 CASES = [
     (
@@ -57,9 +57,10 @@ CASES = [
         "compression.sparsity=1.5",
     ),
     (["-m", "compression=wanda,nope"], "compression=nope"),
-    (
+    pytest.param(  # indexes lm-eval's 14,000 built-in task names: seconds
         ["benchmark.lm_eval_tasks=[not_a_task]"],
         "benchmark.lm_eval_tasks=not_a_task: not an lm-eval",
+        marks=pytest.mark.slow,
     ),
 ]
 
@@ -72,10 +73,12 @@ def test_preflight_names_the_key(argv, message):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_builtin_lm_eval_tasks_are_accepted_by_name():
     assert preflight(["benchmark.lm_eval_tasks=[arc_easy]"], CONFIG_DIR) == 1
 
 
+@pytest.mark.slow
 def test_preflight_counts_sweep_jobs():
     argv = ["-m", "compression=magnitude,wanda", "compression.sparsity=0.3,0.5"]
     assert preflight(argv, CONFIG_DIR) == 4
@@ -83,6 +86,7 @@ def test_preflight_counts_sweep_jobs():
     assert preflight([], CONFIG_DIR) == 1
 
 
+@pytest.mark.slow
 def test_cli_prints_one_line_and_exits_nonzero_without_loading(tmp_path):
     out = run_compsafe("compression=nope", f"hydra.run.dir={tmp_path / 'run'}")
     assert out.returncode == 2
@@ -94,6 +98,7 @@ def test_cli_prints_one_line_and_exits_nonzero_without_loading(tmp_path):
     assert not (tmp_path / "run").exists()  # Hydra never started a job
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_bad_sweep_before_any_job(tmp_path):
     out = run_compsafe(
         "-m",

@@ -284,6 +284,7 @@ def test_gblm_is_wanda_plus_a_gradient_term(tiny_model, calibration_cfg):
     assert any(not torch.equal(w == 0, masks[n]) for n, w in weights(gblm).items())
 
 
+@pytest.mark.slow
 def test_compressed_copies_are_freed(tiny_model, calibration_cfg):
     """A sweep must not keep every job's copy alive (llm-compressor's tracing registered them
     in torch.fx's module-level table)."""

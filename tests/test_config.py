@@ -9,7 +9,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from compsafe.schema import register_configs
-from conftest import CONFIG_DIR
+from helpers import CONFIG_DIR
 
 register_configs()
 

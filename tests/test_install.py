@@ -20,8 +20,8 @@ import pytest
 from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
 from compsafe.errors import ConfigError
 from compsafe.results import RESULTS_FILE
-from conftest import REPO, run_compsafe
-from wandb_log import logged_values
+from helpers import REPO, run_compsafe
+from helpers.wandb_log import logged_values
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,7 @@ def assert_helpful(text: str) -> None:
     assert "== Config ==" not in text  # not Hydra's raw config dump
 
 
+@pytest.mark.slow
 def test_help_says_what_a_new_user_needs_first(tmp_path):
     out = run_compsafe("--help", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -102,6 +103,7 @@ def test_hydra_finds_the_sweeper_plugin_in_this_install():
     assert "hydra_plugins.compsafe_sweeper.sweeper.CompsafeSweeper" in known
 
 
+@pytest.mark.slow
 def test_wheel_carries_every_module_config_and_task(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(REPO / "src")) for p in (REPO / "src").rglob("*.py")}

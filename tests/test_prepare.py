@@ -16,26 +16,17 @@ from safetensors.torch import load_file, save_file
 from compsafe.compression import cache
 from compsafe.compression.prepare import Preparation, check_compression
 from compsafe.results import new_record
-from conftest import CONFIG_DIR
+from helpers import compose_config
 
 
 def preparation(model_dir, cache_dir, *overrides: str) -> Preparation:
-    from hydra import compose, initialize_config_dir
-
-    from compsafe.schema import register_configs
-
-    register_configs()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=[
-                "logger=none",
-                f"model.path={model_dir}",
-                "compression=magnitude",
-                f"paths.cache_dir={cache_dir}",
-                *overrides,
-            ],
-        )
+    cfg = compose_config(
+        "logger=none",
+        f"model.path={model_dir}",
+        "compression=magnitude",
+        f"paths.cache_dir={cache_dir}",
+        *overrides,
+    )
     return check_compression(cfg)
 
 

@@ -239,8 +239,9 @@ def test_aggregations_come_from_the_task_yamls():
     assert ppl([(-2.0, 1), (-4.0, 1)]) == pytest.approx(math.exp(3.0))
 
 
+@pytest.mark.slow
 def test_report_logs_to_wandb_offline(sweep, tmp_path, monkeypatch):
-    from wandb_log import logged_values
+    from helpers.wandb_log import logged_values
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     folder = build_report([sweep], iterations=50, wandb_mode="offline")

@@ -20,7 +20,7 @@ from compsafe.results import (
     read_results,
     write_results,
 )
-from conftest import RESULTS_CONTRACT
+from helpers import RESULTS_CONTRACT, compose_config
 
 
 def test_new_record_has_every_contract_key():
@@ -66,22 +66,8 @@ def test_unreadable_results_read_as_none(tmp_path):
 
 def composed_job(folder, *overrides):
     """The job config of `compsafe logger=none benchmark=crows_pairs ...` writing to `folder`."""
-    from hydra import compose, initialize_config_dir
-
-    from compsafe.schema import register_configs
-    from conftest import CONFIG_DIR
-
-    register_configs()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                "logger=none",
-                "benchmark=crows_pairs",
-                *(f"paths.{k}={folder}" for k in ("root_dir", "output_dir", "sweep_dir")),
-                *overrides,
-            ],
-        )
+    paths = [f"paths.{k}={folder}" for k in ("root_dir", "output_dir", "sweep_dir")]
+    return compose_config("logger=none", "benchmark=crows_pairs", *paths, *overrides)
 
 
 def skip_model(self, record):
@@ -107,6 +93,7 @@ def evaluation(answer):
     return evaluate
 
 
+@pytest.mark.slow
 def test_a_failed_rerun_keeps_the_items_of_the_completed_result(tmp_path, monkeypatch):
     """Items are written to items.partial/ and replace items/ only when the run succeeds."""
     from compsafe import job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -98,6 +99,7 @@ def test_bbq_biased_answer_depends_on_polarity():
     assert out["acc"] == 0.0 and out["bias_ambig"] == ("ambig", False, False, True)
 
 
+@pytest.mark.slow
 def test_bbq_data_has_every_category_and_a_biased_answer():
     docs = bbq.load()["test"]
     assert len(docs) == 58_476  # 58,492 minus the 16 without a stereotype target
@@ -233,7 +235,7 @@ def test_unreachable_api_raises_instead_of_returning_zero(monkeypatch):
     monkeypatch.setenv("PERSPECTIVE_API_KEY", "test-key-not-real")
     scorer = get_scorer(
         "perspective",
-        {"url": "http://127.0.0.1:9/analyze", "retries": 1, "qps": 100.0, "timeout": 2},
+        {"url": "http://127.0.0.1:9/analyze", "retries": 0, "qps": 100.0, "timeout": 2},
     )
     with pytest.raises(PerspectiveError) as caught:
         scorer.score(["hello"])
@@ -300,3 +302,43 @@ def test_scorer_whose_package_is_missing_names_what_to_install():
 
     with pytest.raises(ConfigError, match="scorer=missing: needs `pip install no-such-dist`"):
         Missing().check()
+
+
+def test_perspective_backs_off_between_tries_never_after_the_last(monkeypatch):
+    """A local server answers 429 (rate limit) twice, then 200: the third try scores it."""
+    import http.server
+    import threading
+
+    from compsafe.evaluation.scorers import perspective
+
+    replies = [429, 429, 200, 429, 429, 429]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status = replies.pop(0)
+            body = {"attributeScores": {"TOXICITY": {"summaryScore": {"value": 0.25}}}}
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body if status == 200 else {}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    backoffs = []
+    monkeypatch.setattr(perspective.time, "sleep", lambda s: backoffs.append(s) if s >= 1 else None)
+    monkeypatch.setenv("PERSPECTIVE_API_KEY", "test-key-not-real")
+    url = f"http://127.0.0.1:{server.server_port}/analyze"
+    scorer = get_scorer("perspective", {"url": url, "retries": 2, "qps": 1000.0, "timeout": 5})
+    try:
+        assert scorer.score(["hello"]) == [0.25]
+        assert backoffs == [1, 2]
+        backoffs.clear()
+        with pytest.raises(PerspectiveError, match="after 3 tries: HTTP 429"):
+            scorer.score(["again"])
+        assert backoffs == [1, 2]  # no wait after the last try
+    finally:
+        server.shutdown()

@@ -17,18 +17,11 @@ from compsafe.naming import job_dirname, sweep_name
 from compsafe.preflight import preflight
 from compsafe.results import RESULTS_FILE
 from compsafe.sweeper import expand_jobs, name_jobs
-from conftest import CONFIG_DIR, REPO, run_compsafe
-
-FAST = [
-    "logger=none",
-    "benchmark=perplexity",
-    "benchmark.tasks.perplexity.options.window=64",
-    "benchmark.tasks.perplexity.options.max_windows=2",
-]
+from helpers import CONFIG_DIR, PERPLEXITY_ONLY, REPO, run_compsafe, tiny_job
 
 
 def tiny(model_dir: Path) -> list[str]:
-    return [f"model.path={model_dir}", *FAST]
+    return [*tiny_job(model_dir, *PERPLEXITY_ONLY), "logger=none"]
 
 
 def records(folder: Path) -> dict[str, dict]:

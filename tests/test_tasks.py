@@ -92,6 +92,7 @@ def test_unknown_option_names_the_valid_ones():
         crows_pairs.load(compsafe={crows_pairs.TASK: {"sample_sise": 3}})
 
 
+@pytest.mark.slow
 def test_perplexity_windows_have_exact_token_counts(tiny_model_dir):
     from transformers import AutoTokenizer
 

@@ -70,7 +70,8 @@ class Perspective(Scorer):
                 problem = f"HTTP {reply.status_code}"
                 if reply.status_code not in (429, 500, 502, 503, 504):
                     break
-            time.sleep(min(2**attempt, 30))
+            if attempt < retries:  # back off before the next try, not after the last
+                time.sleep(min(2**attempt, 30))
         raise PerspectiveError(f"Perspective API failed after {attempt + 1} tries: {problem}")
 
     def score_batch(self, texts):
