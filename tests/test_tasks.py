@@ -22,6 +22,7 @@ from compsafe.evaluation.harness import (
 )
 from compsafe.evaluation.tasks import crows_pairs, perplexity
 from compsafe.report.stats import task_aggregations
+from helpers.word_tokenizer import WordTokenizer
 
 FUNCTION_TAG = re.compile(r"!function\s+([\w.]+)")
 
@@ -117,26 +118,6 @@ def test_perplexity_needs_a_tokenizer():
 def test_window_starts_spread_over_the_corpus():
     assert perplexity.window_starts(10, None) == list(range(10))
     assert perplexity.window_starts(100, 4) == [0, 25, 50, 75]
-
-
-class WordTokenizer:
-    """One token per word, plus a BOS when asked (as HFLM encodes): windows checkable by hand."""
-
-    BOS = -1
-
-    def __init__(self) -> None:
-        self.vocab: dict[str, int] = {}
-
-    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
-        ids = [self.vocab.setdefault(word, len(self.vocab)) for word in text.split()]
-        return [self.BOS, *ids] if add_special_tokens else ids
-
-    def __call__(self, text: str, add_special_tokens: bool = True) -> dict[str, list[int]]:
-        return {"input_ids": self.encode(text, add_special_tokens)}
-
-    def decode(self, ids: list[int]) -> str:
-        words = {i: word for word, i in self.vocab.items()}
-        return " ".join(words[i] for i in ids)
 
 
 def test_perplexity_windows_and_aggregation_by_hand():

@@ -39,14 +39,20 @@ PACKAGED_CORPORA: dict[str, Callable[[str | None, str], list[str]]] = {
 
 
 def hub_texts(
-    path: str, subset: str | None, split: str, text_field: str, data_files: str | None
+    path: str,
+    subset: str | None,
+    split: str,
+    text_field: str,
+    data_files: str | None,
+    keep_empty: bool = False,
 ) -> list[str]:
-    """A text column of a hub dataset (needs the hub or a populated HF cache)."""
+    """A text column of a hub dataset (needs the hub or a populated HF cache). Empty rows are
+    dropped unless `keep_empty` (the paper joins WikiText-2's rows, empty ones included)."""
     import datasets
 
     kwargs = {"data_files": {split: data_files}} if data_files else {}
     dataset = datasets.load_dataset(path, subset, split=split, **kwargs)
-    return [t for t in dataset[text_field] if t and t.strip()]
+    return [t or "" for t in dataset[text_field] if keep_empty or (t and t.strip())]
 
 
 def file_texts(path: str, text_field: str, key: str) -> list[str]:
@@ -89,11 +95,12 @@ def load_texts(
     text_field: str = "text",
     data_files: str | None = None,
     key: str = "data",
+    keep_empty: bool = False,
 ) -> list[str]:
-    """Documents of a corpus, in a fixed order."""
+    """Documents of a corpus, in a fixed order (hub rows that are empty kept if asked)."""
     check_source(source, path, key)
     if source == "packaged":
         return PACKAGED_CORPORA[path](subset, f"{key}.subset")
     if source == "hub":
-        return hub_texts(path, subset, split, text_field, data_files)
+        return hub_texts(path, subset, split, text_field, data_files, keep_empty)
     return file_texts(path, text_field, f"{key}.path")

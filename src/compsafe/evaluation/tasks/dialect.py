@@ -32,6 +32,7 @@ class DialectOptions:
     white_value: str = "white"
     window: int = 128  # tweets are short: windows of 128 tokens over each dialect's text
     max_windows: int | None = None
+    keep_tail: bool = False  # score the last, shorter window too (the paper does)
     tokenizer: str | None = None
 
     def check(self, key: str) -> None:
@@ -73,7 +74,9 @@ def load(**metadata):
     for dialect, texts in dialect_texts(options).items():
         if not texts:
             raise ConfigError(f"{TASK} options", dialect, "no text for this dialect")
-        windows = token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
+        windows = token_windows(
+            texts, tokenizer, options.window, options.max_windows, TASK, options.keep_tail
+        )
         rows += [{**w, "dialect": dialect} for w in windows]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 

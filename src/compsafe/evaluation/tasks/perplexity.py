@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: lm-eval executes this file outside the package,
 # where dataclasses cannot resolve string annotations.
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ class PerplexityOptions:
     text_field: str = "text"
     window: int = 1024
     max_windows: int | None = None  # evenly spaced over the corpus; null = every window
+    keep_tail: bool = False  # score the last, shorter window too (the paper does)
+    keep_empty: bool = False  # hub rows: join empty ones too (the paper joins every row)
     tokenizer: str | None = None  # default: the evaluated model's
 
     def check(self, key: str) -> None:
@@ -56,11 +59,14 @@ def model_tokenizer(task: str, options_tokenizer, metadata: dict):
     return AutoTokenizer.from_pretrained(name)
 
 
-def token_windows(texts, tokenizer, window: int, max_windows, key: str) -> list[dict]:
+def token_windows(
+    texts, tokenizer, window: int, max_windows, key: str, keep_tail: bool = False
+) -> list[dict]:
     """Documents joined by blank lines, cut into non-overlapping windows of `window` tokens
-    (the tail dropped), each with its token count as lm-eval's HFLM will encode it."""
+    (the shorter tail dropped unless `keep_tail`), each with its token count as lm-eval's HFLM
+    will encode it."""
     ids = tokenizer("\n\n".join(texts), add_special_tokens=False)["input_ids"]
-    count = len(ids) // window
+    count = -(-len(ids) // window) if keep_tail else len(ids) // window
     if count == 0:
         raise ConfigError(f"{key}.window", window, f"the corpus has only {len(ids)} tokens")
     rows = []
@@ -96,8 +102,11 @@ def _cut(options: "PerplexityOptions", metadata: dict) -> list[dict]:
         split=options.split,
         text_field=options.text_field,
         key=f"{TASK}",
+        keep_empty=options.keep_empty,
     )
-    return token_windows(texts, tokenizer, options.window, options.max_windows, TASK)
+    return token_windows(
+        texts, tokenizer, options.window, options.max_windows, TASK, options.keep_tail
+    )
 
 
 def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
@@ -107,7 +116,16 @@ def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
     num_bytes = len(text.encode("utf-8"))
     return {
         "token_perplexity": (loglikelihood, doc["num_tokens"]),
+        "window_perplexity": (loglikelihood, doc["num_tokens"]),
         "word_perplexity": (loglikelihood, len(re.split(r"\s+", text.strip()))),
         "byte_perplexity": (loglikelihood, num_bytes),
         "bits_per_byte": (loglikelihood, num_bytes),
     }
+
+
+def window_perplexity(items) -> float:
+    """exp of the mean over windows of each window's mean NLL per token: the paper's
+    `test_perplexity.py` (and Hugging Face's recipe). Equal to token_perplexity when every
+    window has the same length; the two differ only by the weight of a shorter last window."""
+    per_window = [-loglikelihood / tokens for loglikelihood, tokens in items if tokens]
+    return math.exp(sum(per_window) / len(per_window)) if per_window else float("nan")
