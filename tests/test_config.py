@@ -86,7 +86,7 @@ def test_paper_suite_has_every_dimension():
         "perplexity",
     } <= set(cfg.benchmark.tasks)
     assert list(cfg.benchmark.lm_eval_tasks) == ["mmlu", "truthfulqa_mc2"]
-    assert cfg.benchmark.tasks.perplexity.options.window == 1024
+    assert cfg.benchmark.tasks.perplexity.options.window == 2048  # the paper's max_seq_length
 
 
 def test_quickstart_experiment_is_a_four_config_sweep():
