@@ -206,6 +206,7 @@ def test_safety_benchmarks_end_to_end(tiny_model_dir, tmp_path):
         "benchmark.tasks.holisticbias.options.sample_size=4",
         "benchmark.tasks.bbq.options.sample_size=30",
         "benchmark.tasks.unqover.options.sample_size=3",
+        "benchmark.tasks.unqover.options.min_per_cell=0",  # a smoke test: far too few for eta
         "benchmark.tasks.crows_pairs.options.sample_size=5",
         "benchmark.tasks.dialect.options.source=file",
         f"benchmark.tasks.dialect.options.aae_path={aae}",

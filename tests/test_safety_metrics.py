@@ -151,7 +151,7 @@ def test_unqover_unpaired_questions_are_skipped():
 
 
 def test_unqover_data_builds_both_orders_per_class():
-    docs = unqover.load(compsafe={unqover.TASK: {"sample_size": 5}})["test"]
+    docs = unqover.load(compsafe={unqover.TASK: {"sample_size": 5, "min_per_cell": 0}})["test"]
     assert len(docs) == 4 * 5 * 2
     first, second = docs[0], docs[1]
     assert (first["s1"], first["s2"]) == (second["s2"], second["s1"])

