@@ -83,22 +83,45 @@ def write_job(
         "error": None if status == "completed" else "RuntimeError: boom",
     }
     (folder / RESULTS_FILE).write_text(json.dumps(record))
-    with open(folder / ITEMS_DIR / "realtoxicityprompts.jsonl", "w") as fh:
-        for i, score in enumerate(tox):
-            fh.write(json.dumps({"doc_id": i, "metrics": ["score"], "score": score}) + "\n")
-    with open(folder / ITEMS_DIR / "bbq.jsonl", "w") as fh:
-        for i, item in enumerate(bbq):
-            fh.write(
-                json.dumps(
-                    {
-                        "doc_id": i,
-                        "metrics": ["bias_ambig", "bias_disambig"],
-                        "bias_ambig": item,
-                        "bias_disambig": item,
-                    }
-                )
-                + "\n"
-            )
+    write_items(
+        folder,
+        "realtoxicityprompts",
+        [rtp_doc(i) for i in range(len(tox))],
+        [{"metrics": ["score"], "score": score} for score in tox],
+    )
+    metrics = ["bias_ambig", "bias_disambig"]
+    write_items(
+        folder,
+        "bbq",
+        [bbq_doc(i) for i in range(len(bbq))],
+        [{"metrics": metrics, **{m: item for m in metrics}} for item in bbq],
+    )
+
+
+def rtp_doc(i: int) -> dict:
+    return {"prompt": f"prompt {i}", "attribute": "insult" if i < N // 2 else "threat"}
+
+
+def bbq_doc(i: int) -> dict:
+    return {"question": f"question {i}", "category": "Age" if i < N // 2 else "Religion"}
+
+
+def doc_hash(doc: dict) -> str:
+    """As lm-eval hashes a document into its logged samples."""
+    from lm_eval.utils import hash_string
+
+    return hash_string(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def write_items(
+    folder: Path, task_key: str, docs: list[dict], items: list[dict], hashed: bool = True
+) -> None:
+    """Items as a job keeps them: position, document (and its hash, unless `hashed` is False:
+    items kept before the hash was), metric values."""
+    with open(folder / ITEMS_DIR / f"{task_key}.jsonl", "w") as fh:
+        for i, (doc, item) in enumerate(zip(docs, items, strict=True)):
+            head = {"doc_id": i, "doc": doc, **({"doc_hash": doc_hash(doc)} if hashed else {})}
+            fh.write(json.dumps({**head, **item}) + "\n")
 
 
 @pytest.fixture
@@ -326,3 +349,29 @@ def test_quantized_configs_are_told_apart_from_their_records(tmp_path):
         for _, r in sorted(items, key=config_order)
     ]
     assert ordered == [("none", None), ("gptq", "gptq"), ("wanda", None), ("wanda", "gptq")]
+
+
+def test_group_breakdowns_get_intervals_and_paired_changes(sweep):
+    """`<task>/<metric>/<field>=<value>` is resampled from the group's own items, with the task's
+    aggregation, and paired with dense's items of the same group."""
+    from compsafe.evaluation.tasks import bbq as bbq_task
+
+    analysis = analyse([sweep], iterations=200, seed=0)
+    dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
+    key = "bbq/bias_ambig/category=Religion"
+    religion = [
+        tuple(x) for i, x in enumerate(bbq_items(0.9)) if bbq_doc(i)["category"] == "Religion"
+    ]
+    expected = bootstrap_interval(religion, bbq_task.bias_ambig, 200, 0)
+    cell = analysis.cell(wanda, key)
+    assert cell.interval == pytest.approx(expected)
+    assert cell.delta == pytest.approx(wanda.metric(key) - dense.metric(key))
+    assert cell.delta_interval is not None and analysis.cell(dense, key).delta is None
+    tox = analysis.cell(wanda, "realtoxicityprompts/score/attribute=threat")
+    assert tox.significant and tox.delta_interval[1] > 0  # +0.3 on every item
+    folder = build_report([sweep], iterations=50)
+    with open(folder / "results_long.csv") as fh:
+        groups = [r for r in csv.DictReader(fh) if r["metric"].count("/") == 2]
+    assert groups and all(r["ci_low"] and r["ci_high"] for r in groups)
+    changes = [r for r in groups if r["config"] != "dense"]
+    assert changes and all(r["delta_ci_low"] and r["significant"] for r in changes)

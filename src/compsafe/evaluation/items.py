@@ -14,11 +14,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-SKIP_KEYS = ("doc_hash", "prompt_hash", "target_hash", "arguments", "resps")
+# Dropped from the kept items. `doc_hash` (lm-eval's sha256 of the document) is kept: the report
+# pairs two jobs' items by it, as positions (`doc_id`) differ between subsets of the documents.
+SKIP_KEYS = ("prompt_hash", "target_hash", "arguments", "resps")
 
 
 def item_record(example: dict[str, Any]) -> dict[str, Any]:
-    """What a job keeps of one item: document, prompt, outputs and per-item metric values."""
+    """What a job keeps of one item: document and its hash, prompt, outputs and per-item metric
+    values."""
     record = {k: v for k, v in example.items() if k not in SKIP_KEYS}
     arguments = example.get("arguments") or []
     if arguments and isinstance(arguments[0], (list, tuple)) and arguments[0]:

@@ -8,18 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.report.catalogue import DIMENSIONS, Metric
-from compsafe.report.stats import (
-    ITEM_AGGREGATIONS,
-    Aggregation,
-    Items,
-    bootstrap_interval,
-    paired_difference,
-    read_items,
-    significant,
-    task_aggregations,
-)
+from compsafe.report.cells import CellMaker, MetricKey, group_keys
+from compsafe.report.stats import Resampler
 from compsafe.report.table import collect
-from compsafe.results import COMPLETED, FAILED_FILE, ITEMS_DIR, JOBS_FILE, RESULTS_FILE
+from compsafe.report.tasks import task_aggregations
+from compsafe.results import COMPLETED, FAILED_FILE, JOBS_FILE, RESULTS_FILE
 
 
 @dataclass
@@ -94,6 +87,7 @@ class Analysis:
     cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
     failed: list[Row] = field(default_factory=list)
     missing: list[tuple[Path, str]] = field(default_factory=list)  # (sweep, job folder name)
+    notes: list[str] = field(default_factory=list)  # what could not be compared, and why
 
     def dense_of(self, row: Row) -> Row | None:
         for other in self.rows:
@@ -130,59 +124,28 @@ def missing_jobs(sweep: Path) -> list[str]:
     ]
 
 
-def _items(row: Row, task_key: str, cache: dict[tuple[int, str], Items | None]) -> Items | None:
-    """A row's items of one task, read once however many of its metrics need them."""
-    key = (id(row), task_key)
-    if key not in cache:
-        cache[key] = read_items(row.folder / ITEMS_DIR / f"{task_key}.jsonl")
-    return cache[key]
-
-
 def analyse(roots: list[Path], iterations: int = 1000, seed: int = 0) -> Analysis:
-    """Every catalogue metric of every completed job, with intervals and changes vs dense."""
+    """Every catalogue metric and group breakdown of every completed job, with intervals and
+    changes vs dense."""
     rows = [Row(_sweep_of(folder, roots), folder, record) for folder, record in collect(roots)]
     analysis = Analysis(
         rows=[r for r in rows if r.completed], failed=[r for r in rows if not r.completed]
     )
     for root in roots:
         analysis.missing += [(root, name) for name in missing_jobs(root)]
-    aggregations = task_aggregations()
-    items_cache: dict[tuple[int, str], Items | None] = {}
-    metrics = [m for metrics in DIMENSIONS.values() for m in metrics]
+    maker = CellMaker(Resampler(iterations, seed), task_aggregations())
+    metrics = [m.key for metrics in DIMENSIONS.values() for m in metrics]
     for row in analysis.rows:
         dense = analysis.dense_of(row)
-        for metric in metrics:
-            value = row.metric(metric.key)
+        for key in metrics + group_keys(row):
+            value = row.metric(key)
             if value is None:
                 continue
             cell = Cell(value)
-            aggregate = _aggregation(row, metric, aggregations)
-            items = _items(row, metric.task_key, items_cache) if aggregate else None
-            if items and metric.name in items.values:
-                cell.interval = bootstrap_interval(
-                    items.values[metric.name], aggregate, iterations, seed
-                )
-            if dense is not None and dense is not row and dense.metric(metric.key) is not None:
-                cell.delta = value - dense.metric(metric.key)
-                dense_items = _items(dense, metric.task_key, items_cache) if aggregate else None
-                if items and dense_items:
-                    cell.delta_interval = paired_difference(
-                        items, dense_items, metric.name, aggregate, iterations, seed
-                    )
-                    cell.significant = significant(cell.delta_interval)
-            analysis.cells[(id(row), metric.key)] = cell
+            maker.fill(cell, row, dense, MetricKey.parse(key))
+            analysis.cells[(id(row), key)] = cell
+    analysis.notes = list(maker.notes)
     return analysis
-
-
-def _aggregation(
-    row: Row, metric: Metric, aggregations: dict[str, dict[str, Aggregation]]
-) -> Aggregation | None:
-    """How to recompute the metric from items: its task YAML's aggregation, else one of ours
-    (continuation perplexity); None where the job did not record the task."""
-    task = row.task_name(metric.task_key)
-    return aggregations.get(task or "", {}).get(metric.name) or (
-        ITEM_AGGREGATIONS.get(metric.name) if task else None
-    )
 
 
 def _sweep_of(folder: Path, roots: list[Path]) -> Path:
@@ -193,18 +156,15 @@ def _sweep_of(folder: Path, roots: list[Path]) -> Path:
     return folder.parent
 
 
-def group_deltas(
+def group_cells(
     analysis: Analysis, task_key: str, metric: str, field: str
-) -> dict[tuple[int, str], float]:
-    """{(row, group value): change vs dense} for one group breakdown."""
+) -> dict[tuple[int, str], Cell]:
+    """{(row, group value): cell} of one group breakdown, for rows with a change vs dense."""
     prefix = f"{task_key}/{metric}/{field}="
-    out: dict[tuple[int, str], float] = {}
+    out: dict[tuple[int, str], Cell] = {}
     for row in analysis.rows:
-        dense = analysis.dense_of(row)
-        if dense is None or row is dense:
-            continue
-        for key, value in (row.record.get("metrics") or {}).items():
-            base = (dense.record.get("metrics") or {}).get(key)
-            if key.startswith(prefix) and isinstance(base, (int, float)):
-                out[(id(row), key[len(prefix) :])] = float(value) - float(base)
+        for key in row.record.get("metrics") or {}:
+            cell = analysis.cell(row, key) if key.startswith(prefix) else None
+            if cell is not None and cell.delta is not None:
+                out[(id(row), key[len(prefix) :])] = cell
     return out

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import LogLocator, ScalarFormatter
 
-from compsafe.report.analysis import Analysis, group_deltas
+from compsafe.report.analysis import Analysis, group_cells
 from compsafe.report.catalogue import HEATMAPS, PERPLEXITY, Metric
 
 MARKERS = {"2:4": "s", "4:8": "D", "quantized": "X"}
@@ -106,12 +106,17 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
     """Change vs dense per group (rows) and config (columns), like the paper's heatmaps."""
     paths = []
     for task_key, metric, field in HEATMAPS:
-        deltas = group_deltas(analysis, task_key, metric, field)
-        if not deltas:
+        cells = group_cells(analysis, task_key, metric, field)
+        if not cells:
             continue
-        rows = [r for r in analysis.rows if any(k[0] == id(r) for k in deltas)]
-        groups = sorted({g for _, g in deltas})[:40]
-        grid = np.array([[deltas.get((id(r), g), np.nan) for r in rows] for g in groups])
+        rows = [r for r in analysis.rows if any(k[0] == id(r) for k in cells)]
+        groups = sorted({g for _, g in cells})[:40]
+        grid = np.array(
+            [
+                [cells[(id(r), g)].delta if (id(r), g) in cells else np.nan for r in rows]
+                for g in groups
+            ]
+        )
         bound = np.nanmax(np.abs(grid)) or 1.0
         fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(rows), 1.2 + 0.32 * len(groups)))
         cmap = plt.get_cmap("RdBu_r").with_extremes(bad="lightgray")  # gray: group not measured
@@ -127,12 +132,26 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
             fontsize=7,
         )
         ax.set_yticks(range(len(groups)), groups, fontsize=7)
+        _mark_significant(ax, [[cells.get((id(r), g)) for r in rows] for g in groups], bound)
         fig.colorbar(image, ax=ax, label=f"change in {metric} vs dense")
-        ax.set_title(f"{task_key} {metric} by {field} (gray: no data)", fontsize=9)
+        ax.set_title(
+            f"{task_key} {metric} by {field}\n(gray: no data; *: 95 % CI of change excludes 0)",
+            fontsize=8,
+        )
         paths.append(
             _save(fig, folder / f"heatmap_{slug(task_key)}_{slug(metric)}_{slug(field)}.png")
         )
     return paths
+
+
+def _mark_significant(ax, grid: list[list], bound: float) -> None:
+    """A star on each heatmap cell whose paired 95 % interval of the change excludes 0 (white
+    on the darkest colours)."""
+    for y, line in enumerate(grid):
+        for x, cell in enumerate(line):
+            if cell is not None and cell.significant:
+                color = "white" if abs(cell.delta) > 0.6 * bound else "black"
+                ax.text(x, y, "*", ha="center", va="center", fontsize=10, color=color)
 
 
 def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compsafe.report.analysis import Analysis, Cell, Row, group_deltas
+from compsafe.report.analysis import Analysis, Cell, Row, group_cells
 from compsafe.report.catalogue import DIMENSIONS, HEATMAPS, Metric
 from compsafe.report.render import fmt
 
@@ -53,25 +53,30 @@ def _sentence(dimension: str, change: Change) -> str:
 def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
     """Groups whose metric moves in opposite directions as compression grows (the paper's
     "divergent impact"): at a method's highest unstructured rate, some groups gain and others
-    lose by more than `threshold`."""
+    lose by more than `threshold`. A group's change is starred when significant."""
     out = []
     for task_key, metric, field in HEATMAPS:
-        deltas = group_deltas(analysis, task_key, metric, field)
+        cells = group_cells(analysis, task_key, metric, field)
         for model in sorted({r.model for r in analysis.rows}):
             for method in sorted({r.method for r in analysis.rows if r.kind == "unstructured"}):
                 top = _highest_rate(analysis, model, method)
                 if top is None:
                     continue
-                mine = {g: d for (rid, g), d in deltas.items() if rid == id(top)}
-                up = max(mine.items(), key=lambda kv: kv[1], default=None)
-                down = min(mine.items(), key=lambda kv: kv[1], default=None)
-                if up and down and up[1] > threshold and down[1] < -threshold:
+                mine = {g: c for (rid, g), c in cells.items() if rid == id(top)}
+                up = max(mine.items(), key=lambda kv: kv[1].delta, default=None)
+                down = min(mine.items(), key=lambda kv: kv[1].delta, default=None)
+                if up and down and up[1].delta > threshold and down[1].delta < -threshold:
                     out.append(
                         f"Divergent impact: {task_key} {metric} by {field} under "
-                        f"{top.label} ({model}): {up[0]} {'+'}{fmt(up[1])}, "
-                        f"{down[0]} {fmt(down[1])}."
+                        f"{top.label} ({model}): {up[0]} {'+'}{_change(up[1])}, "
+                        f"{down[0]} {_change(down[1])}."
                     )
     return out
+
+
+def _change(cell: Cell) -> str:
+    """A group's change vs dense, `*` when its paired 95 % interval excludes 0."""
+    return fmt(cell.delta) + ("*" if cell.significant else "")
 
 
 def _highest_rate(analysis: Analysis, model: str, method: str) -> Row | None:

@@ -8,6 +8,15 @@ from pathlib import Path
 from compsafe.report.analysis import Analysis, Row
 from compsafe.report.catalogue import DIMENSIONS, Metric
 
+PAIRING = (
+    "A change vs dense is computed on the same documents, matched by a hash of each document "
+    "(not by position), and only when both jobs scored the same documents; otherwise (another "
+    "sample size or seed) no change is shown and a note below says why. Tasks that declare "
+    "`resample_by` (UnQover: `question`) are resampled by whole clusters of items sharing that "
+    "document field. Group breakdowns (results_long.csv, heatmaps) get intervals and paired "
+    "changes the same way."
+)
+
 
 def fmt(value: float | None, digits: int = 3) -> str:
     """A number as the report writes it: fixed digits, one decimal from 100 up; '-' if none."""
@@ -64,10 +73,15 @@ def markdown(
         "Cells: value [95 % bootstrap interval over items] (change vs dense; `*` when the "
         "paired 95 % interval of the change excludes 0).",
         "",
+        PAIRING,
+        "",
     ]
     data_notes = _data_notes(analysis)
     if data_notes:
         lines += ["Data: " + "; ".join(data_notes) + ".", ""]
+    if analysis.notes:
+        lines += ["Not compared or without interval:", ""]
+        lines += [f"- {note}" for note in analysis.notes] + [""]
     lines += ["## Findings", ""] + [f"- {f}" for f in findings] + [""]
     lines += _dimension_tables(analysis)
     lines += _failed_and_missing(analysis)

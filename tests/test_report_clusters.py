@@ -1,0 +1,197 @@
+"""Cluster bootstrap: a task that declares `metadata.resample_by` is resampled by whole clusters
+of items sharing that document field (UnQover: both subject orders of a question)."""
+
+from __future__ import annotations
+
+import json
+import math
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compsafe.evaluation.items import group_metrics
+from compsafe.evaluation.tasks import unqover
+from compsafe.report import cells, tasks
+from compsafe.report.analysis import analyse
+from compsafe.report.stats import Resampler, bootstrap_interval, clusters, paired_difference
+from compsafe.report.tasks import task_resample_by
+from compsafe.results import ITEMS_DIR, RESULTS_FILE
+
+ITERATIONS = 200
+
+
+def unqover_examples(
+    seed: int = 0,
+    questions: int = 300,
+    subjects: tuple[int, ...] = (6, 6, 5, 5),
+    attributes: int = 2,
+    templates: int = 20,
+    scale: float = 0.5,
+) -> list[dict]:
+    """Synthetic UnQover items: per class, seeded questions (subject pair, template, attribute),
+    each asked in both subject orders; P(subject) from a per-(subject, attribute) bias, a
+    position effect and noise. Each document names its question, as UnQover's will."""
+    rng = np.random.default_rng(seed)
+    examples = []
+    for c, count in enumerate(subjects):
+        bias = rng.normal(0, 0.6, (count, attributes))
+        combos = [
+            (pair, t, a)
+            for pair in combinations(range(count), 2)
+            for t in range(templates)
+            for a in range(attributes)
+        ]
+        for k in sorted(rng.choice(len(combos), questions // len(subjects), replace=False)):
+            (i, j), t, a = combos[k]
+            for s1, s2 in ((i, j), (j, i)):
+                gap = scale * (bias[s1, a] - bias[s2, a])
+                p = 1 / (1 + math.exp(-(gap + 0.3 + rng.normal(0, 1.0))))
+                p_neg = 1 / (1 + math.exp(-(-0.3 * gap + 0.3 + rng.normal(0, 1.0))))
+                answer = unqover.Answer(
+                    f"c{c}", f"s{s1}", f"s{s2}", t, a, p, 1 - p, p_neg, 1 - p_neg
+                )
+                doc = {"class": f"c{c}", "s1": f"s{s1}", "s2": f"s{s2}", "template": t}
+                doc |= {"attribute": a, "question": f"c{c}-{i}-{j}-{t}-{a}"}
+                examples.append({"doc": doc, "mu": answer, "eta": answer})
+    return examples
+
+
+@pytest.mark.parametrize("metric", ["mu", "eta"])
+def test_question_bootstrap_covers_the_point_value(metric):
+    """Resampling single subject orders drops every question that loses one of its orders, and
+    the interval misses the point value; resampling questions keeps them whole."""
+    examples = unqover_examples()
+    values = [e[metric] for e in examples]
+    aggregate = getattr(unqover, metric)
+    point = aggregate(values)
+    old = bootstrap_interval(values, aggregate, ITERATIONS, 0)
+    assert not old[0] <= point <= old[1]
+    units = clusters([e["doc"]["question"] for e in examples])
+    assert len(units) == len(examples) // 2 and all(len(u) == 2 for u in units)
+    new = bootstrap_interval(values, aggregate, ITERATIONS, 0, units=units)
+    assert new[0] <= point <= new[1]
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+def test_cluster_draws_by_hand():
+    """Each draw picks whole clusters with replacement (as many as there are clusters)."""
+    labels = ["a", "b", "a", "c", "b", "c", "d", "d"]
+    values = [0.1, 0.9, 0.3, 0.5, 0.2, 0.8, 0.4, 0.6]
+    units = clusters(labels)
+    assert units == ((0, 2), (1, 4), (3, 5), (6, 7))
+    rng = np.random.default_rng(3)
+    stats = []
+    for _ in range(300):
+        drawn = [i for c in rng.integers(0, 4, 4) for i in units[c]]
+        stats.append(mean([values[i] for i in drawn]))
+    expected = tuple(np.percentile(stats, [2.5, 97.5]))
+    assert bootstrap_interval(values, mean, 300, 3, units=units) == pytest.approx(expected)
+
+
+def test_paired_clusters_follow_the_documents():
+    """Paired by document content, resampled by clusters of the field: a shift of 1 on every
+    item is a change of exactly 1, whatever order the other job holds the items in."""
+    from compsafe.report.items import Items
+
+    docs = [{"question": f"q{k // 2}", "order": k % 2} for k in range(20)]
+    values = [float(k % 7) for k in range(20)]
+    dense = Items([json.dumps(d) for d in docs], {"score": values}, docs)
+    order = list(range(20))[::-1]
+    ours = Items(
+        [dense.keys[k] for k in order],
+        {"score": [values[k] + 1 for k in order]},
+        [docs[k] for k in order],
+    )
+    change = paired_difference(ours, dense, "score", mean, 200, 0, resample_by="question")
+    assert change == pytest.approx((1.0, 1.0, 1.0))
+    assert Resampler.units(ours, list(range(20)), "question")[0] == (0, 1)
+
+
+def write_unqover_job(sweep: Path, name: str, examples: list[dict], keep_question=True) -> None:
+    """A job with UnQover's items and its metrics (overall and per class) as the job computes."""
+    folder = sweep / name
+    (folder / ITEMS_DIR).mkdir(parents=True)
+    aggregations = {"mu": unqover.mu, "eta": unqover.eta}
+    metrics = {f"unqover/{m}": f([e[m] for e in examples]) for m, f in aggregations.items()}
+    metrics |= group_metrics("unqover", examples, aggregations, ["class"])
+    method = "none" if name == "dense" else "wanda"
+    record = {
+        "status": "completed",
+        "model": {"name": "m"},
+        "compression": {"method": method, "label": name, "target_sparsity": 0.5},
+        "benchmarks": {"unqover": {"task": unqover.TASK, "samples": len(examples)}},
+        "metrics": metrics,
+    }
+    (folder / RESULTS_FILE).write_text(json.dumps(record))
+    with open(folder / ITEMS_DIR / "unqover.jsonl", "w") as fh:
+        for position, e in enumerate(examples):
+            doc = (
+                e["doc"]
+                if keep_question
+                else {k: v for k, v in e["doc"].items() if k != "question"}
+            )
+            item = {"doc_id": position, "doc": doc, "metrics": ["mu", "eta"]}
+            fh.write(json.dumps(item | {"mu": list(e["mu"]), "eta": list(e["eta"])}) + "\n")
+
+
+@pytest.fixture
+def by_question(monkeypatch):
+    """UnQover's YAML declaring `resample_by: question` (being added alongside)."""
+    declared = task_resample_by
+
+    def resample_by(task):
+        return "question" if task == unqover.TASK else declared(task)
+
+    monkeypatch.setattr(cells, "task_resample_by", resample_by)
+
+
+def test_the_report_resamples_unqover_by_question(tmp_path, by_question):
+    examples = unqover_examples()
+    write_unqover_job(tmp_path, "dense", examples)
+    write_unqover_job(tmp_path, "wanda 50%", unqover_examples(seed=0, scale=0.2))
+    analysis = analyse([tmp_path], iterations=ITERATIONS)
+    dense, wanda = analysis.rows
+    units = clusters([e["doc"]["question"] for e in examples])
+    for metric in ("mu", "eta"):
+        cell = analysis.cell(dense, f"unqover/{metric}")
+        values = [e[metric] for e in examples]
+        aggregate = getattr(unqover, metric)
+        expected = bootstrap_interval(values, aggregate, ITERATIONS, 0, units=units)
+        assert cell.interval == pytest.approx(expected)
+        assert cell.interval[0] <= cell.value <= cell.interval[1]
+        assert analysis.cell(wanda, f"unqover/{metric}").delta_interval is not None
+        group = analysis.cell(wanda, f"unqover/{metric}/class=c0")
+        assert group.interval is not None and group.delta_interval is not None
+    assert analysis.notes == []
+
+
+def test_items_without_the_cluster_field_get_no_interval(tmp_path, by_question):
+    """Items kept before the documents named their question cannot be resampled by it: no
+    interval (never a silent fall back to single items), and a note."""
+    write_unqover_job(tmp_path, "dense", unqover_examples(), keep_question=False)
+    analysis = analyse([tmp_path], iterations=20)
+    assert analysis.cell(analysis.rows[0], "unqover/mu").interval is None
+    assert analysis.notes == [
+        "unqover: dense (m): items lack `question`, which the task resamples by (kept before it "
+        "existed): no interval."
+    ]
+
+
+def test_resample_by_is_read_from_the_task_yaml(tmp_path, monkeypatch):
+    (tmp_path / "clustered.yaml").write_text(
+        "task: clustered\nprocess_results: !function unqover.process_results\n"
+        "metadata:\n  resample_by: question\n"
+    )
+    (tmp_path / "plain.yaml").write_text("task: plain\nmetadata:\n  group_by: [class]\n")
+    monkeypatch.setattr(tasks, "TASKS_DIR", tmp_path)
+    tasks.task_configs.cache_clear()
+    try:
+        assert task_resample_by("clustered") == "question"
+        assert task_resample_by("plain") is None and task_resample_by(None) is None
+    finally:
+        tasks.task_configs.cache_clear()
