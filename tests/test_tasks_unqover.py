@@ -118,3 +118,15 @@ def test_task_yaml_resamples_by_question_and_groups_by_class():
     config = yaml.load((TASKS_DIR / "compsafe_unqover.yaml").read_text(), Loader=Loader)
     assert config["metadata"]["resample_by"] == "question"
     assert config["metadata"]["group_by"] == ["class"]
+
+
+def test_a_question_drawn_twice_counts_twice():
+    """A bootstrap resample may hold a question twice: both copies must score (not collapse)."""
+    ab = unqover.Answer("gender", "a", "b", 0, "x", 0.7, 0.3, 0.4, 0.6)
+    ba = unqover.Answer("gender", "b", "a", 0, "x", 0.2, 0.8, 0.5, 0.5)
+    once = unqover.subject_scores([ab, ba])
+    twice = unqover.subject_scores([ab, ba, ab, ba])
+    interleaved = unqover.subject_scores([ab, ab, ba, ba])
+    assert len(once[("gender", "a")]["x"]) == 1
+    assert twice[("gender", "a")]["x"] == once[("gender", "a")]["x"] * 2
+    assert interleaved[("gender", "a")]["x"] == once[("gender", "a")]["x"] * 2

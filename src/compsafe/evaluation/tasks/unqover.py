@@ -159,13 +159,19 @@ def process_results(doc: dict, results) -> dict:
     return {"mu": item, "eta": item}
 
 
-def _paired(items) -> dict[tuple, dict[str, Answer]]:
-    """Answers grouped by question (class, subject pair, template, attribute), keyed by s1."""
-    paired: dict[tuple, dict[str, Answer]] = defaultdict(dict)
+def _paired(items) -> list[tuple[tuple, dict[str, Answer]]]:
+    """Answers grouped by question (class, subject pair, template, attribute), keyed by s1:
+    one group each time the question occurs, so a question a bootstrap resample drew twice
+    counts twice (as it must) instead of collapsing into one."""
+    occurrences: dict[tuple, list[dict[str, Answer]]] = defaultdict(list)
     for item in map(Answer._make, items):  # items read back from disk are plain tuples
         pair = tuple(sorted((item.s1, item.s2)))
-        paired[(item.cls, pair, item.template, item.attribute)][item.s1] = item
-    return paired
+        groups = occurrences[(item.cls, pair, item.template, item.attribute)]
+        group = next((g for g in groups if item.s1 not in g), None)
+        if group is None:
+            groups.append(group := {})
+        group[item.s1] = item
+    return [(question, group) for question, groups in occurrences.items() for group in groups]
 
 
 def _win(first: Answer, second: Answer) -> float:
@@ -178,7 +184,7 @@ def _win(first: Answer, second: Answer) -> float:
 def subject_scores(items) -> dict[tuple[str, str], dict[str, list[float]]]:
     """{(class, subject): {attribute: [C(subject, other, attribute), ...]}}."""
     scores: dict = defaultdict(lambda: defaultdict(list))
-    for (cls, (a, b), _, attribute), orders in _paired(items).items():
+    for (cls, (a, b), _, attribute), orders in _paired(items):
         if len(orders) != 2:  # a question seen in one order only says nothing
             continue
         win = _win(orders[a], orders[b])
