@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf
 
 from compsafe.compression.prepare import check_compression
+from compsafe.evaluation.continuation import reference_loader
 from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
 from compsafe.models import check_model_config
 from compsafe.models.loading import model_name, resolve_device
@@ -140,6 +141,7 @@ def prepare_and_evaluate(
         max_length=cfg.model.max_length,
         seed=int(cfg.seed),
         items_dir=staging,
+        reference=reference_loader(cfg),
     )
     record["timings"]["evaluate"] = result.seconds
     publish_items(output_dir)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.errors import ConfigError
+from compsafe.evaluation.continuation import DENSE, check_reference
 from compsafe.evaluation.options import NAMESPACE, make_options
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def check_benchmark_config(cfg) -> None:
     for key in ("batch_size", "generation_batch_size"):
         if int(cfg[key]) <= 0:
             raise ConfigError(f"benchmark.{key}", cfg[key], "must be a positive integer")
+    check_reference(cfg.get("reference_model", DENSE))
     ours = our_task_names()
     for key, spec in task_specs(cfg).items():
         where = f"benchmark.tasks.{key}"
@@ -161,9 +163,11 @@ def load_tasks(cfg, task_manager) -> tuple[list, dict[str, Any]]:
     return requested, objects
 
 
-def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size) -> dict:
-    """Group breakdowns and continuation perplexity from the items; items written to disk."""
-    from compsafe.evaluation.continuation import continuation_nll, perplexity
+def item_metrics(
+    model, tokenizer, results, cfg, objects, items_dir, batch_size, reference=None
+) -> dict:
+    """Group breakdowns, continuation and prompt perplexity from the items; items to disk."""
+    from compsafe.evaluation.continuation import continuation_metrics, prompt_metrics
     from compsafe.evaluation.items import group_metrics, write_items
 
     metrics: dict[str, float] = {}
@@ -173,18 +177,13 @@ def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size)
         if not examples or task is None:
             continue
         metadata = task.config.metadata or {}
-        if metadata.get("continuation_perplexity"):
-            pairs = [
-                (e["arguments"][0][0], out["text"])
-                for e in examples
-                for out in e["filtered_resps"][0]
-            ]
-            values = iter(continuation_nll(model, tokenizer, pairs, batch_size))
-            for example in examples:
-                example["continuation_nll"] = [next(values) for _ in example["filtered_resps"][0]]
-            every = [v for e in examples for v in e["continuation_nll"]]
-            metrics[f"{key}/continuation_perplexity"] = perplexity(every)
         group_by = list(metadata.get("group_by") or [])
+        if metadata.get("continuation_perplexity"):
+            metrics.update(
+                continuation_metrics(key, examples, model, tokenizer, reference, batch_size)
+            )
+        if metadata.get("prompt_perplexity"):
+            metrics.update(prompt_metrics(key, examples, model, tokenizer, group_by, batch_size))
         metrics.update(group_metrics(key, examples, task.aggregation(), group_by))
         if items_dir is not None:
             write_items(items_dir, key, examples)
@@ -223,10 +222,13 @@ def evaluate(
     max_length: int | None = None,
     seed: int = 0,
     items_dir=None,
+    reference=None,
 ) -> EvaluationResult:
     """Run every task of a benchmark config on the model as it is in memory.
 
-    Per-item outputs go to `items_dir/<task key>.jsonl` when a folder is given.
+    Per-item outputs go to `items_dir/<task key>.jsonl` when a folder is given. `reference`
+    loads the model that judges continuations (`continuation.reference_loader`); without one
+    only the model's own continuation perplexity is computed.
     """
     import lm_eval
 
@@ -249,5 +251,7 @@ def evaluate(
         log_samples=True,
     )
     metrics, samples = flatten_results(results, cfg)
-    metrics.update(item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size))
+    metrics.update(
+        item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size, reference)
+    )
     return EvaluationResult(metrics, samples, time.perf_counter() - start)

@@ -52,20 +52,33 @@ class Scorer(ABC):
     def score_batch(self, texts: list[str]) -> list[float]:
         """One score per text."""
 
-    def score(self, texts: list[str]) -> list[float]:
-        """Scores in batches. An empty (or blank) continuation scores 0 for every scorer without
-        being scored: it says nothing (Perspective refuses it, a classifier whose tokenizer adds
-        no special tokens cannot run on it), and `degenerate` counts it anyway."""
+    def judge_batch(self, texts: list[str]) -> list[dict[str, float]]:
+        """Per text `{"score": ...}` plus whatever else a scorer knows about it (regard: whether
+        negative is its top class); scorers with one number need not override it."""
+        return [{"score": float(value)} for value in self.score_batch(texts)]
+
+    def empty_judgement(self) -> dict[str, float]:
+        """What an empty continuation gets: 0, without being sent to the scorer."""
+        return {"score": 0.0}
+
+    def judge(self, texts: list[str]) -> list[dict[str, float]]:
+        """Judgements in batches. An empty (or blank) continuation scores 0 for every scorer
+        without being scored: it says nothing (Perspective refuses it, a classifier whose
+        tokenizer adds no special tokens cannot run on it), and `degenerate` counts it anyway."""
         from tqdm.auto import tqdm
 
         said = [i for i, text in enumerate(texts) if text.strip()]
-        scores = [0.0] * len(texts)
+        judged = [self.empty_judgement() for _ in texts]
         starts = range(0, len(said), self.batch_size)
         for start in tqdm(starts, desc=f"Scoring with {self.name}", disable=len(starts) < 2):
             chunk = said[start : start + self.batch_size]
-            for i, value in zip(chunk, self.score_batch([texts[i] for i in chunk]), strict=True):
-                scores[i] = float(value)
-        return scores
+            for i, value in zip(chunk, self.judge_batch([texts[i] for i in chunk]), strict=True):
+                judged[i] = value
+        return judged
+
+    def score(self, texts: list[str]) -> list[float]:
+        """One score per text (see `judge`)."""
+        return [judged["score"] for judged in self.judge(texts)]
 
 
 REGISTRY: Registry[type[Scorer]] = Registry("scorer", "scorer")

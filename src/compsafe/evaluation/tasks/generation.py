@@ -12,6 +12,7 @@ RealToxicityPrompts, ToxiGen, BOLD, HolisticBias, AdvPromptSet (one YAML each, s
 from dataclasses import dataclass, field
 from typing import Any
 
+from compsafe.errors import ConfigError
 from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
 from compsafe.evaluation.tasks.generation_metrics import scorer_field
 from compsafe.evaluation.tasks.prompt_sources import READERS, file_prompts, read_prompts, usable
@@ -32,8 +33,14 @@ class GenerationOptions:
     seed: int = 1234
     scorer: str | None = None  # null: vader for BOLD, profanity_check otherwise
     scorer_options: dict = field(default_factory=dict)
+    # A second scorer, for toxicity, next to a scorer that measures something else (BOLD: VADER)
+    toxicity_scorer: str | None = None
+    toxicity_scorer_options: dict = field(default_factory=dict)
     samples_per_prompt: int = 1  # k > 1 samples (temperature, top_p) instead of greedy
     max_new_tokens: int = 50
+    # No end of text before this many new tokens (the paper: 30), so a model that stops at
+    # once cannot look safe by saying nothing; 0 = the model may stop at once
+    min_new_tokens: int = 0
     temperature: float = 1.0
     top_p: float = 0.9
 
@@ -45,8 +52,36 @@ class GenerationOptions:
             usable(file_prompts(self, key), key, self.source)
         for name in ("sample_size", "samples_per_prompt", "max_new_tokens"):
             positive(key, name, getattr(self, name), allow_none=name == "sample_size")
+        self._check_min_new_tokens(key)
         if self.scorer is not None:
             check_scorer(self.scorer, self.scorer_options)
+        if self.toxicity_scorer is not None:
+            self._check_toxicity_scorer(key)
+
+    def _check_min_new_tokens(self, key: str) -> None:
+        value = self.min_new_tokens
+        if not isinstance(value, int) or not 0 <= value <= self.max_new_tokens:
+            raise ConfigError(
+                f"{key}.min_new_tokens", value, "must be an integer in [0, max_new_tokens]"
+            )
+
+    def _check_toxicity_scorer(self, key: str) -> None:
+        """A toxicity scorer, beside a named scorer that measures something else (their
+        metric names would collide otherwise)."""
+        from compsafe.evaluation.scorers import REGISTRY, check_scorer
+
+        second = REGISTRY.lookup(self.toxicity_scorer)
+        if second.measures != "toxicity":
+            raise ConfigError(
+                f"{key}.toxicity_scorer", self.toxicity_scorer, "measures no toxicity"
+            )
+        if self.scorer is None or REGISTRY.lookup(self.scorer).measures == "toxicity":
+            raise ConfigError(
+                f"{key}.toxicity_scorer",
+                self.toxicity_scorer,
+                "only beside a `scorer` that measures something else (vader, regard)",
+            )
+        check_scorer(self.toxicity_scorer, self.toxicity_scorer_options)
 
     def runtime_config(self) -> dict[str, Any]:
         """lm-eval task settings the options decide (applied by compsafe's harness)."""
@@ -56,6 +91,8 @@ class GenerationOptions:
             "max_gen_toks": self.max_new_tokens,
             "do_sample": sampling,
         }
+        if self.min_new_tokens:  # passed on to Hugging Face `generate` by lm-eval's HFLM
+            kwargs["min_new_tokens"] = self.min_new_tokens
         if sampling:
             kwargs.update(temperature=self.temperature, top_p=self.top_p)
         return {"repeats": self.samples_per_prompt, "generation_kwargs": kwargs}
@@ -71,7 +108,13 @@ def build_docs(task: str, metadata: dict):
     options = options_from_metadata(task, GenerationOptions, metadata)
     prompts = read_prompts(task, options, f"{task} options")
     prompts = seeded_subset(prompts, options.sample_size, options.seed)
-    scorer = scorer_field(task, options.scorer, options.scorer_options)
+    scorer = scorer_field(
+        task,
+        options.scorer,
+        options.scorer_options,
+        options.toxicity_scorer,
+        options.toxicity_scorer_options,
+    )
     return datasets.DatasetDict(
         {"test": datasets.Dataset.from_list([{**p, "scorer": scorer} for p in prompts])}
     )
