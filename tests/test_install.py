@@ -177,6 +177,7 @@ def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
     assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
     assert record["metrics"]["perplexity/token_perplexity"] > 1
     assert record["environment"]["git_commit"] is None  # not the user's repository
+    assert record["environment"]["fingerprint"]["threads"] >= 1
     (run_file,) = result.parent.glob("wandb/offline-run-*/run-*.wandb")
     assert logged_values(run_file)["tags"] == ["install-check", "from-logger"]
     assert "| magnitude 50%" in job.stdout

@@ -154,3 +154,26 @@ def test_code_revision_is_compsafes_checkout_never_the_users_folder(tmp_path, mo
     assert results.installed_commit() == "abc"
     monkeypatch.setattr(results, "git_commit", lambda folder: None)
     assert results.code_revision() == "abc"
+
+
+def test_results_record_the_machine_fingerprint():
+    """What makes float results differ between machines is recorded with every result."""
+    import torch
+
+    from compsafe import results
+
+    fingerprint = results.environment("cpu")["fingerprint"]
+    assert set(fingerprint) == {
+        "cpu",
+        "cpu_flags",
+        "cpu_capability",
+        "threads",
+        "torch",
+        "blas",
+        "gpu",
+        "cuda",
+    }
+    assert fingerprint["cpu"] and fingerprint["threads"] == torch.get_num_threads()
+    assert fingerprint["torch"] == torch.__version__
+    assert set(fingerprint["cpu_flags"]) <= set(results.CPU_FLAGS)
+    assert fingerprint["gpu"] is None and fingerprint["cuda"] is None  # on the CPU

@@ -129,6 +129,64 @@ def code_revision() -> str | None:
     return git_commit(Path(__file__).resolve().parent) or installed_commit()
 
 
+# Vector instruction sets that change float results (kernel choice, summation order).
+CPU_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512_bf16",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_bf16",
+    "amx_tile",
+    "neon",
+    "asimd",
+    "sve",
+)
+
+
+def _cpuinfo() -> tuple[str, list[str]]:
+    """(CPU model, its instruction-set flags among CPU_FLAGS) from /proc/cpuinfo, where there."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key in ("model name", "hardware", "cpu model") and model in ("", "x86_64"):
+                    model = value.strip()
+                elif key in ("flags", "features") and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return model, [f for f in CPU_FLAGS if f in flags]
+
+
+def machine_fingerprint(device: str | None) -> dict[str, Any]:
+    """What makes float results differ between machines: CPU and its vector instruction sets,
+    the kernels torch picks for it, threads, torch and its BLAS, the GPU and CUDA."""
+    import re
+
+    import torch
+
+    cpu, flags = _cpuinfo()
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    on_gpu = bool(device and device.startswith("cuda") and torch.cuda.is_available())
+    return {
+        "cpu": cpu,
+        "cpu_flags": flags,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "blas": blas[1] if blas else None,
+        "gpu": torch.cuda.get_device_name(torch.device(device)) if on_gpu else None,
+        "cuda": torch.version.cuda if on_gpu else None,
+    }
+
+
 def environment(device: str | None) -> dict[str, Any]:
     """What produced the numbers: versions, hardware, code revision. No environment variables."""
     import torch
@@ -144,6 +202,7 @@ def environment(device: str | None) -> dict[str, Any]:
         "device_name": device_name,
         "torch_threads": torch.get_num_threads(),
         "git_commit": code_revision(),
+        "fingerprint": machine_fingerprint(device),
     }
 
 

@@ -6,30 +6,43 @@ import torch
 
 
 def layer_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """True where kept: all but the round(sparsity * numel) lowest scores of the whole layer."""
+    """True where kept: all but the round(sparsity * numel) lowest scores of the whole layer;
+    among equal scores the lowest index is pruned first (see `_lowest`)."""
     num_pruned = round(sparsity * scores.numel())
-    keep = torch.ones(scores.numel(), dtype=torch.bool, device=scores.device)
-    if num_pruned:
-        keep[torch.topk(scores.flatten(), num_pruned, largest=False).indices] = False
-    return keep.view_as(scores)
+    flat = scores.flatten().unsqueeze(0)
+    return ~_lowest(flat, num_pruned).view_as(scores)
 
 
 def row_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """True where kept: the same share pruned in every output row (Wanda's comparison group)."""
-    num_pruned = int(scores.shape[1] * sparsity)
-    keep = torch.ones_like(scores, dtype=torch.bool)
-    if num_pruned:
-        lowest = torch.topk(scores, num_pruned, dim=1, largest=False).indices
-        keep.scatter_(1, lowest, False)
-    return keep
+    """True where kept: the same share pruned in every output row (Wanda's comparison group);
+    ties broken as in `layer_mask`."""
+    return ~_lowest(scores, int(scores.shape[1] * sparsity))
+
+
+def _lowest(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """True at the k lowest scores of each row; among equal scores the lowest indices first.
+
+    The same rule on every machine and thread count (topk's choice among ties is not fixed):
+    the dequantized weights of a 4-bit checkpoint tie by the thousand. Linear in the row
+    length: the k-th value, everything below it, then the first tied entries by index.
+    """
+    chosen = torch.zeros_like(scores, dtype=torch.bool)
+    if k <= 0:
+        return chosen
+    threshold = torch.kthvalue(scores, k, dim=1, keepdim=True).values
+    chosen = scores < threshold
+    missing = k - chosen.sum(dim=1, keepdim=True)  # how many ties at the threshold to take
+    tied = scores == threshold
+    return chosen | (tied & (tied.cumsum(dim=1) <= missing))
 
 
 def n_m_mask(scores: torch.Tensor, n: int, m: int) -> torch.Tensor:
-    """True where kept: the n highest scores of every m consecutive weights along the input dim."""
+    """True where kept: the n highest scores of every m consecutive weights along the input
+    dim; among equal scores the lower index is kept (a stable sort)."""
     rows, cols = scores.shape
     groups = scores.reshape(rows, cols // m, m)
-    highest = torch.topk(groups, n, dim=-1).indices
-    keep = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, highest, True)
+    order = torch.sort(groups, dim=-1, descending=True, stable=True).indices
+    keep = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, order[..., :n], True)
     return keep.view(rows, cols)
 
 
