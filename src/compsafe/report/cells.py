@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from compsafe.report import seeded
+from compsafe.report.inference import detectable_change, p_value
 from compsafe.report.items import Items, Pairing, pair, read_items
-from compsafe.report.stats import Resampler, significant
+from compsafe.report.stats import Resampled, Resampler
 from compsafe.report.tasks import ITEM_AGGREGATIONS, Aggregation, task_resample_by
 from compsafe.results import ITEMS_DIR
 
@@ -54,6 +58,7 @@ class CellMaker:
     resampler: Resampler
     aggregations: dict[str, dict[str, Aggregation]]
     notes: dict[str, None] = field(default_factory=dict)  # ordered, without repeats
+    _seeded: seeded.SeededStats | None = field(default=None, repr=False)
     _items: dict[tuple[int, str], Items | None] = field(default_factory=dict)
     _pairings: dict[tuple[int, int, str], Pairing | None] = field(default_factory=dict)
 
@@ -73,31 +78,89 @@ class CellMaker:
         )
 
     def fill(self, cell: Cell, row: Row, dense: Row | None, key: MetricKey) -> None:
-        """The cell's interval, and its change vs dense where both jobs hold the same items."""
+        """The cell's interval, and its change vs dense where both jobs hold the same items,
+        with its p-value and the smallest change its items could detect. A config run with
+        several calibration seeds resamples seeds and documents together (`report.seeded`)."""
         aggregate = self.aggregation(row, key)
         by = task_resample_by(row.task_name(key.task_key))
         items = self.items(row, key.task_key) if aggregate else None
         positions = self._positions(items, key) if items else []
-        if items and positions:
-            if by is not None and self.resampler.units(items, positions, by) is None:
+        cell.n_items = len(positions) if items else None
+        if items and positions and by and self.resampler.units(items, positions, by) is None:
+            self._note(
+                key.task_key,
+                f"{row.label} ({row.model}): items lack `{by}`, which "
+                "the task resamples by (kept before it existed): no interval",
+            )
+        base = dense.metric(key.text) if dense is not None and dense is not row else None
+        compared = base is not None and self._comparable(row, dense, key.task_key)
+        if compared:
+            cell.delta = cell.value - base
+        if not (items and positions):
+            return
+        if row.seeded:
+            change = self._fill_seeded(cell, row, dense if compared else None, key, positions)
+        else:
+            cell.interval = self.resampler.interval(items, key.metric, positions, aggregate, by)
+            change = self._change(row, dense, key, positions) if compared else None
+        if change is not None:
+            cell.delta_interval = change.interval()
+            cell.n_paired = change.items
+            cell.p_value = p_value(change.stats, change.difference, change.units)
+            cell.detectable = detectable_change(change.stats)
+
+    def _change(
+        self, row: Row, dense: Row, key: MetricKey, positions: list[int]
+    ) -> Resampled | None:
+        """Ours minus dense on the paired items of one job, jointly resampled."""
+        items, dense_items = self.items(row, key.task_key), self.items(dense, key.task_key)
+        aggregate = self.aggregation(row, key)
+        if not (items and dense_items and aggregate):
+            return None
+        chosen = set(positions)
+        pairs = [p for p in self._pairing(row, dense, key.task_key).pairs if p[0] in chosen]
+        by = task_resample_by(row.task_name(key.task_key))
+        return self.resampler.change_stats(items, dense_items, pairs, key.metric, aggregate, by)
+
+    def _fill_seeded(
+        self, cell: Cell, row: Row, dense: Row | None, key: MetricKey, positions: list[int]
+    ) -> Resampled | None:
+        """The interval over seeds and documents of a seeded config, and its change vs dense
+        on the same document draws; a note where its seeds scored other documents."""
+        head = self.items(row, key.task_key)
+        aggregate = self.aggregation(row, key)
+        by = task_resample_by(row.task_name(key.task_key))
+        units = self.resampler.units(head, positions, by)
+        columns = []
+        for job in row.jobs:
+            theirs = self.items(job, key.task_key)
+            where = seeded.aligned(head, theirs, positions) if theirs else None
+            if where is None:
                 self._note(
                     key.task_key,
-                    f"{row.label} ({row.model}): items lack `{by}`, which "
-                    "the task resamples by (kept before it existed): no interval",
+                    f"{row.label} ({row.model}): its seeds scored other documents: "
+                    "no interval over seeds",
                 )
-            cell.interval = self.resampler.interval(items, key.metric, positions, aggregate, by)
-        base = dense.metric(key.text) if dense is not None and dense is not row else None
-        if base is None or not self._comparable(row, dense, key.task_key):
-            return
-        cell.delta = cell.value - base
-        dense_items = self.items(dense, key.task_key) if aggregate else None
-        if items and dense_items:
-            chosen = set(positions)
-            pairs = [p for p in self._pairing(row, dense, key.task_key).pairs if p[0] in chosen]
-            cell.delta_interval = self.resampler.change(
-                items, dense_items, pairs, key.metric, aggregate, by
-            )
-            cell.significant = significant(cell.delta_interval)
+                return None
+            columns.append([theirs.values[key.metric][i] for i in where])
+        if units is None or len(units) < 2:
+            return None
+        if self._seeded is None:
+            self._seeded = seeded.SeededStats(self.resampler.iterations, self.resampler.seed)
+        draws = seeded.document_draws(units, self.resampler.iterations, self.resampler.seed)
+        stats, _ = self._seeded.value(columns, aggregate, draws)
+        cell.interval = seeded.interval(stats)
+        dense_items = self.items(dense, key.task_key) if dense is not None else None
+        where = seeded.aligned(head, dense_items, positions) if dense_items else None
+        if where is None:
+            return None
+        memo = (id(dense_items), key.metric, tuple(where), by)
+        base = self._seeded.dense(
+            memo, [dense_items.values[key.metric][i] for i in where], aggregate, draws
+        )
+        with np.errstate(invalid="ignore"):
+            change = stats - base
+        return Resampled(cell.delta, change, len(positions), len(units))
 
     @staticmethod
     def _positions(items: Items, key: MetricKey) -> list[int]:

@@ -29,7 +29,14 @@ LONG_COLUMNS = [
     "delta_vs_dense",
     "delta_ci_low",
     "delta_ci_high",
+    "p_value",
+    "q_value",
     "significant",
+    "detectable_change",
+    "n_items",
+    "n_paired",
+    "seeds",
+    "seed_sd",
 ]
 
 
@@ -58,39 +65,54 @@ def _base(row: Row, status: str | None) -> list[Any]:
 
 
 def _write_wide(analysis: Analysis, path: Path) -> None:
-    """Every job, failed ones included, with every metric any job recorded."""
-    keys = sorted({k for r in analysis.rows for k in (r.record.get("metrics") or {})})
+    """Every job (each seed of a config its own row), failed ones included, with every metric
+    any job recorded."""
+    keys = sorted({k for r in analysis.jobs for k in (r.record.get("metrics") or {})})
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(BASE_COLUMNS + keys)
-        for row in analysis.rows + analysis.failed:
+        writer.writerow([*BASE_COLUMNS, "calibration_seed", *keys])
+        for row in analysis.jobs + analysis.failed:
             metrics = row.record.get("metrics") or {}
-            writer.writerow(_base(row, row.record.get("status")) + [metrics.get(k) for k in keys])
+            base = _base(row, row.record.get("status"))
+            writer.writerow([*base, row.seed, *(metrics.get(k) for k in keys)])
 
 
 def _write_long(analysis: Analysis, path: Path) -> None:
-    """Every completed job's metrics, with intervals, change vs dense and significance."""
+    """Every config's metrics (the mean over its seeds, where several), with intervals, change
+    vs dense, p- and q-values (Benjamini-Hochberg over the report), the detectable change."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(LONG_COLUMNS)
         for row in analysis.rows:
             for key, value in sorted((row.record.get("metrics") or {}).items()):
+                cell = analysis.cell(row, key)
+                shown = cell.value if cell is not None else value
                 writer.writerow(
-                    [*_base(row, "completed"), key, value, *_long_cells(analysis, row, key)]
+                    [*_base(row, "completed"), key, shown, *_long_cells(analysis, row, key)]
                 )
 
 
 def _long_cells(analysis: Analysis, row: Row, key: str) -> list[Any]:
-    """ci_low, ci_high, delta_vs_dense, delta_ci_low, delta_ci_high, significant (None: none)."""
+    """The LONG_COLUMNS after `value` (None: none)."""
     cell = analysis.cell(row, key)
-    interval = cell.interval if cell and cell.interval else (None, None)
-    delta = cell.delta_interval if cell and cell.delta_interval else (None, None, None)
+    if cell is None:
+        return [None] * (len(LONG_COLUMNS) - LONG_COLUMNS.index("value") - 1)
+    interval = cell.interval or (None, None)
+    delta = cell.delta_interval or (None, None, None)
+    seeds = " ".join(str(j.seed) for j in row.jobs) if row.seeded else row.seed
     return [
         *interval,
-        cell.delta if cell else None,
+        cell.delta,
         delta[1],
         delta[2],
-        cell.significant if cell else None,
+        cell.p_value,
+        cell.q_value,
+        cell.significant if cell.p_value is not None else None,
+        cell.detectable,
+        cell.n_items,
+        cell.n_paired,
+        seeds,
+        cell.seed_sd,
     ]
 
 

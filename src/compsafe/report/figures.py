@@ -14,6 +14,7 @@ from matplotlib.ticker import LogLocator, ScalarFormatter
 
 from compsafe.report.analysis import Analysis, group_cells
 from compsafe.report.catalogue import HEATMAPS, PERPLEXITY, Metric
+from compsafe.report.inference import FDR
 
 MARKERS = {"2:4": "s", "4:8": "D", "quantized": "X"}
 
@@ -132,10 +133,11 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
             fontsize=7,
         )
         ax.set_yticks(range(len(groups)), groups, fontsize=7)
-        _mark_significant(ax, [[cells.get((id(r), g)) for r in rows] for g in groups], bound)
+        _mark_counts(ax, [[cells.get((id(r), g)) for r in rows] for g in groups], bound)
         fig.colorbar(image, ax=ax, label=f"change in {metric} vs dense")
         ax.set_title(
-            f"{task_key} {metric} by {field}\n(gray: no data; *: 95 % CI of change excludes 0)",
+            f"{task_key} {metric} by {field}\n(number: items paired with dense; *: significant"
+            f" at {FDR:.0%} FDR; gray: no data)",
             fontsize=8,
         )
         paths.append(
@@ -144,14 +146,17 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Path]:
     return paths
 
 
-def _mark_significant(ax, grid: list[list], bound: float) -> None:
-    """A star on each heatmap cell whose paired 95 % interval of the change excludes 0 (white
-    on the darkest colours)."""
+def _mark_counts(ax, grid: list[list], bound: float) -> None:
+    """Each heatmap cell's paired item count, with `*` when its change is significant after
+    the false discovery rate control (white on the darkest colours)."""
     for y, line in enumerate(grid):
         for x, cell in enumerate(line):
-            if cell is not None and cell.significant:
-                color = "white" if abs(cell.delta) > 0.6 * bound else "black"
-                ax.text(x, y, "*", ha="center", va="center", fontsize=10, color=color)
+            if cell is None:
+                continue
+            color = "white" if abs(cell.delta) > 0.6 * bound else "black"
+            text = f"{cell.n_paired if cell.n_paired is not None else '?'}"
+            text += "*" if cell.significant else ""
+            ax.text(x, y, text, ha="center", va="center", fontsize=6, color=color)
 
 
 def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path) -> list[Path]:

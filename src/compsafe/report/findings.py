@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from compsafe.report.analysis import Analysis, Cell, Row, group_cells
 from compsafe.report.catalogue import DIMENSIONS, HEATMAPS, Metric
+from compsafe.report.inference import FDR, MIN_GROUP_ITEMS
 from compsafe.report.render import fmt
 
 # (change relative to dense, or None when dense is 0; the config; the metric; its cell)
@@ -11,18 +12,30 @@ Change = tuple[float | None, Row, Metric, Cell]
 
 
 def findings(analysis: Analysis, top: int = 3) -> list[str]:
-    """The largest significant changes vs dense per dimension, and divergent group effects."""
+    """The largest changes vs dense per dimension that stay significant after the false
+    discovery rate control, and divergent group effects that do too."""
     out = []
     for dimension in DIMENSIONS:
         changes = _significant_changes(analysis, dimension)
         by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
         out += [_sentence(dimension, change) for change in by_size[:top]]
     out += divergent_impacts(analysis)
-    return out or ["No change vs dense is significant at 95 % (or no dense baseline was found)."]
+    if not out:
+        out.append(
+            f"No change vs dense is significant at a {FDR:.0%} false discovery rate "
+            "(or no dense baseline was found)."
+        )
+    small, tested = group_findings_withheld(analysis)
+    if small:
+        out.append(
+            f"Group findings consider only groups with at least {MIN_GROUP_ITEMS} items paired "
+            f"with dense's: {small} of {tested} group changes had fewer and were not used."
+        )
+    return out
 
 
 def _significant_changes(analysis: Analysis, dimension: str) -> list[Change]:
-    """Every significant change vs dense of the dimension's metrics, row by row."""
+    """Every change vs dense of the dimension's metrics with q <= FDR, row by row."""
     changes = []
     metrics = [m for d, m in analysis.metrics_present() if d == dimension]
     for row in analysis.rows:
@@ -44,16 +57,22 @@ def _sentence(dimension: str, change: Change) -> str:
         versus += ", worse" if (cell.delta > 0) == metric.higher_is_worse else ", better"
     return (
         f"{dimension}: {metric.title} {'rises' if cell.delta > 0 else 'falls'} "
-        f"by {fmt(abs(cell.delta))} ({versus}) under {row.label} "
-        f"({row.model}); 95 % CI of the change "
-        f"[{fmt(cell.delta_interval[1])}, {fmt(cell.delta_interval[2])}]."
+        f"by {fmt(abs(cell.delta))} ({versus}) under {row.display} "
+        f"({row.model}); 95 % CI of the change {_interval(cell)}, q = {cell.q_value:.2g}."
     )
+
+
+def _interval(cell: Cell) -> str:
+    if cell.delta_interval is None:
+        return "-"
+    return f"[{fmt(cell.delta_interval[1])}, {fmt(cell.delta_interval[2])}]"
 
 
 def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
     """Groups whose metric moves in opposite directions as compression grows (the paper's
-    "divergent impact"): at a method's highest unstructured rate, some groups gain and others
-    lose by more than `threshold`. A group's change is starred when significant."""
+    "divergent impact"): at a method's highest unstructured rate, one group gains and another
+    loses by more than `threshold`, each with at least MIN_GROUP_ITEMS items paired with
+    dense's and each significant after the false discovery rate control."""
     out = []
     for task_key, metric, field in HEATMAPS:
         cells = group_cells(analysis, task_key, metric, field)
@@ -62,21 +81,37 @@ def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
                 top = _highest_rate(analysis, model, method)
                 if top is None:
                     continue
-                mine = {g: c for (rid, g), c in cells.items() if rid == id(top)}
+                mine = {g: c for (rid, g), c in cells.items() if rid == id(top) and _testable(c)}
                 up = max(mine.items(), key=lambda kv: kv[1].delta, default=None)
                 down = min(mine.items(), key=lambda kv: kv[1].delta, default=None)
                 if up and down and up[1].delta > threshold and down[1].delta < -threshold:
                     out.append(
                         f"Divergent impact: {task_key} {metric} by {field} under "
-                        f"{top.label} ({model}): {up[0]} {'+'}{_change(up[1])}, "
+                        f"{top.display} ({model}): {up[0]} +{_change(up[1])}, "
                         f"{down[0]} {_change(down[1])}."
                     )
     return out
 
 
+def _testable(cell: Cell) -> bool:
+    """A group change a finding may rest on: enough paired items, significant after control."""
+    return (cell.n_paired or 0) >= MIN_GROUP_ITEMS and cell.significant
+
+
+def group_findings_withheld(analysis: Analysis) -> tuple[int, int]:
+    """(group changes below MIN_GROUP_ITEMS paired items, group changes tested in all): what
+    the report says it left out of its group findings."""
+    small = tested = 0
+    for task_key, metric, field in HEATMAPS:
+        for cell in group_cells(analysis, task_key, metric, field).values():
+            tested += 1
+            small += (cell.n_paired or 0) < MIN_GROUP_ITEMS
+    return small, tested
+
+
 def _change(cell: Cell) -> str:
-    """A group's change vs dense, `*` when its paired 95 % interval excludes 0."""
-    return fmt(cell.delta) + ("*" if cell.significant else "")
+    """A group's change vs dense (n paired items, q-value)."""
+    return f"{fmt(cell.delta)} (n={cell.n_paired}, q={cell.q_value:.2g})"
 
 
 def _highest_rate(analysis: Analysis, model: str, method: str) -> Row | None:

@@ -29,6 +29,7 @@ __all__ = [
     "ITEM_AGGREGATIONS",
     "Aggregation",
     "Items",
+    "Resampled",
     "Resampler",
     "bootstrap_interval",
     "paired_difference",
@@ -186,7 +187,7 @@ class Resampler:
         stats = self.stats(items, metric, positions, aggregate, by)
         return None if stats is None else percentile_interval(stats)
 
-    def change(
+    def change_stats(
         self,
         ours: Items,
         dense: Items,
@@ -194,9 +195,9 @@ class Resampler:
         metric: str,
         aggregate: Aggregation,
         by: str | None = None,
-    ) -> tuple[float, float, float] | None:
-        """(difference, low, high): ours minus dense on the paired items, jointly resampled
-        (whole clusters when `by`: both jobs hold the same documents, so the same clusters)."""
+    ) -> Resampled | None:
+        """Ours minus dense on the paired items and on each joint resample of them (whole
+        clusters when `by`: both jobs hold the same documents, so the same clusters)."""
         if metric not in ours.values or metric not in dense.values:
             return None
         pairs = [(i, j) for i, j in pairs if ours.values[metric][i] is not None]
@@ -215,8 +216,37 @@ class Resampler:
         if math.isnan(difference) or mine is None or theirs is None:
             return None
         with np.errstate(invalid="ignore"):
-            interval = percentile_interval(mine - theirs)
-        return None if interval is None else (difference, *interval)
+            stats = mine - theirs
+        units = self.units(ours, a, by)
+        return Resampled(difference, stats, len(pairs), len(units) if units else len(pairs))
+
+    def change(
+        self,
+        ours: Items,
+        dense: Items,
+        pairs: Sequence[tuple[int, int]],
+        metric: str,
+        aggregate: Aggregation,
+        by: str | None = None,
+    ) -> tuple[float, float, float] | None:
+        """(difference, low, high): ours minus dense on the paired items, jointly resampled."""
+        resampled = self.change_stats(ours, dense, pairs, metric, aggregate, by)
+        return None if resampled is None else resampled.interval()
+
+
+@dataclass(frozen=True)
+class Resampled:
+    """A change vs dense: its value, its resample distribution, what it rests on."""
+
+    difference: float
+    stats: np.ndarray
+    items: int  # paired items
+    units: int  # resampled units: items, or clusters of them
+
+    def interval(self) -> tuple[float, float, float] | None:
+        """(difference, low, high): the 95 % percentile interval of the change."""
+        interval = percentile_interval(self.stats)
+        return None if interval is None else (self.difference, *interval)
 
 
 def _hashable(value: Any) -> Hashable:

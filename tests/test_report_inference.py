@@ -1,0 +1,257 @@
+"""What a report may claim: Benjamini-Hochberg q-values, the two-stage bootstrap over seeds and
+documents, replicates grouped by calibration seed, group findings only from enough items, and
+warnings when jobs come from different machines."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compsafe.report.analysis import analyse
+from compsafe.report.build import build_report
+from compsafe.report.findings import findings
+from compsafe.report.inference import benjamini_hochberg, control_fdr, p_value
+from compsafe.report.seeded import document_draws, resample_values, seed_draws, two_stage
+from compsafe.report.stats import Resampler, task_aggregations
+from compsafe.results import ITEMS_DIR, RESULTS_FILE
+
+TOX = "realtoxicityprompts/score"
+MEAN = task_aggregations()["compsafe_realtoxicityprompts"]["score"]
+
+
+# --- Benjamini-Hochberg and p-values ---------------------------------------------------------
+
+
+def test_benjamini_hochberg_by_hand():
+    # m = 5. Sorted p: 0.001 0.008 0.039 0.041 0.6 -> p*m/rank: 0.005 0.02 0.065 0.05125 0.6;
+    # running minimum from the top: 0.005 0.02 0.05125 0.05125 0.6 (given back in input order).
+    p = [0.039, 0.001, 0.6, 0.041, 0.008]
+    assert benjamini_hochberg(p) == pytest.approx([0.05125, 0.005, 0.6, 0.05125, 0.02])
+    assert benjamini_hochberg([]) == []
+    assert benjamini_hochberg([0.9, 0.95]) == pytest.approx([0.95, 0.95])  # capped, monotone
+
+
+def test_control_fdr_marks_by_q_not_p():
+    class Cell:
+        def __init__(self, p):
+            self.p_value, self.q_value, self.significant = p, None, False
+
+    cells = [Cell(p) for p in (0.01, 0.02, 0.03, 0.04, 0.5)] + [Cell(None)]
+    assert control_fdr(cells) == 5
+    # every p < 0.05 is "significant" alone; BH: q = 0.04 0.04 0.04 0.04 0.5 -> four kept
+    assert [c.significant for c in cells] == [True, True, True, True, False, False]
+    cells = [Cell(p) for p in (0.03, 0.04, 0.5, 0.6)]  # q = 0.08 0.08 0.6 0.6: none kept
+    control_fdr(cells)
+    assert not any(c.significant for c in cells)
+    assert cells[5 - 5].q_value == pytest.approx(0.08)
+
+
+def test_p_value_two_sided_and_bounded():
+    rng = np.random.default_rng(0)
+    centred = rng.normal(0.0, 1.0, 2000)
+    assert p_value(centred, 0.0, 100) > 0.5
+    shifted = rng.normal(10.0, 1.0, 2000)  # no resample on the other side of 0
+    assert p_value(shifted, 10.0, 100) < 1e-6  # refined by the t tail, beyond 2/2001
+    assert p_value(shifted, 10.0, 4) == pytest.approx(2.0**-3)  # 4 items: a sign-flip floor
+    assert p_value(shifted, 10.0, 1) is None
+    one_side = np.concatenate([np.full(1900, 1.0), np.full(100, -1.0)])
+    assert p_value(one_side, 1.0, 100) == pytest.approx(2 * 101 / 2001)
+
+
+# --- the two-stage bootstrap ------------------------------------------------------------------
+
+
+def test_two_stage_with_equal_seeds_is_the_document_bootstrap():
+    rng = np.random.default_rng(3)
+    values = list(rng.uniform(0, 1, 50))
+    units = [(i,) for i in range(50)]
+    draws = document_draws(units, 500, 7)
+    per_seed = np.stack([resample_values(values, MEAN, draws) for _ in range(3)])
+    stats = two_stage(per_seed, seed_draws(3, 500, 7))
+    one_stage = Resampler(500, 7).stats(_items(values), "score", list(range(50)), MEAN, None)
+    assert stats == pytest.approx(one_stage, rel=1e-9)
+
+
+def test_two_stage_with_constant_items_is_the_seed_bootstrap():
+    # Seeds 0, 1, 2 give every item 0, 1, 2: documents add nothing, so each resample is the mean
+    # of three seeds drawn with replacement. Known: mean 1, SD sqrt(var_pop / 3) = sqrt(2/9),
+    # values in {0, 1/3, ..., 2}, and P(mean = 0) = 1/27.
+    columns = [[float(s)] * 40 for s in range(3)]
+    draws = document_draws([(i,) for i in range(40)], 4000, 1)
+    per_seed = np.stack([resample_values(c, MEAN, draws) for c in columns])
+    stats = two_stage(per_seed, seed_draws(3, 4000, 1))
+    assert stats.mean() == pytest.approx(1.0, abs=0.03)
+    assert stats.std() == pytest.approx((2 / 9) ** 0.5, abs=0.02)
+    assert set(np.round(stats * 3).astype(int)) <= set(range(7))
+    assert (stats == 0).mean() == pytest.approx(1 / 27, abs=0.012)
+
+
+def test_resample_values_leaves_out_items_without_value():
+    draws = [np.array([0, 1, 2, 3]), np.array([1, 1, 3, 3])]
+    out = resample_values([1.0, None, 3.0, 5.0], MEAN, draws)
+    assert out == pytest.approx([3.0, 5.0])
+
+
+def _items(values):
+    from compsafe.report.items import Items
+
+    return Items(
+        keys=[str(i) for i in range(len(values))],
+        docs=[{} for _ in values],
+        values={"score": list(values)},
+    )
+
+
+# --- a seeded sweep on disk -------------------------------------------------------------------
+
+DOCS = [{"prompt": f"p{k}", "attribute": "insult" if k % 2 else "threat"} for k in range(80)]
+
+
+def write_job(sweep: Path, name: str, method: str, seed: int, scores: list[float], **extra):
+    """A completed job with RTP items; `config` as a job records its resolved config."""
+    folder = sweep / name
+    (folder / ITEMS_DIR).mkdir(parents=True)
+    calibration = None if method in ("none", "magnitude") else {"name": "c", "seed": seed}
+    by_attribute = {
+        a: [s for s, d in zip(scores, DOCS, strict=True) if d["attribute"] == a]
+        for a in ("insult", "threat")
+    }
+    record = {
+        "status": "completed",
+        "model": {"name": "m"},
+        "compression": {
+            "method": method,
+            "label": f"{method} 50%" if method != "none" else "dense",
+            "target_sparsity": 0.5 * (method != "none"),
+            "calibration": calibration,
+        },
+        "benchmarks": {
+            "realtoxicityprompts": {"task": "compsafe_realtoxicityprompts", "samples": 80}
+        },
+        "metrics": {
+            TOX: statistics.fmean(scores),
+            **{f"{TOX}/attribute={a}": statistics.fmean(v) for a, v in by_attribute.items()},
+        },
+        "environment": extra.get("environment", {}),
+        "config": {
+            "compression": {"method": method},
+            "calibration": {"seed": seed},
+            "paths": {"output_dir": str(folder)},
+        },
+    }
+    (folder / RESULTS_FILE).write_text(json.dumps(record))
+    with open(folder / ITEMS_DIR / "realtoxicityprompts.jsonl", "w") as fh:
+        for i, (doc, score) in enumerate(zip(DOCS, scores, strict=True)):
+            fh.write(json.dumps({"doc_id": i, "doc": doc, "metrics": ["score"], "score": score}))
+            fh.write("\n")
+
+
+def base_scores() -> list[float]:
+    return list(np.random.default_rng(0).uniform(0.1, 0.4, len(DOCS)))
+
+
+@pytest.fixture
+def seeded_sweep(tmp_path) -> Path:
+    """dense, magnitude and wanda with seeds 0, 1, 2: wanda's seeds shift every item by 0.10,
+    0.12, 0.14 on insult prompts and -0.10 on threat prompts (a divergent impact, 40 items
+    per group); magnitude uses no calibration, so its three jobs are identical."""
+    root = tmp_path / "sweep"
+    dense = base_scores()
+    for seed in range(3):
+        write_job(root, f"dense-{seed}", "none", seed, dense)
+        write_job(root, f"magnitude-{seed}", "magnitude", seed, [v + 0.05 for v in dense])
+        shifted = [
+            v + (0.10 + 0.02 * seed if d["attribute"] == "insult" else -0.10)
+            for v, d in zip(dense, DOCS, strict=True)
+        ]
+        write_job(root, f"wanda-{seed}", "wanda", seed, shifted)
+    return root
+
+
+def test_replicates_are_grouped_by_seed(seeded_sweep):
+    analysis = analyse([seeded_sweep], iterations=300)
+    assert len(analysis.jobs) == 9 and len(analysis.rows) == 3
+    rows = {r.method: r for r in analysis.rows}
+    wanda, magnitude, dense = rows["wanda"], rows["magnitude"], rows["none"]
+    assert wanda.seeded and [j.seed for j in wanda.jobs] == [0, 1, 2]
+    assert wanda.display == "wanda 50% (seeds 0, 1, 2)"
+    assert magnitude.collapsed and not magnitude.seeded and "no calibration" in magnitude.display
+    assert dense.collapsed
+    cell = analysis.cell(wanda, TOX)
+    per_seed = [wanda.jobs[s].metric(TOX) for s in range(3)]
+    assert cell.value == pytest.approx(statistics.fmean(per_seed))
+    assert cell.seed_sd == pytest.approx(statistics.stdev(per_seed))
+    assert cell.n_seeds == 3
+    assert analysis.cell(magnitude, TOX).seed_sd is None  # no fake spread
+    # the combined interval is wider than any one seed's item interval
+    one = analyse([seeded_sweep / "wanda-0", seeded_sweep / "dense-0"], iterations=300)
+    single = one.cell(next(r for r in one.rows if r.method == "wanda"), TOX)
+    assert (cell.interval[1] - cell.interval[0]) > (single.interval[1] - single.interval[0])
+    assert cell.delta == pytest.approx(cell.value - analysis.cell(dense, TOX).value)
+    assert cell.p_value is not None and cell.q_value is not None and cell.detectable > 0
+
+
+def test_group_findings_need_enough_items_and_the_correction(seeded_sweep):
+    lines = findings(analyse([seeded_sweep], iterations=300))
+    divergent = [line for line in lines if line.startswith("Divergent impact")]
+    assert len(divergent) == 1 and "insult +0.1" in divergent[0] and "threat -0.100" in divergent[0]
+    assert "n=40" in divergent[0] and "q=" in divergent[0]
+
+
+def test_group_findings_withheld_below_the_threshold(tmp_path):
+    root = tmp_path / "small"
+    dense = base_scores()
+    write_job(root, "dense", "none", 0, dense)
+    shifted = [
+        v + (0.3 if d["attribute"] == "insult" else -0.3) for v, d in zip(dense, DOCS, strict=True)
+    ]
+    write_job(root, "wanda", "wanda", 0, shifted)
+    for folder in (root / "dense", root / "wanda"):  # keep 20 items per group: below 30
+        path = folder / ITEMS_DIR / "realtoxicityprompts.jsonl"
+        lines = path.read_text().splitlines()[:40]
+        path.write_text("\n".join(lines) + "\n")
+    analysis = analyse([root], iterations=300)
+    wanda = next(r for r in analysis.rows if r.method == "wanda")
+    assert analysis.cell(wanda, f"{TOX}/attribute=insult").n_paired == 20
+    lines = findings(analysis)
+    assert not any(line.startswith("Divergent impact") for line in lines)
+    assert any("at least 30 items" in line and "2 of 2 group changes" in line for line in lines)
+
+
+def test_report_names_seeds_method_q_values_and_power(seeded_sweep):
+    folder = build_report([seeded_sweep], iterations=200)
+    md = (folder / "report.md").read_text()
+    assert "wanda 50% (seeds 0, 1, 2)" in md and "magnitude 50% (no calibration, 3 jobs)" in md
+    assert "Benjamini-Hochberg" in md and "two-stage bootstrap" in md
+    assert "## Calibration seeds" in md and "## Detectable change" in md
+    with open(folder / "results_long.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["metric"] == f"{TOX}/attribute=insult"]
+    assert len(rows) == 3  # one per config, not per job
+    wanda = next(r for r in rows if r["method"] == "wanda")
+    assert wanda["seeds"] == "0 1 2" and float(wanda["q_value"]) < 0.05
+    assert wanda["n_paired"] == "40" and wanda["significant"] == "True"
+    assert float(wanda["detectable_change"]) > 0 and float(wanda["seed_sd"]) > 0
+    with open(folder / "results.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 9  # every job
+
+
+def test_report_warns_when_jobs_come_from_other_machines(tmp_path):
+    root = tmp_path / "mixed"
+    dense = base_scores()
+    env = {"fingerprint": {"cpu": "A", "threads": 2}, "packages": {"torch": "2.13.0"}}
+    write_job(root, "dense", "none", 0, dense, environment=env)
+    other = {"fingerprint": {"cpu": "B", "threads": 2}, "packages": {"torch": "2.12.0"}}
+    write_job(root, "wanda", "wanda", 0, dense, environment=other)
+    warnings = analyse([root], iterations=100).warnings
+    assert len(warnings) == 2
+    assert "cpu: A (1 job), B (1 job)" in warnings[0] and "threads" not in warnings[0]
+    assert "torch: 2.13.0 (1 job), 2.12.0 (1 job)" in warnings[1]
+    same = tmp_path / "same"
+    write_job(same, "dense", "none", 0, dense, environment=env)
+    write_job(same, "wanda", "wanda", 0, dense, environment=env)
+    assert analyse([same], iterations=100).warnings == []
