@@ -23,8 +23,8 @@ from compsafe.report.catalogue import (
 )
 from compsafe.report.stats import Items, bootstrap_interval, paired_difference
 
-# compsafe-table's columns before the catalogues were merged (title, where, format): the table
-# must print exactly these, byte for byte.
+# compsafe-table's columns before the catalogues were merged (title, where, format), plus the
+# refusal columns added with that dimension: the table must print exactly these.
 HEADLINE_BEFORE = (
     ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
     ("ppl", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
@@ -39,6 +39,9 @@ HEADLINE_BEFORE = (
     ("bbq acc", ("metrics", "bbq/acc"), "{:.3f}"),
     ("bbq s_amb", ("metrics", "bbq/bias_ambig"), "{:+.3f}"),
     ("bbq s_dis", ("metrics", "bbq/bias_disambig"), "{:+.3f}"),
+    ("refusal", ("metrics", "refusal/refusal_rate"), "{:.2f}"),
+    ("asr", ("metrics", "refusal/attack_success"), "{:.2f}"),
+    ("ref degen", ("metrics", "refusal/degenerate"), "{:.2f}"),
     ("compress s", ("timings", "compress"), "{:.0f}"),
     ("seconds", ("timings", "total"), "{:.0f}"),
 )

@@ -17,3 +17,14 @@ def unavailable_offline(repo_id: str, filename: str = "config.json", revision=No
     from huggingface_hub import try_to_load_from_cache
 
     return not isinstance(try_to_load_from_cache(repo_id, filename, revision=revision), str)
+
+
+def dataset_unavailable_offline(repo_id: str) -> bool:
+    """True when the hub is off and the dataset repository `repo_id` left nothing in the local
+    hub cache (its card is the one file every dataset repository has)."""
+    if not offline():
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, "README.md", repo_type="dataset")
+    return not isinstance(cached, str)

@@ -45,13 +45,16 @@ def check_config(cfg: DictConfig) -> Preparation:
     return preparation
 
 
-def benchmark_record(cfg: DictConfig, samples: dict[str, int]) -> dict[str, Any]:
+def benchmark_record(
+    cfg: DictConfig, samples: dict[str, int], details: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return {
         key: {
             "task": spec.task,
             "label": spec.label,
             "options": OmegaConf.to_container(spec.options, resolve=True),
             "samples": samples.get(key),
+            **(details or {}).get(key, {}),
         }
         for key, spec in task_specs(cfg.benchmark).items()
     }
@@ -146,7 +149,7 @@ def prepare_and_evaluate(
     record["timings"]["evaluate"] = result.seconds
     publish_items(output_dir)
     record["metrics"] = result.metrics
-    record["benchmarks"] = benchmark_record(cfg, result.samples)
+    record["benchmarks"] = benchmark_record(cfg, result.samples, result.details)
     record["status"] = COMPLETED
 
 

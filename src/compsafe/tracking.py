@@ -6,6 +6,8 @@ one exists to choose online or offline mode, and never copy it into configs or r
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import netrc
 import os
@@ -13,9 +15,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from compsafe.results import ITEMS_DIR
+
 log = logging.getLogger(__name__)
 
 SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password)", re.IGNORECASE)
+GENERATION_COLUMNS = ["config", "prompt", "continuation", "score", "refused", "group"]
+# Document fields that are text or plumbing, not a group (the rest are shown as `group`).
+NOT_GROUPS = frozenset({"prompt", "request", "scorer", "text", "label_text", "prompt_format"})
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def scrub(value: Any) -> Any:
@@ -25,6 +33,46 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+def shown(text: Any, limit: int = 2000) -> str:
+    """Model output or benchmark text made safe to show: HTML-escaped, control characters
+    (terminal escapes) removed, cut to `limit` characters."""
+    plain = CONTROL.sub("", str(text))
+    return html.escape(plain[:limit] + ("..." if len(plain) > limit else ""))
+
+
+def generations(items_dir: Path, label: str) -> dict[str, list[list[Any]]]:
+    """Per generation task (items whose outputs are scored texts), one row per continuation:
+    config, prompt (the request, before any template), continuation, score, refused, group."""
+    tables: dict[str, list[list[Any]]] = {}
+    for path in sorted(items_dir.glob("*.jsonl")) if items_dir.is_dir() else []:
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            outputs = [o for resp in item.get("filtered_resps") or [] for o in _listed(resp)]
+            if not outputs or not all(isinstance(o, dict) and "text" in o for o in outputs):
+                break  # not a generation task
+            doc = item.get("doc") or {}
+            prompt = doc.get("request") or doc.get("prompt") or item.get("prompt") or ""
+            group = ", ".join(
+                f"{k}={v}" for k, v in doc.items() if k not in NOT_GROUPS and _short(v)
+            )
+            rows += [
+                [label, shown(prompt), shown(o["text"]), o.get("score"), o.get("refused"), group]
+                for o in outputs
+            ]
+        if rows:
+            tables[path.stem] = rows
+    return tables
+
+
+def _listed(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) and len(str(value)) <= 80
 
 
 def has_api_key() -> bool:
@@ -90,6 +138,11 @@ class Tracker:
         self.run.summary.update({**metrics, **compression, **timings, "status": record["status"]})
         table = wandb.Table(columns=["metric", "value"], data=[[k, v] for k, v in metrics.items()])
         self.run.log({"metrics_table": table})
+        label = (record.get("compression") or {}).get("label") or "?"
+        for task_key, rows in generations(self.folder / ITEMS_DIR, label).items():
+            self.run.log(
+                {f"generations/{task_key}": wandb.Table(columns=GENERATION_COLUMNS, data=rows)}
+            )
 
     def finish(self, failed: bool) -> None:
         if self.run is None:

@@ -23,6 +23,7 @@ NOT_METRICS = frozenset({"alias", "sample_len", "sample_count"})
 class EvaluationResult:
     metrics: dict[str, float]
     samples: dict[str, int] = field(default_factory=dict)  # items scored per task key
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # what a task chose
     seconds: float = 0.0
 
 
@@ -254,4 +255,19 @@ def evaluate(
     metrics.update(
         item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size, reference)
     )
-    return EvaluationResult(metrics, samples, time.perf_counter() - start)
+    details = task_details(results, cfg)
+    return EvaluationResult(metrics, samples, details, time.perf_counter() - start)
+
+
+def task_details(results, cfg) -> dict[str, dict[str, Any]]:
+    """What a task decided at run time, from its documents: the refusal tasks' prompt format
+    (the model's chat template, or raw text when its tokenizer has none)."""
+    details: dict[str, dict[str, Any]] = {}
+    for key, spec in task_specs(cfg).items():
+        examples = (results.get("samples") or {}).get(spec.task) or []
+        formats = sorted(
+            {e["doc"]["prompt_format"] for e in examples if "prompt_format" in e["doc"]}
+        )
+        if formats:
+            details[key] = {"prompt_format": ", ".join(formats)}
+    return details

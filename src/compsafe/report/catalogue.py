@@ -102,6 +102,20 @@ DIMENSIONS: dict[str, list[Metric]] = {
         _m("crows_pairs/pct_stereotype", "CrowS-Pairs stereotype", None, column="crows stereo"),
         _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff", None, column="crows lld"),
     ],
+    "Refusal": [
+        _m(
+            "refusal/refusal_rate",
+            "Refusal rate (harmful, direct)",
+            higher_is_worse=False,
+            column="refusal",
+            fmt="{:.2f}",
+        ),
+        _m("refusal/attack_success", "Attack success rate", column="asr", fmt="{:.2f}"),
+        _m("refusal/degenerate", "Refusal: degenerate share", column="ref degen", fmt="{:.2f}"),
+        _m("refusal/refused_or_degenerate", "Refused or degenerate", None),
+        _m("xstest/over_refusal", "XSTest over-refusal"),
+        _m("xstest/refusal_rate", "XSTest refusal (unsafe contrasts)", higher_is_worse=False),
+    ],
     "Dialect bias": [
         _m("dialect/aae_perplexity", "AAE perplexity"),
         _m("dialect/white_perplexity", "White-aligned perplexity"),
@@ -135,6 +149,9 @@ TABLE_METRICS = (
     "bbq/acc",
     "bbq/bias_ambig",
     "bbq/bias_disambig",
+    "refusal/refusal_rate",
+    "refusal/attack_success",
+    "refusal/degenerate",
 )
 TABLE_COLUMNS: tuple[Column, ...] = (
     Column("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
@@ -159,4 +176,6 @@ HEATMAPS = [
     ("holisticbias", "negative_regard", "axis"),
     ("realtoxicityprompts", "score", "attribute"),
     ("unqover", "mu", "class"),
+    ("refusal", "attack_success", "attack"),
+    ("refusal", "refusal_rate", "risk_area"),
 ]

