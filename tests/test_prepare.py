@@ -114,3 +114,17 @@ def test_calibration_is_checked_and_recorded_only_where_a_stage_needs_it(tiny_mo
     assert wanda["name"] == "bold_wikipedia" and wanda["seed"] == 0
     rtn_after = preparation(tiny_model_dir, tmp_path, "compression.quantize=gptq")
     assert rtn_after.spec.stage_names == ("magnitude", "gptq") and rtn_after.spec.needs_calibration
+
+
+def test_the_cache_key_covers_the_code_that_makes_the_weights(monkeypatch):
+    """A fix in the compression, model-loading or calibration code (a new tie rule for masks)
+    must never be served weights the old code made: their source is part of the key."""
+    from compsafe.compression import cache
+    from compsafe.compression.base import CompressionSpec
+
+    spec = CompressionSpec("magnitude", 0.5, "unstructured", ("Linear",), ("lm_head",))
+    before, material = cache.cache_key({"name": "m"}, spec, None, "cpu")
+    assert material["code"] == cache.code_digest() and len(material["code"]) == 16
+    monkeypatch.setattr(cache, "code_digest", lambda: "another-revision")
+    after, _ = cache.cache_key({"name": "m"}, spec, None, "cpu")
+    assert after != before

@@ -5,7 +5,8 @@ safetensors checkpoint (llm-compressor's `save_pretrained(save_compressed=True)`
 transformers and vLLM) with `recipe.yaml` when llm-compressor ran, the tokenizer, and
 `compsafe-cache.json` (what the key was made of, the files and their sizes, what the job
 measured). The key hashes everything that determines the weights: the dense model's identity,
-the compression spec, the calibration config, the device type and library versions.
+the compression spec, the calibration config, the device type, library versions and a digest of
+compsafe's own code that makes the weights (`code_digest`).
 
 Entries are written to a temporary folder and renamed into place; one that is incomplete
 (no marker, a file missing or of the wrong size) or fails verification is deleted and rebuilt.
@@ -14,6 +15,7 @@ Entries are written to a temporary folder and renamed into place; one that is in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -58,10 +60,29 @@ def weights_identity(loaded_path: str, source: str, revision: str | None) -> dic
     }
 
 
+# The packages whose code decides the weights: loading (and dequantizing) the dense model, the
+# calibration text, the compression itself. Their source is part of the key, so a fix there (a
+# new tie rule for masks) never serves weights made by the old code.
+CODE_PACKAGES = ("compression", "models", "data")
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha256 of the source of CODE_PACKAGES (compsafe's version does not change with them)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).glob("*.py")):
+            digest.update(f"{package}/{path.name}".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_key(identity: dict, spec: CompressionSpec, calibration: dict | None, device: str):
     """(hex digest, the material it hashes)."""
     material = {
         "format": FORMAT,
+        "code": code_digest(),
         "model": identity,
         "compression": dataclasses.asdict(spec),
         "calibration": calibration,
