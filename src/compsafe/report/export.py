@@ -100,6 +100,8 @@ def _long_cells(analysis: Analysis, row: Row, key: str) -> list[Any]:
     interval = cell.interval or (None, None)
     delta = cell.delta_interval or (None, None, None)
     seeds = " ".join(str(j.seed) for j in row.jobs) if row.seeded else row.seed
+    if row.collapsed:
+        seeds = "no calibration"
     return [
         *interval,
         cell.delta,
