@@ -255,3 +255,12 @@ def test_report_warns_when_jobs_come_from_other_machines(tmp_path):
     write_job(same, "dense", "none", 0, dense, environment=env)
     write_job(same, "wanda", "wanda", 0, dense, environment=env)
     assert analyse([same], iterations=100).warnings == []
+
+
+def test_compsafe_table_tells_seed_replicates_apart(seeded_sweep):
+    from compsafe.report.table import collect, format_table
+
+    table = format_table(collect([seeded_sweep]))
+    assert "| wanda 50% seed 0 " in table and "| wanda 50% seed 2 " in table
+    one = format_table(collect([seeded_sweep / "wanda-1", seeded_sweep / "dense-1"]))
+    assert "seed" not in one.split("\n")[2]  # a label that is unique keeps its plain name

@@ -90,8 +90,8 @@ def markdown(
         *[f"> **Warning**: {w}" for w in analysis.warnings],
         *([""] if analysis.warnings else []),
         "Cells: value [95 % bootstrap interval] (change vs dense; `*` when significant at a "
-        f"{FDR:.0%} false discovery rate, Benjamini-Hochberg over all {analysis.tested} changes "
-        f"of this report: {marked} marked).",
+        f"{FDR:.0%} false discovery rate, Benjamini-Hochberg over the {analysis.tested} "
+        f"change{'s' if analysis.tested != 1 else ''} of this report: {marked} marked).",
         "",
         PAIRING,
         "",

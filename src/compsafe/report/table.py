@@ -71,6 +71,17 @@ def _cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
+def _label(record: dict[str, Any]) -> str:
+    compression = record.get("compression") or {}
+    return compression.get("label") or compression.get("method", "?")
+
+
+def _seed(record: dict[str, Any]) -> Any:
+    """The calibration seed the job was run with (its config's), None when it has none."""
+    calibration = (record.get("config") or {}).get("calibration")
+    return calibration.get("seed") if isinstance(calibration, dict) else None
+
+
 def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
     """A Markdown table, then the data each benchmark used and any failed jobs.
 
@@ -78,9 +89,10 @@ def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
     columns = _columns(records)
     header = ["config", *(c.title for c in columns)]
     rows = []
-    for _, record in records:
-        compression = record.get("compression") or {}
-        label = compression.get("label") or compression.get("method", "?")
+    labels = [_label(record) for _, record in records]
+    for (_, record), label in zip(records, labels, strict=True):
+        if labels.count(label) > 1 and (seed := _seed(record)) is not None:
+            label += f" seed {seed}"  # a seed sweep: rows that would read the same
         if record.get("status") != "completed":
             label += " (FAILED)"
         rows.append([label, *(_cell(_get(record, c.where), c.fmt) for c in columns)])
