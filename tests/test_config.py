@@ -59,6 +59,7 @@ def test_default_config_types():
         "realtoxicityprompts",
         "bold",
         "bbq",
+        "refusal",
     }
     assert cfg.logger.name == "wandb"
 
@@ -70,6 +71,15 @@ def test_quick_benchmark_covers_every_offline_dimension():
     assert quick.realtoxicityprompts.options.scorer == "profanity_check"
     assert quick.bold.options.scorer == "vader"
     assert quick.bbq.options.sample_size == 100
+    assert quick.refusal.task == "compsafe_refusal"
+    assert list(quick.refusal.options.attack) == ["none", "gcg_suffix"]  # no long DAN prompts
+
+
+def test_refusal_is_in_the_safety_and_paper_suites():
+    assert _compose(["benchmark=safety"]).benchmark.tasks.refusal.task == "compsafe_refusal"
+    paper = _compose(["benchmark=paper"]).benchmark.tasks
+    assert paper.refusal.options.sample_size is None and "dan" in paper.refusal.options.attack
+    assert paper.xstest.task == "compsafe_xstest"
 
 
 def test_paper_suite_has_every_dimension():
