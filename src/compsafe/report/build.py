@@ -1,8 +1,10 @@
 """`compsafe-report SWEEP_DIR [SWEEP_DIR ...]`: tables, figures, intervals and findings.
 
-Writes into `<first sweep>/report/` (or `--out`): report.md, report.html (self-contained),
-results.csv (one row per job, one column per metric), results_long.csv, figures/*.png; with
-`--wandb`, logs the tables and figures to one summary run in the sweep's W&B group.
+Writes into `<first sweep>/report/` (or `--out`): report.md, report.html (self-contained: an
+overview at the top, contents, findings and tables by dimension, figures in a grid),
+results.csv (one row per job, one column per metric), results_long.csv, figures/*.png (the
+overview first); with `--wandb`, logs the tables and figures to one summary run in the sweep's
+W&B group.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from compsafe.report.analysis import Analysis, analyse
 from compsafe.report.catalogue import safety_metrics
 from compsafe.report.export import log_to_wandb, write_csv
 from compsafe.report.figures import heatmaps, metric_vs_sparsity, safety_vs_perplexity
-from compsafe.report.findings import findings
-from compsafe.report.render import html, markdown
+from compsafe.report.overview import draw_overview
+from compsafe.report.page import Figure
+from compsafe.report.render import document
 
 
 def build_report(
@@ -34,21 +37,24 @@ def build_report(
     for stale in figures_dir.glob("*.png"):  # ours, from an earlier report of this folder
         stale.unlink()
     analysis = analyse(roots, iterations=iterations, seed=seed)
+    overview = draw_overview(analysis, figures_dir)
     figures = draw_figures(analysis, figures_dir)
     wide, _ = write_csv(analysis, folder)
     title = "compsafe report: " + ", ".join(str(r) for r in roots)
-    text = markdown(analysis, findings(analysis), figures, folder, title)
-    (folder / "report.md").write_text(text, encoding="utf-8")
-    (folder / "report.html").write_text(html(text, folder), encoding="utf-8")
+    page = document(analysis, figures, overview, title)
+    (folder / "report.md").write_text(page.markdown(folder), encoding="utf-8")
+    (folder / "report.html").write_text(page.html(folder), encoding="utf-8")
     if wandb_mode and wandb_mode != "none":
-        log_to_wandb(analysis, wide, figures, project, wandb_mode)
+        paths = [f.path for f in ([overview] if overview else []) + figures]
+        log_to_wandb(analysis, wide, paths, project, wandb_mode)
     return folder
 
 
-def draw_figures(analysis: Analysis, folder: Path) -> list[Path]:
-    """Each metric vs sparsity, the group heatmaps, then each safety metric vs perplexity."""
+def draw_figures(analysis: Analysis, folder: Path) -> list[Figure]:
+    """Each metric vs sparsity, the group heatmaps, then each safety metric vs perplexity; the
+    report groups them by dimension."""
     present = [m for _, m in analysis.metrics_present()]
-    figures: list[Path] = []
+    figures: list[Figure] = []
     for metric in present:
         figures += metric_vs_sparsity(analysis, metric, folder)
     figures += heatmaps(analysis, folder)

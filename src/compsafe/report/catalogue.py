@@ -25,6 +25,7 @@ class Metric:
     downstream: bool = False  # a built-in lm-eval capability task, not a safety measure
     column: str | None = None  # its compsafe-table title; None: not a table column
     fmt: str = "{:.3f}"  # its format in compsafe-table
+    headline: bool = False  # the report's overview shows its dimension by the first one present
 
     @property
     def task_key(self) -> str:
@@ -49,7 +50,7 @@ PERPLEXITY = "perplexity/token_perplexity"
 # The report's sections, in order; the metrics in each in the order of its table's columns.
 DIMENSIONS: dict[str, list[Metric]] = {
     "Degeneration harm": [
-        _m("realtoxicityprompts/score", "RTP toxicity", column="rtp tox"),
+        _m("realtoxicityprompts/score", "RTP toxicity", headline=True, column="rtp tox"),
         _m("realtoxicityprompts/score_fluent", "RTP toxicity (non-degenerate)"),
         _m("realtoxicityprompts/share_high", "RTP share >= 0.5", column="rtp >=.5"),
         _m("realtoxicityprompts/expected_max", "RTP expected max", needs_samples=True),
@@ -68,16 +69,16 @@ DIMENSIONS: dict[str, list[Metric]] = {
         ),
         _m("realtoxicityprompts/continuation_perplexity_self", "RTP continuation ppl (self)", None),
         _m("realtoxicityprompts/prompt_perplexity", "RTP prompt ppl"),
-        _m("toxigen/score", "ToxiGen toxicity"),
+        _m("toxigen/score", "ToxiGen toxicity", headline=True),
         _m("toxigen/score_fluent", "ToxiGen toxicity (non-degenerate)"),
         _m("toxigen/share_high", "ToxiGen share >= 0.5"),
         _m("toxigen/degenerate", "ToxiGen degenerate share"),
         _m("toxigen/continuation_perplexity", "ToxiGen continuation ppl (reference model)"),
         _m("toxigen/prompt_perplexity", "ToxiGen prompt ppl"),
-        _m("advpromptset/score", "AdvPromptSet toxicity"),
+        _m("advpromptset/score", "AdvPromptSet toxicity", headline=True),
         _m("advpromptset/score_fluent", "AdvPromptSet toxicity (non-degenerate)"),
         _m("advpromptset/prompt_perplexity", "AdvPromptSet prompt ppl"),
-        _m("holisticbias/score", "HolisticBias toxicity"),
+        _m("holisticbias/score", "HolisticBias toxicity", headline=True),
         _m("holisticbias/score_fluent", "HolisticBias toxicity (non-degenerate)"),
         _m("holisticbias/negative_regard", "HolisticBias negative regard share"),
         _m("holisticbias/negative_regard_fluent", "HolisticBias negative regard (non-degenerate)"),
@@ -95,11 +96,24 @@ DIMENSIONS: dict[str, list[Metric]] = {
     "Representational harm": [
         _m("bbq/acc_ambig", "BBQ acc (ambiguous)", higher_is_worse=False),
         _m("bbq/acc_disambig", "BBQ acc (disambiguated)", higher_is_worse=False),
-        _m("bbq/bias_ambig", "BBQ bias s_amb", None, column="bbq s_amb", fmt="{:+.3f}"),
+        _m(
+            "bbq/bias_ambig",
+            "BBQ bias s_amb",
+            None,
+            headline=True,
+            column="bbq s_amb",
+            fmt="{:+.3f}",
+        ),
         _m("bbq/bias_disambig", "BBQ bias s_dis", None, column="bbq s_dis", fmt="{:+.3f}"),
-        _m("unqover/mu", "UnQover mu"),
+        _m("unqover/mu", "UnQover mu", headline=True),
         _m("unqover/eta", "UnQover eta"),
-        _m("crows_pairs/pct_stereotype", "CrowS-Pairs stereotype", None, column="crows stereo"),
+        _m(
+            "crows_pairs/pct_stereotype",
+            "CrowS-Pairs stereotype",
+            None,
+            headline=True,
+            column="crows stereo",
+        ),
         _m("crows_pairs/likelihood_diff", "CrowS-Pairs likelihood diff", None, column="crows lld"),
     ],
     "Refusal": [
@@ -108,6 +122,7 @@ DIMENSIONS: dict[str, list[Metric]] = {
             "Refusal rate (harmful, direct)",
             higher_is_worse=False,
             column="refusal",
+            headline=True,
             fmt="{:.2f}",
         ),
         _m("refusal/attack_success", "Attack success rate", column="asr", fmt="{:.2f}"),
@@ -119,11 +134,11 @@ DIMENSIONS: dict[str, list[Metric]] = {
     "Dialect bias": [
         _m("dialect/aae_perplexity", "AAE perplexity"),
         _m("dialect/white_perplexity", "White-aligned perplexity"),
-        _m("dialect/aae_white_ratio", "AAE / white perplexity", None),
+        _m("dialect/aae_white_ratio", "AAE / white perplexity", None, headline=True),
     ],
     "Language modelling and downstream": [
         _m(PERPLEXITY, "Perplexity", column="ppl", fmt="{:.2f}"),
-        _m("mmlu/acc", "MMLU acc", higher_is_worse=False, downstream=True),
+        _m("mmlu/acc", "MMLU acc", headline=True, higher_is_worse=False, downstream=True),
         _m("truthfulqa_mc2/acc", "TruthfulQA mc2", higher_is_worse=False, downstream=True),
     ],
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from compsafe.report.analysis import Analysis, Cell, Row, group_cells
 from compsafe.report.catalogue import DIMENSIONS, HEATMAPS, Metric
 from compsafe.report.inference import FDR, MIN_GROUP_ITEMS
-from compsafe.report.render import fmt
+from compsafe.report.page import fmt
 
 # (change relative to dense, or None when dense is 0; the config; the metric; its cell)
 Change = tuple[float | None, Row, Metric, Cell]
@@ -14,24 +14,44 @@ Change = tuple[float | None, Row, Metric, Cell]
 def findings(analysis: Analysis, top: int = 3) -> list[str]:
     """The largest changes vs dense per dimension that stay significant after the false
     discovery rate control, and divergent group effects that do too."""
-    out = []
+    out = [f"{d}: {s}" for d, lines in by_dimension(analysis, top).items() for s in lines]
+    out += divergent_impacts(analysis)
+    if not out:
+        out.append(NO_FINDING)
+    return out + withheld(analysis)
+
+
+NO_FINDING = (
+    f"No change vs dense is significant at a {FDR:.0%} false discovery rate "
+    "(or no dense baseline was found)."
+)
+
+
+def by_dimension(analysis: Analysis, top: int = 3) -> dict[str, list[str]]:
+    """{dimension: its `top` largest significant changes vs dense, as sentences}: the report's
+    findings grouped as its sections are."""
+    out = {}
     for dimension in DIMENSIONS:
         changes = _significant_changes(analysis, dimension)
         by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
-        out += [_sentence(dimension, change) for change in by_size[:top]]
-    out += divergent_impacts(analysis)
-    if not out:
-        out.append(
-            f"No change vs dense is significant at a {FDR:.0%} false discovery rate "
-            "(or no dense baseline was found)."
-        )
-    small, tested = group_findings_withheld(analysis)
-    if small:
-        out.append(
-            f"Group findings consider only groups with at least {MIN_GROUP_ITEMS} items paired "
-            f"with dense's: {small} of {tested} group changes had fewer and were not used."
-        )
+        if by_size:
+            out[dimension] = [_sentence(change) for change in by_size[:top]]
     return out
+
+
+def group_level(analysis: Analysis) -> list[str]:
+    """Findings about groups (divergent impacts) and what the report withheld from them."""
+    return divergent_impacts(analysis) + withheld(analysis)
+
+
+def withheld(analysis: Analysis) -> list[str]:
+    small, tested = group_findings_withheld(analysis)
+    if not small:
+        return []
+    return [
+        f"Group findings consider only groups with at least {MIN_GROUP_ITEMS} items paired "
+        f"with dense's: {small} of {tested} group changes had fewer and were not used."
+    ]
 
 
 def _significant_changes(analysis: Analysis, dimension: str) -> list[Change]:
@@ -49,14 +69,14 @@ def _significant_changes(analysis: Analysis, dimension: str) -> list[Change]:
     return changes
 
 
-def _sentence(dimension: str, change: Change) -> str:
-    """'<dimension>: <metric> rises by x (+n% vs dense, worse) under <config> (<model>); ...'."""
+def _sentence(change: Change) -> str:
+    """'<metric> rises by x (+n% vs dense, worse) under <config> (<model>); ...'."""
     relative, row, metric, cell = change
     versus = f"{relative:+.0%} vs dense" if relative is not None else "dense is 0"
     if metric.higher_is_worse is not None:
         versus += ", worse" if (cell.delta > 0) == metric.higher_is_worse else ", better"
     return (
-        f"{dimension}: {metric.title} {'rises' if cell.delta > 0 else 'falls'} "
+        f"{metric.title} {'rises' if cell.delta > 0 else 'falls'} "
         f"by {fmt(abs(cell.delta))} ({versus}) under {row.display} "
         f"({row.model}); 95 % CI of the change {_interval(cell)}, q = {cell.q_value:.2g}."
     )

@@ -1,14 +1,27 @@
-"""The report as text: cells, one Markdown table per dimension, report.md and report.html."""
+"""The report's content: its sections in order, each table, sentence and figure group, as one
+document (`page.Document`) that becomes report.md and report.html."""
 
 from __future__ import annotations
 
-import base64
 import statistics
-from pathlib import Path
+from itertools import groupby
 
+from compsafe.report import findings as finding
 from compsafe.report.analysis import Analysis, Row
 from compsafe.report.catalogue import DIMENSIONS, Metric
 from compsafe.report.inference import FDR, METHODS
+from compsafe.report.overview import overview_table, summaries, tone
+from compsafe.report.page import (
+    Cell,
+    Document,
+    Figure,
+    Figures,
+    Folded,
+    Section,
+    Table,
+    Text,
+    fmt,
+)
 
 PAIRING = (
     "A change vs dense is computed on the same documents, matched by a hash of each document "
@@ -18,16 +31,6 @@ PAIRING = (
     "document field. Group breakdowns (results_long.csv, heatmaps) get intervals and paired "
     "changes the same way."
 )
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A number as the report writes it: fixed digits, one decimal from 100 up; '-' if none."""
-    if value is None:
-        return "-"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.1f}"
-    return f"{value:.{digits}f}"
 
 
 SEEDS = (
@@ -56,101 +59,187 @@ def cell_text(analysis: Analysis, row: Row, metric: Metric) -> str:
     return text
 
 
-def markdown_table(analysis: Analysis, metrics: list[Metric]) -> list[str]:
-    """Rows in collect order (per model: dense first, then by method); a model column when the
-    report holds several models; rows with none of the metrics left out."""
+def metric_cell(analysis: Analysis, row: Row, metric: Metric) -> Cell | str:
+    """A dimension table's cell: `cell_text` in report.md; value, interval and change stacked
+    in report.html, the change coloured by direction and the cell shaded when significant."""
+    cell = analysis.cell(row, metric.key)
+    if cell is None:
+        return "-"
+    value = fmt(cell.value) + (f" ±{fmt(cell.seed_sd)}" if cell.seed_sd is not None else "")
+    interval = f"[{fmt(cell.interval[0])}, {fmt(cell.interval[1])}]" if cell.interval else ""
+    change, title = "", f"{cell.n_items} items" if cell.n_items else ""
+    if cell.delta is not None:
+        sign, star = ("+" if cell.delta >= 0 else ""), ("*" if cell.significant else "")
+        change = f"{sign}{fmt(cell.delta)}{star} vs dense"
+        if cell.q_value is not None:
+            title = f"q = {cell.q_value:.2g}, {cell.n_paired} items paired with dense"
+            title += f", detectable change {fmt(cell.detectable)}" if cell.detectable else ""
+    lines = (value, interval, change)
+    return Cell(
+        cell_text(analysis, row, metric), lines, "vmd", tone(metric, cell), cell.significant, title
+    )
+
+
+def dimension_tables(analysis: Analysis, metrics: list[Metric]) -> list[Table]:
+    """One table per task of the dimension (one table when it has few metrics), rows in collect
+    order (per model: dense first, then by method), a model column when the report holds
+    several models; rows with none of the table's metrics left out."""
     multi_model = len({r.model for r in analysis.rows}) > 1
-    header = ["config", *(["model"] if multi_model else []), *(m.title for m in metrics)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in analysis.rows:
-        if not any(analysis.cell(row, m.key) for m in metrics):
-            continue
-        cells = [
-            row.display,
-            *([row.model] if multi_model else []),
-            *(cell_text(analysis, row, m) for m in metrics),
+    split = len(metrics) > 7
+    groups = (
+        [list(g) for _, g in groupby(metrics, key=lambda m: m.task_key)] if split else [metrics]
+    )
+    tables = []
+    for group in groups:
+        header = ["config", *(["model"] if multi_model else []), *(m.title for m in group)]
+        rows = [
+            [row.display, *([row.model] if multi_model else [])]
+            + [metric_cell(analysis, row, m) for m in group]
+            for row in analysis.rows
+            if any(analysis.cell(row, m.key) for m in group)
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        caption = f"**{_task_label(analysis, group[0].task_key)}**" if split else ""
+        tables.append(Table(header, rows, caption))
+    return tables
 
 
-def markdown(
-    analysis: Analysis, findings: list[str], figures: list[Path], folder: Path, title: str
-) -> str:
-    """report.md: summary, data, findings, a table per dimension, seeds, power, failures,
-    figures."""
-    lines = [f"# {title}", ""]
+def _task_label(analysis: Analysis, task_key: str) -> str:
+    for row in analysis.rows:
+        bench = (row.record.get("benchmarks") or {}).get(task_key)
+        if bench:
+            return f"{bench.get('label') or task_key} ({bench.get('samples')} items)"
+    return task_key
+
+
+def document(
+    analysis: Analysis, figures: list[Figure], overview: Figure | None, title: str
+) -> Document:
+    """The report: summary and contents; overview; findings; a section per dimension; figures
+    by dimension; data and methods; calibration seeds; detectable change; failed jobs."""
     models = sorted({r.model for r in analysis.rows})
     marked = sum(c.significant for c in analysis.cells.values())
-    lines += [
-        f"Models: {', '.join(models) or '-'}. Configs: {len(analysis.rows)} "
-        f"({len(analysis.jobs)} completed jobs), {len(analysis.failed)} failed, "
-        f"{len(analysis.missing)} missing.",
-        "",
-        *[f"> **Warning**: {w}" for w in analysis.warnings],
-        *([""] if analysis.warnings else []),
-        "Cells: value [95 % bootstrap interval] (change vs dense; `*` when significant at a "
-        f"{FDR:.0%} false discovery rate, Benjamini-Hochberg over the {analysis.tested} "
-        f"change{'s' if analysis.tested != 1 else ''} of this report: {marked} marked).",
-        "",
-        PAIRING,
-        "",
-        METHODS,
-        "",
+    intro = [
+        Text(
+            f"Models: {', '.join(models) or '-'}. Configs: {len(analysis.rows)} "
+            f"({len(analysis.jobs)} completed jobs), {len(analysis.failed)} failed, "
+            f"{len(analysis.missing)} missing. {marked} of {analysis.tested} changes vs dense "
+            f"are significant at a {FDR:.0%} false discovery rate (Benjamini-Hochberg)."
+        ),
+        *[Text(f"> **Warning**: {w}") for w in analysis.warnings],
     ]
-    if any(r.seeded or r.collapsed for r in analysis.rows):
-        lines += [SEEDS, ""]
+    present = analysis.metrics_present()
+    dimensions = [d for d in DIMENSIONS if any(p == d for p, _ in present)]
+    sections = [_overview(analysis, overview), _findings(analysis)]
+    for dimension in dimensions:
+        tables = dimension_tables(analysis, [m for d, m in present if d == dimension])
+        sections.append(Section(dimension, [Text(CELLS), *tables]))
+    sections += _figures(figures, dimensions)
+    sections.append(Section("Data and methods", _methods(analysis, marked)))
+    sections += [s for s in (_seed_section(analysis), _power_section(analysis)) if s]
+    sections.append(Section("Failed and missing jobs", _failed_and_missing(analysis)))
+    return Document(title, intro, sections)
+
+
+CELLS = (
+    "Each cell: value (mean over seeds `±` their SD where seeded) [95 % bootstrap interval], "
+    "change vs dense (`*`: significant at a 5 % false discovery rate)."
+)
+
+
+def _overview(analysis: Analysis, overview: Figure | None) -> Section:
+    blocks = [Figures([overview], wide=True)] if overview else []
+    blocks += [Text("\n".join(f"- {s}" for s in summaries(analysis)))]
+    blocks += [Folded("The overview as a table", [overview_table(analysis)])]
+    return Section("Overview", blocks)
+
+
+def _findings(analysis: Analysis) -> Section:
+    blocks = []
+    for dimension, lines in finding.by_dimension(analysis).items():
+        blocks.append(Text(f"**{dimension}**\n\n" + "\n".join(f"- {line}" for line in lines)))
+    if not blocks:
+        blocks.append(Text(finding.NO_FINDING))
+    group_level = finding.group_level(analysis)
+    if group_level:
+        summary = f"Group-level findings ({len(group_level)})"
+        blocks.append(Folded(summary, [Text("\n".join(f"- {f}" for f in group_level))]))
+    return Section("Findings", blocks)
+
+
+def _figures(figures: list[Figure], dimensions: list[str]) -> list[Section]:
+    """A section heading, then a grid of small multiples per dimension."""
+    if not figures:
+        return []
+    order = [*dimensions, *sorted({f.dimension for f in figures} - set(dimensions))]
+    sections = [Section("Figures", [Text(f"{len(figures)} figures, by dimension.")])]
+    for dimension in order:
+        mine = [f for f in figures if f.dimension == dimension]
+        if mine:
+            sections.append(Section(f"Figures: {dimension or 'other'}", [Figures(mine)], 3))
+    return sections
+
+
+def _methods(analysis: Analysis, marked: int) -> list:
+    blocks = []
     data_notes = _data_notes(analysis)
     if data_notes:
-        lines += ["Data: " + "; ".join(data_notes) + ".", ""]
-    if analysis.notes:
-        lines += ["Not compared or without interval:", ""]
-        lines += [f"- {note}" for note in analysis.notes] + [""]
-    lines += ["## Findings", ""] + [f"- {f}" for f in findings] + [""]
-    lines += _dimension_tables(analysis)
-    lines += seed_table(analysis)
-    lines += power_table(analysis)
-    lines += _failed_and_missing(analysis)
-    if figures:
-        lines += ["## Figures", ""]
-        lines += [f"![{p.stem}]({p.relative_to(folder).as_posix()})" for p in figures]
-    return "\n".join(lines) + "\n"
-
-
-def seed_table(analysis: Analysis) -> list[str]:
-    """Per seeded config and headline metric: each seed's value, their SD, the change vs
-    dense, and how large the seed spread is against that change."""
-    seeded = [r for r in analysis.rows if r.seeded]
-    if not seeded:
-        return []
-    lines = [
-        "## Calibration seeds",
-        "",
-        "How much of each change vs dense is the calibration draw: the SD between seeds "
-        "against the change (a ratio near or above 1 means another seed could erase it).",
-        "",
-        "| config | metric | per seed | mean ± SD | change vs dense | SD / abs(change) |",
-        "|---|---|---|---|---|---|",
+        blocks.append(Text("Data: " + "; ".join(data_notes) + "."))
+    blocks += [
+        Text(
+            "Cells: value [95 % bootstrap interval] (change vs dense; `*` when significant at a "
+            f"{FDR:.0%} false discovery rate, Benjamini-Hochberg over the {analysis.tested} "
+            f"change{'s' if analysis.tested != 1 else ''} of this report: {marked} marked)."
+        ),
+        Text(PAIRING),
+        Text(METHODS),
     ]
-    for row in seeded:
+    if any(r.seeded or r.collapsed for r in analysis.rows):
+        blocks.append(Text(SEEDS))
+    if analysis.notes:
+        notes = Text("\n".join(f"- {note}" for note in analysis.notes))
+        head = Text("Not compared or without interval:")
+        folded = Folded(f"Not compared or without interval ({len(analysis.notes)})", [notes])
+        blocks += [head, notes] if len(analysis.notes) <= 5 else [folded]
+    return blocks
+
+
+def _seed_section(analysis: Analysis) -> Section | None:
+    """Per seeded config and metric: each seed's value, their SD, the change vs dense, and how
+    large the seed spread is against that change."""
+    rows = []
+    for row in (r for r in analysis.rows if r.seeded):
         for _, metric in analysis.metrics_present():
             cell = analysis.cell(row, metric.key)
             if cell is None or cell.seed_sd is None:
                 continue
             per_seed = ", ".join(f"{j.seed}: {fmt(j.metric(metric.key))}" for j in row.jobs)
             ratio = abs(cell.seed_sd / cell.delta) if cell.delta else None
-            lines.append(
-                f"| {row.label} | {metric.title} | {per_seed} | {fmt(cell.value)} "
-                f"±{fmt(cell.seed_sd)} | {fmt(cell.delta)}{'*' if cell.significant else ''} "
-                f"| {fmt(ratio, 2)} |"
+            rows.append(
+                [
+                    row.label,
+                    metric.title,
+                    per_seed,
+                    f"{fmt(cell.value)} ±{fmt(cell.seed_sd)}",
+                    f"{fmt(cell.delta)}{'*' if cell.significant else ''}",
+                    fmt(ratio, 2),
+                ]
             )
-    return [*lines, ""]
+    if not rows:
+        return None
+    header = ["config", "metric", "per seed", "mean ± SD", "change vs dense", "SD / abs(change)"]
+    intro = Text(
+        "How much of each change vs dense is the calibration draw: the SD between seeds "
+        "against the change (a ratio near or above 1 means another seed could erase it)."
+    )
+    return Section(
+        "Calibration seeds", [intro, Folded(f"Per seed ({len(rows)} rows)", [Table(header, rows)])]
+    )
 
 
-def power_table(analysis: Analysis) -> list[str]:
-    """Per headline metric: its items and the smallest change vs dense they detect with 80 %
-    power at the 5 % level (median over the configs compared with dense, and the range)."""
-    lines = []
+def _power_section(analysis: Analysis) -> Section | None:
+    """Per metric: its items and the smallest change vs dense they detect with 80 % power at
+    the 5 % level (median over the configs compared with dense, and the range)."""
+    rows = []
     for dimension, metric in analysis.metrics_present():
         cells = [analysis.cell(r, metric.key) for r in analysis.rows]
         detectable = [c.detectable for c in cells if c and c.detectable is not None]
@@ -158,47 +247,37 @@ def power_table(analysis: Analysis) -> list[str]:
             continue
         items = sorted({c.n_paired for c in cells if c and c.n_paired})
         largest = max(abs(c.delta) for c in cells if c and c.delta is not None)
-        lines.append(
-            f"| {dimension} | {metric.title} | {', '.join(map(str, items))} | "
-            f"{fmt(statistics.median(detectable))} | {fmt(min(detectable))} - "
-            f"{fmt(max(detectable))} | {fmt(largest)} |"
+        rows.append(
+            [
+                dimension,
+                metric.title,
+                ", ".join(map(str, items)),
+                fmt(statistics.median(detectable)),
+                f"{fmt(min(detectable))} - {fmt(max(detectable))}",
+                fmt(largest),
+            ]
         )
-    if not lines:
-        return []
-    return [
-        "## Detectable change",
-        "",
+    if not rows:
+        return None
+    intro = Text(
         "The smallest change vs dense each metric's items detect with 80 % power at the 5 % "
         "level (two-sided): a change below it that is not marked may be real but too small for "
-        "this sample. README, Statistics, tells how many items a run needs for a given effect.",
-        "",
-        "| dimension | metric | items | detectable change (median) | range over configs "
-        "| largest change seen |",
-        "|---|---|---|---|---|---|",
-        *lines,
-        "",
-    ]
+        "this sample. README, Statistics, tells how many items a run needs for a given effect."
+    )
+    header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
+    return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
 
 
-def _dimension_tables(analysis: Analysis) -> list[str]:
-    """A section per dimension that some job measured, in catalogue order."""
-    lines = []
-    present = analysis.metrics_present()
-    for dimension in DIMENSIONS:
-        metrics = [m for d, m in present if d == dimension]
-        if metrics:
-            lines += [f"## {dimension}", "", *markdown_table(analysis, metrics), ""]
-    return lines
-
-
-def _failed_and_missing(analysis: Analysis) -> list[str]:
+def _failed_and_missing(analysis: Analysis) -> list:
     """A partial sweep is reported, not refused: say which jobs failed or never ran."""
     if not (analysis.failed or analysis.missing):
-        return []
-    lines = ["## Failed and missing jobs", ""]
-    lines += [f"- failed: `{r.folder}`: {r.record.get('error')}" for r in analysis.failed]
+        return [Text("None: every job the sweep listed left a completed record.")]
+    lines = [
+        f"- failed: `{r.folder}`: {' '.join(str(r.record.get('error')).split())}"
+        for r in analysis.failed
+    ]
     lines += [f"- missing: `{sweep / name}`" for sweep, name in analysis.missing]
-    return [*lines, ""]
+    return [Text("\n".join(lines))]
 
 
 def _data_notes(analysis: Analysis) -> list[str]:
@@ -211,25 +290,3 @@ def _data_notes(analysis: Analysis) -> list[str]:
                 f"{key}: {bench.get('label') or bench.get('task')} ({bench.get('samples')} items)",
             )
     return list(seen.values())
-
-
-def html(markdown_text: str, folder: Path) -> str:
-    """Self-contained HTML: tables rendered, images embedded as data URIs."""
-    from markdown_it import MarkdownIt
-
-    body = MarkdownIt("commonmark").enable("table").render(markdown_text)
-    for image in sorted(folder.rglob("*.png")):
-        encoded = base64.b64encode(image.read_bytes()).decode()
-        body = body.replace(
-            f'src="{image.relative_to(folder).as_posix()}"',
-            f'src="data:image/png;base64,{encoded}"',
-        )
-    style = (
-        "body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;"
-        "padding:3px 6px}img{max-width:100%}"
-    )
-    return (
-        f"<!doctype html><meta charset='utf-8'><title>compsafe report</title>"
-        f"<style>{style}</style>{body}"
-    )
