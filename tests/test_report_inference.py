@@ -264,3 +264,13 @@ def test_compsafe_table_tells_seed_replicates_apart(seeded_sweep):
     assert "| wanda 50% seed 0 " in table and "| wanda 50% seed 2 " in table
     one = format_table(collect([seeded_sweep / "wanda-1", seeded_sweep / "dense-1"]))
     assert "seed" not in one.split("\n")[2]  # a label that is unique keeps its plain name
+
+
+def test_compsafe_table_tells_apart_jobs_that_differ_in_another_option(tmp_path):
+    from compsafe.report.table import collect, format_table
+
+    dense = base_scores()
+    for attack in ("none", "dan"):
+        write_job(tmp_path / "sweep", f"attack={attack}", "none", 0, dense)
+    table = format_table(collect([tmp_path / "sweep"]))
+    assert "| dense (attack=none) " in table and "| dense (attack=dan) " in table

@@ -82,6 +82,23 @@ def _seed(record: dict[str, Any]) -> Any:
     return calibration.get("seed") if isinstance(calibration, dict) else None
 
 
+def _distinct_labels(records: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    """Each job's config label; where labels repeat, the calibration seed is added (a seed
+    sweep), and where they still repeat, the job's folder (it names the overrides that differ,
+    e.g. `attack=dan`)."""
+    labels = [_label(record) for _, record in records]
+    seeded = [
+        f"{label} seed {seed}"
+        if labels.count(label) > 1 and (seed := _seed(record)) is not None
+        else label
+        for label, (_, record) in zip(labels, records, strict=True)
+    ]
+    return [
+        f"{label} ({folder.name})" if seeded.count(label) > 1 else label
+        for label, (folder, _) in zip(seeded, records, strict=True)
+    ]
+
+
 def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
     """A Markdown table, then the data each benchmark used and any failed jobs.
 
@@ -89,10 +106,7 @@ def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
     columns = _columns(records)
     header = ["config", *(c.title for c in columns)]
     rows = []
-    labels = [_label(record) for _, record in records]
-    for (_, record), label in zip(records, labels, strict=True):
-        if labels.count(label) > 1 and (seed := _seed(record)) is not None:
-            label += f" seed {seed}"  # a seed sweep: rows that would read the same
+    for label, (_, record) in zip(_distinct_labels(records), records, strict=True):
         if record.get("status") != "completed":
             label += " (FAILED)"
         rows.append([label, *(_cell(_get(record, c.where), c.fmt) for c in columns)])
