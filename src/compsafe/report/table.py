@@ -83,20 +83,21 @@ def _seed(record: dict[str, Any]) -> Any:
 
 
 def _distinct_labels(records: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    """Each job's config label; where labels repeat, the calibration seed is added (a seed
-    sweep), and where they still repeat, the job's folder (it names the overrides that differ,
+    """Each job's config label; where labels repeat, the calibration seed is added when it tells
+    the jobs apart (a seed sweep), else the job's folder (it names the overrides that differ,
     e.g. `attack=dan`)."""
     labels = [_label(record) for _, record in records]
-    seeded = [
-        f"{label} seed {seed}"
-        if labels.count(label) > 1 and (seed := _seed(record)) is not None
-        else label
-        for label, (_, record) in zip(labels, records, strict=True)
-    ]
-    return [
-        f"{label} ({folder.name})" if seeded.count(label) > 1 else label
-        for label, (folder, _) in zip(seeded, records, strict=True)
-    ]
+    out = []
+    for label, (folder, record) in zip(labels, records, strict=True):
+        twins = [r for lab, (_, r) in zip(labels, records, strict=True) if lab == label]
+        seeds = [_seed(r) for r in twins]
+        if len(twins) == 1:
+            out.append(label)
+        elif None not in seeds and len(set(map(str, seeds))) == len(seeds):
+            out.append(f"{label} seed {_seed(record)}")
+        else:
+            out.append(f"{label} ({folder.name})")
+    return out
 
 
 def format_table(records: list[tuple[Path, dict[str, Any]]]) -> str:
