@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         print(f"no {RESULTS_FILE} under {', '.join(map(str, args.folders))}", file=sys.stderr)
         return 1
-    print(format_table(records))
+    try:
+        print(format_table(records), flush=True)
+    except BrokenPipeError:  # `compsafe-table ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
