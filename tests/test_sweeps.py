@@ -203,3 +203,48 @@ def test_preflight_checks_every_job_of_a_grid():
         preflight(["-m", "compression=none,magnitude", "compression.sparsity=0.3,0.5"], CONFIG_DIR)
         == 4
     )
+
+
+class _LauncherWhoseJobWasCancelled:
+    """What submitit's launcher does when a job ended without a result (`scancel`, killed by
+    SLURM): it raises for the whole batch."""
+
+    def launch(self, batch, initial_job_idx):
+        from submitit.core.utils import UncompletedJobError
+
+        raise UncompletedJobError("Job 42_1 (task: 0) with path /x\nhas state CANCELLED")
+
+
+def test_a_cancelled_job_is_listed_as_failed_beside_the_finished_ones(tmp_path, capsys):
+    """The sweep still prints its table and lists the failed and unfinished jobs from their
+    folders (exit status 1 through cli.main), instead of submitit's traceback."""
+    from compsafe import sweeper
+    from compsafe.results import JOBS_FILE, RESULTS_FILE
+
+    (tmp_path / JOBS_FILE).write_text(json.dumps(["a", "b", "c"]))
+    for name, status in (("a", "completed"), ("b", "failed")):
+        (tmp_path / name).mkdir()
+        record = {
+            "status": status,
+            "error": "RuntimeError: boom" if status == "failed" else None,
+            "compression": {"label": name},
+            "metrics": {},
+        }
+        (tmp_path / name / RESULTS_FILE).write_text(json.dumps(record))
+    results, why = sweeper.launch(_LauncherWhoseJobWasCancelled(), [["x=1"]], 0)
+    assert results == [] and "has state CANCELLED" in why and "\n" not in why
+    sweeper.report(tmp_path, results, why)
+    assert sweeper.LAST_FAILURES == [
+        (str(tmp_path / "b"), "RuntimeError: boom"),
+        (str(tmp_path / "c"), f"no result: {why}"),
+    ]
+    out = capsys.readouterr().out
+    assert "2 of 3 jobs failed:" in out and "Rerun the same command" in out
+    sweeper.LAST_FAILURES.clear()
+
+    class Broken:
+        def launch(self, batch, initial_job_idx):
+            raise ValueError("not ours to swallow")
+
+    with pytest.raises(ValueError):
+        sweeper.launch(Broken(), [["x=1"]], 0)

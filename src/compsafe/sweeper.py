@@ -82,12 +82,54 @@ def expand_jobs(
     return jobs
 
 
-def report(sweep_dir: Path, results) -> None:
-    """The results table, then each failed job, its folder and its error."""
+def launch(launcher, batch: list[list[str]], index: int) -> tuple[list, str | None]:
+    """A batch's job returns, and None; or ([], why) when a job ended without any result
+    (cancelled with `scancel`, killed by SLURM before it wrote one): submitit then raises
+    `UncompletedJobError` for the whole batch, and the other jobs' results stay on disk."""
+    try:
+        return list(launcher.launch(batch, initial_job_idx=index)), None
+    except Exception as err:
+        if type(err).__name__ != "UncompletedJobError":
+            raise
+        why = " ".join(str(err).split())
+        log.error("A job ended without a result (%s); the other jobs keep theirs", why)
+        return [], why
+
+
+def job_names(sweep_dir: Path) -> list[str]:
+    """The job folders the sweep asked for (jobs.json), in order."""
+    import json
+
+    from compsafe.results import JOBS_FILE
+
+    listing = sweep_dir / JOBS_FILE
+    return json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else []
+
+
+def failures_on_disk(sweep_dir: Path, why: str) -> list[tuple[str, str]]:
+    """(folder, error) of every job of the sweep (jobs.json) that failed or left no result:
+    what a batch that lost its job returns still says."""
+    from compsafe.results import read_results
+
+    failures = []
+    for name in job_names(sweep_dir):
+        record = read_results(sweep_dir / name)
+        if record is None:
+            failures.append((str(sweep_dir / name), f"no result: {why}"))
+        elif record.get("status") != "completed":
+            failures.append((str(sweep_dir / name), str(record.get("error"))))
+    return failures
+
+
+def report(sweep_dir: Path, results, lost: str | None = None) -> None:
+    """The results table, then each failed job, its folder and its error (read from the job
+    folders when a batch lost its job returns: `lost` says why)."""
     from compsafe.report.table import print_results
 
     LAST_FAILURES.clear()
-    for result in results:
+    if lost is not None:
+        LAST_FAILURES.extend(failures_on_disk(sweep_dir, lost))
+    for result in [] if lost is not None else results:
         if result.status == JobStatus.FAILED:
             runtime = getattr(result.hydra_cfg, "runtime", None) or getattr(
                 getattr(result.hydra_cfg, "hydra", None), "runtime", None
@@ -97,7 +139,8 @@ def report(sweep_dir: Path, results) -> None:
             LAST_FAILURES.append((str(folder), f"{type(error).__name__}: {error}"))
     print_results(sweep_dir)
     if LAST_FAILURES:
-        print(f"{len(LAST_FAILURES)} of {len(results)} jobs failed:", flush=True)
+        total = len(results) if lost is None else len(job_names(sweep_dir))
+        print(f"{len(LAST_FAILURES)} of {total} jobs failed:", flush=True)
         for folder, error in LAST_FAILURES:
             print(f"  {folder}: {error}", flush=True)
         print("Rerun the same command to run them again; completed jobs are skipped.", flush=True)

@@ -9,7 +9,7 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from omegaconf import OmegaConf
 
-from compsafe.sweeper import expand_jobs, name_jobs, report, write_job_list
+from compsafe.sweeper import expand_jobs, launch, name_jobs, report, write_job_list
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,12 @@ class CompsafeSweeper(BasicSweeper):
         write_job_list(sweep_dir, jobs)  # lets the report list jobs that left no record
         log.info("Sweep of %d jobs in %s", len(jobs), sweep_dir)
         batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
-        returns, index = [], 0
+        returns, index, lost = [], 0, None
         for batch in batches:
             self.validate_batch_is_legal(batch)
-            results = self.launcher.launch(batch, initial_job_idx=index)
+            results, why = launch(self.launcher, batch, index)
+            lost = lost or why
             index += len(batch)
             returns.append(results)
-        report(sweep_dir, [r for batch in returns for r in batch])
+        report(sweep_dir, [r for batch in returns for r in batch], lost)
         return returns
