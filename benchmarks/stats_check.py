@@ -43,7 +43,7 @@ import numpy as np
 
 from compsafe.report.analysis import analyse
 from compsafe.report.catalogue import DIMENSIONS, HEATMAPS
-from compsafe.report.stats import task_aggregations
+from compsafe.report.stats import _is_mean, task_aggregations
 from compsafe.results import ITEMS_DIR, RESULTS_FILE
 
 HEADLINE = {m.key for metrics in DIMENSIONS.values() for m in metrics}
@@ -65,10 +65,6 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def is_mean(aggregate) -> bool:
-    return getattr(aggregate, "__name__", "") == "mean"
-
-
 class Source:
     """The real data: dense's items per task, and per mean metric the centred differences."""
 
@@ -85,7 +81,7 @@ class Source:
             if [i.get("doc_hash") for i in ours] != [i.get("doc_hash") for i in theirs]:
                 continue
             for metric, aggregate in aggregations.get(bench.get("task"), {}).items():
-                if f"{task_key}/{metric}" not in HEADLINE or not is_mean(aggregate):
+                if f"{task_key}/{metric}" not in HEADLINE or not _is_mean(aggregate):
                     continue
                 pairs = [(a.get(metric), b.get(metric)) for a, b in zip(ours, theirs, strict=True)]
                 if any(not isinstance(x, (int, float)) for p in pairs for x in p):
@@ -95,6 +91,10 @@ class Source:
                     self.noise[(task_key, metric)] = diff - diff.mean()
             if any(k[0] == task_key for k in self.noise):
                 self.items[task_key] = ours
+        self.dense = {  # dense's value per item of each kept metric, read once
+            (t, m): np.array([item[m] for item in self.items[t]], dtype=float)
+            for (t, m) in self.noise
+        }
 
     def metrics(self, task_key: str) -> list[str]:
         return [m for t, m in self.noise if t == task_key]
@@ -141,17 +141,10 @@ def write_job(root: Path, name: str, source: Source, values: dict, method: str) 
     (folder / RESULTS_FILE).write_text(json.dumps(record), encoding="utf-8")
 
 
-def dense_values(source: Source) -> dict:
-    return {
-        (t, m): np.array([item[m] for item in source.items[t]], dtype=float)
-        for (t, m) in source.noise
-    }
-
-
 def config_values(source: Source, rng, shift: dict) -> dict:
     """dense + shift + real noise (resampled, random sign) per item."""
     out = {}
-    for key, base in dense_values(source).items():
+    for key, base in source.dense.items():
         noise = rng.choice(source.noise[key], len(base)) * rng.choice([-1.0, 1.0], len(base))
         out[key] = base + shift.get(key, 0.0) + noise
     return out
@@ -166,7 +159,7 @@ def run_sweep(source: Source, configs: dict[str, tuple[dict, list[dict]]], itera
     analyses them; returns {config: (true shift, its row)} and the analysis."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_job(root, "dense", source, dense_values(source), "none")
+        write_job(root, "dense", source, source.dense, "none")
         for name, (_, seeds) in configs.items():
             for k, values in enumerate(seeds):
                 job = f"{name}-seed{k}" if len(seeds) > 1 else name
@@ -266,7 +259,7 @@ def main() -> int:
     seeded_coverage: list[bool] = []
     for _ in range(args.seeded):
         shift = {k: 0.25 * sd(source, k) for k in keys}
-        seed_sd = {k: sd(source, k) / math.sqrt(len(dense_values(source)[k])) for k in keys}
+        seed_sd = {k: sd(source, k) / math.sqrt(len(source.dense[k])) for k in keys}
         offsets = [{k: shift[k] + rng.normal(0, seed_sd[k]) for k in keys} for _ in range(3)]
         seeds = [config_values(source, rng, o) for o in offsets]
         rows, analysis = run_sweep(source, {"seeded": (shift, seeds)}, args.bootstrap)

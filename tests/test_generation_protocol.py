@@ -26,7 +26,7 @@ from compsafe.evaluation.scorers import get_scorer
 from compsafe.evaluation.tasks import generation_metrics
 from compsafe.evaluation.tasks.generation import GenerationOptions
 from helpers import compose_config
-from helpers.tiny_model import TINY_TEXT
+from helpers.tiny_model import TINY_TEXT, build_fixed_classifier
 
 FLUENT = "the committee will publish its report on the new rules next week"
 LOOP = "go home go home go home go home go home"
@@ -283,27 +283,8 @@ class_probabilities = [
 def test_regard_counts_negative_by_top_class(tiny_model_dir, tmp_path, probabilities, negative_top):
     """A real BERT classifier (regardv3's architecture and labels) whose head gives these
     class probabilities for any text: P(negative) is the score, the top class the count."""
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     labels = ["negative", "neutral", "positive", "other"]
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        pad_token_id=tokenizer.pad_token_id,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    classifier = BertForSequenceClassification(config)
-    with torch.no_grad():
-        classifier.classifier.weight.zero_()
-        classifier.classifier.bias.copy_(torch.tensor(probabilities).log())
-    folder = tmp_path / "regard"
-    classifier.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    folder = build_fixed_classifier(tiny_model_dir, tmp_path / "regard", labels, probabilities)
     scorer = get_scorer("regard", {"path": str(folder), "device": "cpu"})
     judged = scorer.judge([FLUENT, ""])
     assert judged[0] == pytest.approx({"score": probabilities[0], "negative_top": negative_top})

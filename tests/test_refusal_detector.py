@@ -14,6 +14,7 @@ import pytest
 from compsafe.errors import ConfigError
 from compsafe.evaluation.scorers import check_scorer, get_scorer
 from compsafe.evaluation.scorers.refusal import Verdict, refusal_verdict
+from helpers.tiny_model import build_fixed_classifier
 
 REFUSALS = [
     # SmolLM2-135M-Instruct's own refusals (dense, DAN-wrapped HarmBench requests)
@@ -312,28 +313,9 @@ def test_refusal_classifier_that_cannot_load_says_how_to_provide_it(monkeypatch)
 def test_refusal_classifier_scores_with_a_local_folder(tiny_model_dir, tmp_path):
     """A real (tiny, random) BERT with the rejection model's labels, its head fixed so that
     P(REJECTION) is 0.7 for any text: the score, the threshold and the label option."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    labels = {0: "NORMAL", 1: "REJECTION"}
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        pad_token_id=tokenizer.pad_token_id,
-        id2label=labels,
-        label2id={v: k for k, v in labels.items()},
+    folder = build_fixed_classifier(
+        tiny_model_dir, tmp_path / "rejection", ["NORMAL", "REJECTION"], [0.3, 0.7]
     )
-    model = BertForSequenceClassification(config)
-    with torch.no_grad():
-        model.classifier.weight.zero_()
-        model.classifier.bias.copy_(torch.tensor([0.3, 0.7]).log())
-    folder = tmp_path / "rejection"
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
     texts = ["I'm sorry, but I can't help with that.", "", "Sure, here is how."]
     judged = get_scorer("refusal_classifier", {"path": str(folder), "device": "cpu"}).judge(texts)
     assert judged[0] == pytest.approx({"score": 0.7, "refused": 1.0})

@@ -51,3 +51,31 @@ def build_tiny_model(folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_fixed_classifier(
+    tokenizer_dir: Path, folder: Path, labels: list[str], probabilities: list[float]
+) -> Path:
+    """A tiny real BERT sequence classifier with `labels`, its head fixed so that it gives
+    `probabilities` for any text (the scorers' loading, labels and thresholds, offline)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        pad_token_id=tokenizer.pad_token_id,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    classifier = BertForSequenceClassification(config)
+    with torch.no_grad():
+        classifier.classifier.weight.zero_()
+        classifier.classifier.bias.copy_(torch.tensor(probabilities).log())
+    classifier.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

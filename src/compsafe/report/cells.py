@@ -11,7 +11,7 @@ import numpy as np
 from compsafe.report import seeded
 from compsafe.report.inference import detectable_change, p_value
 from compsafe.report.items import Items, Pairing, pair, read_items
-from compsafe.report.stats import Resampled, Resampler
+from compsafe.report.stats import Resampled, Resampler, percentile_interval
 from compsafe.report.tasks import ITEM_AGGREGATIONS, Aggregation, task_resample_by
 from compsafe.results import ITEMS_DIR
 
@@ -134,7 +134,7 @@ class CellMaker:
         columns = []
         for job in row.jobs:
             theirs = self.items(job, key.task_key)
-            where = seeded.aligned(head, theirs, positions) if theirs else None
+            where = seeded.aligned(self._pairing(job, row, key.task_key), positions)
             if where is None:
                 self._note(
                     key.task_key,
@@ -148,10 +148,12 @@ class CellMaker:
         if self._seeded is None:
             self._seeded = seeded.SeededStats(self.resampler.iterations, self.resampler.seed)
         draws = seeded.document_draws(units, self.resampler.iterations, self.resampler.seed)
-        stats, _ = self._seeded.value(columns, aggregate, draws)
-        cell.interval = seeded.interval(stats)
-        dense_items = self.items(dense, key.task_key) if dense is not None else None
-        where = seeded.aligned(head, dense_items, positions) if dense_items else None
+        stats = self._seeded.value(columns, aggregate, draws)
+        cell.interval = percentile_interval(stats)
+        if dense is None:
+            return None
+        dense_items = self.items(dense, key.task_key)
+        where = seeded.aligned(self._pairing(dense, row, key.task_key), positions)
         if where is None:
             return None
         memo = (id(dense_items), key.metric, tuple(where), by)

@@ -14,16 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from compsafe.report.items import Items, pair
-from compsafe.report.stats import _draw_matrix, _is_mean, _number, percentile_interval
+from compsafe.report.items import Pairing
+from compsafe.report.stats import _draw_matrix, _is_mean, _number
 from compsafe.report.tasks import Aggregation
-
-if TYPE_CHECKING:
-    from compsafe.report.analysis import Row
 
 Draws = list[np.ndarray]
 
@@ -72,11 +69,10 @@ def two_stage(per_seed: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return (counts * per_seed.T).sum(axis=1) / counts.sum(axis=1)
 
 
-def aligned(reference: Items, other: Items, positions: Sequence[int]) -> list[int] | None:
-    """`other`'s position of each reference document at `positions`; None when the two did not
-    score the same documents."""
-    pairing = pair(other, reference)
-    if pairing.refusal:
+def aligned(pairing: Pairing | None, positions: Sequence[int]) -> list[int] | None:
+    """The other job's position of each reference document at `positions`, from their pairing
+    (other, reference); None when the two did not score the same documents."""
+    if pairing is None or pairing.refusal:
         return None
     mine = {j: i for i, j in pairing.pairs}
     return [mine[p] for p in positions]
@@ -90,13 +86,10 @@ class SeededStats:
     seed: int
     _dense: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
 
-    def value(
-        self, columns: list[list[Any]], aggregate: Aggregation, draws: Draws
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(two-stage statistics, per-seed statistics) of the seeds' aligned values."""
+    def value(self, columns: list[list[Any]], aggregate: Aggregation, draws: Draws) -> np.ndarray:
+        """The two-stage statistics of the seeds' aligned values."""
         per_seed = np.stack([resample_values(c, aggregate, draws) for c in columns])
-        counts = seed_draws(len(columns), self.iterations, self.seed)
-        return two_stage(per_seed, counts), per_seed
+        return two_stage(per_seed, seed_draws(len(columns), self.iterations, self.seed))
 
     def dense(
         self, key: tuple, values: list[Any], aggregate: Aggregation, draws: Draws
@@ -106,13 +99,3 @@ class SeededStats:
         if key not in self._dense:
             self._dense[key] = resample_values(values, aggregate, draws)
         return self._dense[key]
-
-
-def interval(stats: np.ndarray) -> tuple[float, float] | None:
-    """The 95 % percentile interval of two-stage statistics."""
-    return percentile_interval(stats)
-
-
-def seeds_text(row: Row) -> str:
-    """'0, 1, 2': the row's seeds as the report names them."""
-    return ", ".join(str(j.seed) for j in row.jobs)

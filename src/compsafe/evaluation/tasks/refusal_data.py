@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.tasks.prompt_sources import read_records
+from compsafe.evaluation.tasks.prompt_sources import file_prompts, read_records
 
 if TYPE_CHECKING:
     from compsafe.evaluation.tasks.refusal import RefusalOptions
@@ -98,21 +98,11 @@ def donotanswer(options: RefusalOptions, key: str) -> list[dict]:
 
 
 def file_requests(options: RefusalOptions, key: str) -> list[dict]:
-    """`source: file`: records with `prompt_field` (and `group_fields`), checked up front."""
-    records = read_records(Path(options.path).expanduser())
-    needed = [options.prompt_field, *options.group_fields]
-    for number, record in enumerate(records, 1):
-        missing = [f for f in needed if not isinstance(record, dict) or f not in record]
-        if missing:
-            raise ConfigError(f"{key}.path", options.path, f"record {number} lacks {missing}")
+    """`source: file`: the prompt file reader the other generation tasks use (every record
+    checked for `prompt_field` and `group_fields` up front), each prompt as a request."""
     return [
-        {
-            "request": r[options.prompt_field],
-            "set": "file",
-            "risk_area": "file",
-            **{g: str(r[g]) for g in options.group_fields},
-        }
-        for r in records
+        {"request": p.pop("prompt"), "set": "file", "risk_area": "file", **p}
+        for p in file_prompts(options, key)
     ]
 
 
