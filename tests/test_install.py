@@ -19,7 +19,7 @@ import pytest
 
 from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
 from compsafe.errors import ConfigError
-from compsafe.results import RESULTS_FILE
+from compsafe.results.files import RESULTS_FILE
 from helpers import REPO, run_compsafe
 from helpers.wandb_log import logged_values
 

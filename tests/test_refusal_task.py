@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.items import group_metrics
+from compsafe.evaluation.groups import group_metrics
 from compsafe.evaluation.options import make_options
 from compsafe.evaluation.tasks.generation_metrics import refusal_metrics
 from compsafe.evaluation.tasks.refusal import (

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from compsafe import slurm
-from compsafe.results import RESULTS_FILE
+from compsafe.results.files import RESULTS_FILE
 from helpers import CONFIG_DIR, PERPLEXITY_ONLY, REPO, run_compsafe, tiny_job
 from helpers.wandb_log import logged_values
 
