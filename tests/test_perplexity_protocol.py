@@ -11,8 +11,8 @@ import pytest
 
 from compsafe.data.texts import hub_texts
 from compsafe.evaluation.tasks import perplexity
-from helpers.records import record_aggregations
 from helpers import compose_config
+from helpers.records import record_aggregations
 from helpers.word_tokenizer import WordTokenizer
 
 

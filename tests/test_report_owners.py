@@ -76,7 +76,7 @@ def test_table_columns_are_the_old_headline_columns(tmp_path):
 
 def test_table_header_is_the_catalogue_titles(tmp_path):
     record = quick_record()
-    for title, (section, key), _ in HEADLINE_BEFORE:
+    for _, (section, key), _ in HEADLINE_BEFORE:
         record.setdefault(section, {})[key] = 1
     header = table.format_table([Row(tmp_path, tmp_path, record)]).splitlines()[0]
     assert [h.strip() for h in header.strip("|").split("|")][1:] == [

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.specs import TASKS_DIR
 from compsafe.evaluation.options import make_options
+from compsafe.evaluation.specs import TASKS_DIR
 from compsafe.evaluation.tasks import unqover
 from compsafe.evaluation.tasks import unqover_data as data
 from compsafe.results.aggregations import unqover as unqover_aggregations
