@@ -260,6 +260,21 @@ def test_every_benchmark_is_documented_with_its_metrics():
             assert sorted(listed - declared_metrics(task)) == [], f"{key}: metrics not in {task}"
 
 
+def test_the_metric_table_reads_the_catalogues_directions():
+    """Each row's direction is the one the task's catalogue gives the metric (the one
+    direction the report colours by), for our tasks and lm-eval's built-in ones."""
+    from compsafe.evaluation.catalogue import yaml_entry
+
+    words = {True: "higher is better", False: "higher is worse", None: "no agreed direction"}
+    builtin = {"acc": True}  # lm-eval's own direction for the built-in tasks' `acc`
+    keys = benchmark_keys()
+    for benchmark, metric, _, direction in metric_rows():
+        task = keys[benchmark]
+        declared = yaml_entry(task, repeats=2).metrics[metric].higher_is_better if task else None
+        expected = builtin[metric] if task is None else declared
+        assert direction == words[expected], (benchmark, metric)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_each_page_has_one_title(page):
     assert [level for level, _, _ in headings(page)].count(1) == 1
