@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+__all__ = ["acc_ambig", "acc_disambig", "bias_ambig", "bias_disambig"]  # what records may name
+
 AMBIGUOUS, DISAMBIGUATED = "ambig", "disambig"
 Item = Sequence  # (condition, correct, unknown, biased)
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+__all__ = [
+    "mean",
+    "perplexity",
+    "weighted_perplexity",
+    "bits_per_byte",
+    "window_perplexity",
+    "nll_perplexity",
+    "geometric_mean",
+]  # what records may name
+
 
 def mean(values: Sequence[float]) -> float:
     """lm-eval's `mean`, summed in the same order (the report's fast path relies on it)."""

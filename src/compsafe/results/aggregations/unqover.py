@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
+__all__ = ["mu", "eta"]  # what records may name
+
 
 class Answer(NamedTuple):
     """One question in one subject order: which question it is, and the model's two-way choices.
