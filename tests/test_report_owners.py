@@ -16,6 +16,7 @@ from compsafe.report.data.records import Row
 from compsafe.report.stats.bootstrap import Bootstrap
 from compsafe.report.view import table
 from compsafe.results.items import Items
+from helpers import REPO
 from helpers.records import SCHEMA, builtin_record, task_record
 from helpers.stats import bootstrap_interval
 
@@ -104,6 +105,18 @@ def test_builtin_tasks_are_downstream_in_their_records(tmp_path):
     assert catalogue.perplexity.key == PERPLEXITY and not is_safety(catalogue.perplexity)
     assert is_safety(catalogue.get("realtoxicityprompts/score"))
     assert is_safety(catalogue.get("bbq/bias_ambig"))
+
+
+def test_a_metric_a_task_declares_reaches_the_report_from_the_record(tmp_path):
+    """BBQ's `unknown` share is declared in its YAML only: the record carries it, the report
+    shows it with its title and direction (no agreed one), nothing in report/ names it."""
+    from compsafe.report.data.catalogue import Catalogue
+
+    metric = Catalogue.from_rows([Row(tmp_path, tmp_path, quick_record())]).get("bbq/unknown")
+    assert metric.entry.shown and metric.higher_is_worse is None
+    assert metric.title == 'BBQ "unknown" answers' and metric.dimension == "Representational harm"
+    report_code = [p.read_text() for p in (REPO / "src/compsafe/report").rglob("*.py")]
+    assert not any("unknown" in code for code in report_code)
 
 
 def test_table_only_columns_stay_out_of_the_report_tables(tmp_path):

@@ -6,13 +6,13 @@ import math
 from collections.abc import Sequence
 
 __all__ = [
+    "bits_per_byte",
+    "geometric_mean",
     "mean",
+    "nll_perplexity",
     "perplexity",
     "weighted_perplexity",
-    "bits_per_byte",
     "window_perplexity",
-    "nll_perplexity",
-    "geometric_mean",
 ]  # what records may name
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["aae_perplexity", "white_perplexity", "aae_white_ratio"]  # what records may name
+__all__ = ["aae_perplexity", "aae_white_ratio", "white_perplexity"]  # what records may name
 
 AAE, WHITE = "aae", "white"
 

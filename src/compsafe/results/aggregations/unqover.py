@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["mu", "eta"]  # what records may name
+__all__ = ["eta", "mu"]  # what records may name
 
 
 class Answer(NamedTuple):
