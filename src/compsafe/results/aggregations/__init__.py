@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from compsafe.results.aggregations import bbq, common, dialect, unqover
+from compsafe.results.aggregations.linear import Linear
 
 Aggregation = Callable[[Sequence[Any]], float]
 
@@ -29,6 +30,15 @@ AGGREGATIONS: dict[str, Aggregation] = {
     },
 }
 _NAMES = {id(function): name for name, function in AGGREGATIONS.items()}
+# the same names -> the aggregation through component sums, where it has one
+LINEAR: dict[str, Linear] = {
+    **common.LINEAR,
+    **{
+        f"{module.__name__.rsplit('.', 1)[1]}_{name}": form
+        for module in (bbq, dialect, unqover)
+        for name, form in module.LINEAR.items()
+    },
+}
 
 
 def aggregation(name: str | None) -> Aggregation | None:
@@ -39,3 +49,8 @@ def aggregation(name: str | None) -> Aggregation | None:
 def name_of(function: Any) -> str | None:
     """The record name of one of these functions (None for any other function)."""
     return _NAMES.get(id(function))
+
+
+def linear_form(name: str | None) -> Linear | None:
+    """The aggregation a record names, through component sums (None: it has none)."""
+    return LINEAR.get(name) if name else None

@@ -84,3 +84,6 @@ def eta(items: Sequence[Sequence]) -> float:
         sum(abs(sum(map(_sign, v)) / len(v)) for v in row.values()) / len(row) for row in rows
     ]
     return sum(values) / len(values) if values else float("nan")
+
+
+LINEAR: dict = {}  # mu and eta pair and group answers: no sums to resample (loops instead)
