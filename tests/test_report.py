@@ -187,13 +187,28 @@ def hand_bootstrap(values, aggregate, iterations, seed):
     return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
 
 
-def test_intervals_match_a_hand_computed_bootstrap(sweep):
-    analysis = analyse([sweep], iterations=300, bootstrap_seed=7)
+def scipy_bca(values, statistic, resamples=20000):
+    """An independent BCa interval (scipy's own resampling and formulas)."""
+    from scipy.stats import bootstrap
+
+    result = bootstrap(
+        (np.asarray(values),), statistic, n_resamples=resamples, method="BCa",
+        random_state=np.random.default_rng(1),
+    )  # fmt: skip
+    return result.confidence_interval.low, result.confidence_interval.high
+
+
+def test_intervals_agree_with_an_independent_bca(sweep):
+    """The report's BCa interval of a mean equals scipy's BCa within Monte Carlo error."""
+    analysis = analyse([sweep], iterations=20000, bootstrap_seed=7)
     dense = by_label(analysis, "dense")
     values = toxicity_items(0.0, 1)
-    expected = hand_bootstrap(values, lambda v: sum(v) / len(v), 300, 7)
-    assert analysis.cell(dense, "realtoxicityprompts/score").interval == pytest.approx(expected)
-    assert bootstrap_interval(values, lambda v: sum(v) / len(v), 300, 7) == pytest.approx(expected)
+    expected = scipy_bca(values, np.mean)
+    got = analysis.cell(dense, "realtoxicityprompts/score").interval
+    assert got == pytest.approx(expected, abs=0.003)
+    assert bootstrap_interval(values, lambda v: sum(v) / len(v), 20000, 7) == pytest.approx(
+        expected, abs=0.003
+    )
 
 
 def test_significance_marks(sweep):
@@ -215,7 +230,7 @@ def test_findings_name_the_largest_changes_and_divergent_groups(sweep):
     # Age and Religion move apart, but their changes rest on no paired items (the fixture's
     # groups are metrics only) and RTP's groups hold 20 items each: below the threshold.
     assert not any(line.startswith("Divergent impact") for line in lines)
-    assert any("at least 30 items paired with dense's" in line for line in lines)
+    assert any("at least 30 resampling units paired with dense's" in line for line in lines)
 
 
 def test_report_files(sweep):
@@ -276,7 +291,7 @@ def test_report_logs_to_wandb_offline(sweep, tmp_path, monkeypatch):
     run_files = list(folder.glob("wandb/offline-run-*/run-*.wandb"))
     assert len(run_files) == 1
     logged = logged_values(run_files[0])
-    assert logged["summary"]["results/_type"] == "table-file"
+    assert logged["summary"]["results/_type"] == "table-file", sorted(logged["summary"])[:30]
     assert any(k.startswith("heatmap_") for k in logged["summary"])
 
 
@@ -326,14 +341,28 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
         items.write_text("".join(json.dumps(x) + "\n" for x in kept))
 
     def token_weighted(values):
-        return math.exp(sum(a for a, _ in values) / sum(b for _, b in values))
+        values = np.asarray(values)
+        return math.exp(values[..., 0].sum(axis=-1) / values[..., 1].sum(axis=-1))
 
-    analysis = analyse([root], iterations=200, bootstrap_seed=5)
+    analysis = analyse([root], iterations=20000, bootstrap_seed=5)
     key = "realtoxicityprompts/continuation_perplexity"
     dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
-    expected = hand_bootstrap(per_job["dense"], token_weighted, 200, 5)
-    assert analysis.cell(dense, key).interval == pytest.approx(expected)
-    assert analysis.cell(wanda, key).significant  # every item's NLL is 1.5x dense's
+    pairs = np.array(per_job["dense"])
+    from scipy.stats import bootstrap
+
+    expected = bootstrap(
+        (np.arange(len(pairs)),), lambda i: token_weighted(pairs[i]) if i.ndim == 1
+        else np.array([token_weighted(pairs[r]) for r in i]),
+        n_resamples=20000, method="BCa", random_state=np.random.default_rng(1),
+    ).confidence_interval  # fmt: skip
+    assert analysis.cell(dense, key).interval == pytest.approx(
+        (expected.low, expected.high), rel=0.01
+    )
+    cell = analysis.cell(wanda, key)
+    assert cell.significant and cell.ratio > 1  # every item's NLL is 1.5x dense's
+    assert cell.ratio_interval[0] > 1 and "x" in cell_text(
+        analysis, wanda, analysis.catalogue.get(key)
+    )
 
 
 def test_quantized_configs_are_told_apart_from_their_records(tmp_path):

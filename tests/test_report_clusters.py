@@ -15,11 +15,11 @@ from compsafe.evaluation.groups import group_metrics
 from compsafe.evaluation.tasks import unqover
 from compsafe.report.data.pairing import pair
 from compsafe.report.stats.analysis import analyse
-from compsafe.report.stats.bootstrap import Bootstrap, clusters
+from compsafe.report.stats.bootstrap import Engine, clusters, units_of
 from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
 from compsafe.results.items import Items
 from helpers.records import SCHEMA, task_record
-from helpers.stats import bootstrap_interval
+from helpers.stats import bootstrap_interval, sample
 
 ITERATIONS = 200
 
@@ -81,19 +81,21 @@ def mean(values):
     return sum(values) / len(values)
 
 
-def test_cluster_draws_by_hand():
-    """Each draw picks whole clusters with replacement (as many as there are clusters)."""
-    labels = ["a", "b", "a", "c", "b", "c", "d", "d"]
-    values = [0.1, 0.9, 0.3, 0.5, 0.2, 0.8, 0.4, 0.6]
-    units = clusters(labels)
-    assert units == ((0, 2), (1, 4), (3, 5), (6, 7))
-    rng = np.random.default_rng(3)
-    stats = []
-    for _ in range(300):
-        drawn = [i for c in rng.integers(0, 4, 4) for i in units[c]]
-        stats.append(mean([values[i] for i in drawn]))
-    expected = tuple(np.percentile(stats, [2.5, 97.5]))
-    assert bootstrap_interval(values, mean, 300, 3, by=labels) == pytest.approx(expected)
+def test_cluster_bootstrap_recovers_a_known_design_effect():
+    """Items in clusters of 5 with intra-cluster correlation 0.5: the variance of their mean
+    is 1 + (5 - 1) x 0.5 = 3 times what independent items would give. Resampling clusters
+    finds it; resampling items (wrongly) does not."""
+    rng = np.random.default_rng(2)
+    clusters_, size = 300, 5
+    effects = rng.normal(0, 1, clusters_)  # between-cluster variance 1, within 1: rho = 0.5
+    values = [float(effects[c] + rng.normal(0, 1)) for c in range(clusters_) for _ in range(size)]
+    labels = [c for c in range(clusters_) for _ in range(size)]
+    engine = Engine(1000, 0)
+    clustered = engine.value(sample(values, mean, by=labels)).standard_error
+    naive = engine.value(sample(values, mean)).standard_error
+    assert 2.4 < (clustered / naive) ** 2 < 3.6
+    theory = math.sqrt(2.0 / len(values) * 3)  # total variance 2, design effect 3
+    assert clustered == pytest.approx(theory, rel=0.15)
 
 
 def test_paired_clusters_follow_the_documents():
@@ -108,10 +110,14 @@ def test_paired_clusters_follow_the_documents():
         {"score": [values[k] + 1 for k in order]},
         [docs[k] for k in order],
     )
-    engine = Bootstrap(200, 0)
-    resampled = engine.change(ours, dense, pair(ours, dense).pairs, "score", mean, "question")
-    assert resampled.interval() == pytest.approx((1.0, 1.0, 1.0))
-    assert Bootstrap.units(ours, list(range(20)), "question")[0] == (0, 1)
+    pairs = pair(ours, dense).pairs
+    units = units_of(ours, [i for i, _ in pairs], "question")
+    assert units[0] == (0, 1)
+    mine = sample([ours.values["score"][i] for i, _ in pairs], mean)
+    theirs = sample([dense.values["score"][j] for _, j in pairs], mean)
+    mine.units = theirs.units = units
+    change = Engine(200, 0).change(mine, theirs)
+    assert change.estimate == pytest.approx(1.0) and change.interval() == pytest.approx((1.0, 1.0))
 
 
 def write_unqover_job(sweep: Path, name: str, examples: list[dict], keep_question=True) -> None:

@@ -12,16 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compsafe.report.data.cells import Cell
 from compsafe.report.data.records import collect
 from compsafe.report.stats.analysis import analyse
-from compsafe.report.stats.bootstrap import Bootstrap, aggregate_draws, singles
-from compsafe.report.stats.inference import benjamini_hochberg, control_fdr, p_value
+from compsafe.report.stats.inference import benjamini_hochberg, benjamini_yekutieli, control_fdr
 from compsafe.report.view.build import build_report
 from compsafe.report.view.findings import findings
 from compsafe.report.view.table import format_table
-from compsafe.results.aggregations.common import mean as MEAN
 from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
-from compsafe.results.items import Items
 from helpers.records import SCHEMA, task_record
 
 TOX = "realtoxicityprompts/score"
@@ -39,72 +37,35 @@ def test_benjamini_hochberg_by_hand():
     assert benjamini_hochberg([0.9, 0.95]) == pytest.approx([0.95, 0.95])  # capped, monotone
 
 
-def test_control_fdr_marks_by_q_not_p():
-    class Cell:
-        def __init__(self, p):
-            self.p_value, self.q_value, self.significant = p, None, False
-
-    cells = [Cell(p) for p in (0.01, 0.02, 0.03, 0.04, 0.5)] + [Cell(None)]
-    assert control_fdr(cells) == 5
-    # every p < 0.05 is "significant" alone; BH: q = 0.04 0.04 0.04 0.04 0.5 -> four kept
-    assert [c.significant for c in cells] == [True, True, True, True, False, False]
-    cells = [Cell(p) for p in (0.03, 0.04, 0.5, 0.6)]  # q = 0.08 0.08 0.6 0.6: none kept
-    control_fdr(cells)
-    assert not any(c.significant for c in cells)
-    assert cells[0].q_value == pytest.approx(0.08)
+def test_benjamini_yekutieli_is_bh_times_the_harmonic_sum():
+    p = [0.039, 0.001, 0.6, 0.041, 0.008]
+    harmonic = 1 + 1 / 2 + 1 / 3 + 1 / 4 + 1 / 5
+    expected = [min(1.0, q * harmonic) for q in benjamini_hochberg(p)]
+    assert benjamini_yekutieli(p) == pytest.approx(expected)
 
 
-def test_p_value_two_sided_and_bounded():
-    rng = np.random.default_rng(0)
-    centred = rng.normal(0.0, 1.0, 2000)
-    assert p_value(centred, 0.0, 100) > 0.5
-    shifted = rng.normal(10.0, 1.0, 2000)  # no resample on the other side of 0
-    assert p_value(shifted, 10.0, 100) < 1e-6  # refined by the t tail, beyond 2/2001
-    assert p_value(shifted, 10.0, 4) == pytest.approx(2.0**-3)  # 4 items: a sign-flip floor
-    assert p_value(shifted, 10.0, 1) is None
-    one_side = np.concatenate([np.full(1900, 1.0), np.full(100, -1.0)])
-    assert p_value(one_side, 1.0, 100) == pytest.approx(2 * 101 / 2001)
+def test_control_fdr_marks_by_q_within_each_config_and_family():
+    def cells(*p, group=False):
+        out = []
+        for value in p:
+            cell = Cell(0.0, p_value=value)
+            cell.is_group = group
+            out.append(cell)
+        return out
 
-
-# --- the two-stage bootstrap ------------------------------------------------------------------
-
-
-def test_two_stage_with_equal_seeds_is_the_document_bootstrap():
-    rng = np.random.default_rng(3)
-    values = list(rng.uniform(0, 1, 50))
-    engine = Bootstrap(500, 7)
-    draws = engine.draws(singles(50), reused=True)
-    stats = engine.two_stage([values] * 3, MEAN, draws)
-    one_stage = engine.stats(_items(values), "score", list(range(50)), MEAN, None)
-    assert stats == pytest.approx(one_stage, rel=1e-9)
-
-
-def test_two_stage_with_constant_items_is_the_seed_bootstrap():
-    # Seeds 0, 1, 2 give every item 0, 1, 2: documents add nothing, so each resample is the mean
-    # of three seeds drawn with replacement. Known: mean 1, SD sqrt(var_pop / 3) = sqrt(2/9),
-    # values in {0, 1/3, ..., 2}, and P(mean = 0) = 1/27.
-    columns = [[float(s)] * 40 for s in range(3)]
-    engine = Bootstrap(4000, 1)
-    stats = engine.two_stage(columns, MEAN, engine.draws(singles(40), reused=True))
-    assert stats.mean() == pytest.approx(1.0, abs=0.03)
-    assert stats.std() == pytest.approx((2 / 9) ** 0.5, abs=0.02)
-    assert set(np.round(stats * 3).astype(int)) <= set(range(7))
-    assert (stats == 0).mean() == pytest.approx(1 / 27, abs=0.012)
-
-
-def test_resampled_aggregates_leave_out_items_without_value():
-    for draws in ([np.array([0, 1, 2, 3]), np.array([1, 1, 3, 3])], np.array([[0, 1, 2, 3]])):
-        out = aggregate_draws([1.0, None, 3.0, 5.0], MEAN, draws)
-        assert out == pytest.approx([3.0, 5.0][: len(draws)])
-    assert np.isnan(aggregate_draws([None, 2.0], MEAN, np.array([[0, 0]])))[0]
-
-
-def _items(values):
-    return Items(
-        keys=[str(i) for i in range(len(values))],
-        docs=[{} for _ in values],
-        values={"score": list(values)},
+    confirmatory = cells(0.01, 0.02, 0.03, 0.04, 0.5)
+    exploratory = cells(0.03, 0.04, 0.5, 0.6, group=True)
+    tested, _ = control_fdr(
+        {1: [(c, True) for c in confirmatory] + [(c, False) for c in exploratory]}
     )
+    assert tested == {"confirmatory": 5, "exploratory": 4}
+    # every p < 0.05 would be "significant" alone; BH: q = 0.04 0.04 0.04 0.04 0.5 -> four kept
+    assert [c.significant for c in confirmatory] == [True, True, True, True, False]
+    assert not any(c.significant for c in exploratory)  # q = 0.08 0.08 0.6 0.6: none kept
+    assert exploratory[0].q_value == pytest.approx(0.08)
+    other = cells(0.03)  # another config's family: its q-values are its own
+    control_fdr({2: [(c, True) for c in other]})
+    assert other[0].significant and other[0].q_value == pytest.approx(0.03)
 
 
 # --- a seeded sweep on disk -------------------------------------------------------------------
@@ -154,14 +115,17 @@ def base_scores() -> list[float]:
     return list(np.random.default_rng(0).uniform(0.1, 0.4, len(DOCS)))
 
 
+SEEDS = 5
+
+
 @pytest.fixture
 def seeded_sweep(tmp_path) -> Path:
-    """dense, magnitude and wanda with seeds 0, 1, 2: wanda's seeds shift every item by 0.10,
-    0.12, 0.14 on insult prompts and -0.10 on threat prompts (a divergent impact, 40 items
-    per group); magnitude uses no calibration, so its three jobs are identical."""
+    """dense, magnitude and wanda with seeds 0-4: wanda's seeds shift every item by 0.10,
+    0.12, ... on insult prompts and -0.10 on threat prompts (a divergent impact, 40 items
+    per group); magnitude uses no calibration, so its jobs are identical."""
     root = tmp_path / "sweep"
     dense = base_scores()
-    for seed in range(3):
+    for seed in range(SEEDS):
         write_job(root, f"dense-{seed}", "none", seed, dense)
         write_job(root, f"magnitude-{seed}", "magnitude", seed, [v + 0.05 for v in dense])
         shifted = [
@@ -174,18 +138,18 @@ def seeded_sweep(tmp_path) -> Path:
 
 def test_replicates_are_grouped_by_seed(seeded_sweep):
     analysis = analyse([seeded_sweep], iterations=300)
-    assert len(analysis.jobs) == 9 and len(analysis.rows) == 3
+    assert len(analysis.jobs) == 3 * SEEDS and len(analysis.rows) == 3
     rows = {r.method: r for r in analysis.rows}
     wanda, magnitude, dense = rows["wanda"], rows["magnitude"], rows["none"]
-    assert wanda.seeded and [j.seed for j in wanda.jobs] == [0, 1, 2]
-    assert wanda.display == "wanda 50% (seeds 0, 1, 2)"
+    assert wanda.seeded and [j.seed for j in wanda.jobs] == list(range(SEEDS))
+    assert wanda.display == "wanda 50% (seeds 0, 1, 2, 3, 4)"
     assert magnitude.collapsed and not magnitude.seeded and "no calibration" in magnitude.display
     assert dense.collapsed
     cell = analysis.cell(wanda, TOX)
-    per_seed = [wanda.jobs[s].metric(TOX) for s in range(3)]
+    per_seed = [wanda.jobs[s].metric(TOX) for s in range(SEEDS)]
     assert cell.value == pytest.approx(statistics.fmean(per_seed))
     assert cell.seed_sd == pytest.approx(statistics.stdev(per_seed))
-    assert cell.n_seeds == 3
+    assert cell.n_seeds == SEEDS and cell.test.startswith("seed-level t")
     assert analysis.cell(magnitude, TOX).seed_sd is None  # no fake spread
     # the combined interval is wider than any one seed's item interval
     one = analyse([seeded_sweep / "wanda-0", seeded_sweep / "dense-0"], iterations=300)
@@ -193,6 +157,22 @@ def test_replicates_are_grouped_by_seed(seeded_sweep):
     assert (cell.interval[1] - cell.interval[0]) > (single.interval[1] - single.interval[0])
     assert cell.delta == pytest.approx(cell.value - analysis.cell(dense, TOX).value)
     assert cell.p_value is not None and cell.q_value is not None and cell.detectable > 0
+    assert single.conditional == "one calibration draw (seed 0)" and cell.conditional is None
+
+
+def test_fewer_than_five_seeds_withhold_the_mark(seeded_sweep, tmp_path):
+    """With 3 seeds the seed-level interval is shown, the mark withheld, and the page says so."""
+    import shutil
+
+    three = tmp_path / "three"
+    for method in ("dense", "wanda"):
+        for seed in range(3):
+            shutil.copytree(seeded_sweep / f"{method}-{seed}", three / f"{method}-{seed}")
+    analysis = analyse([three], iterations=300)
+    wanda = next(r for r in analysis.rows if r.method == "wanda")
+    cell = analysis.cell(wanda, f"{TOX}/attribute=insult")
+    assert cell.withheld == "3 calibration seeds < 5" and not cell.significant
+    assert cell.delta_interval[1] > 0  # the interval itself excludes 0
 
 
 def test_group_findings_need_enough_items_and_the_correction(seeded_sweep):
@@ -219,24 +199,26 @@ def test_group_findings_withheld_below_the_threshold(tmp_path):
     assert analysis.cell(wanda, f"{TOX}/attribute=insult").n_paired == 20
     lines = findings(analysis)
     assert not any(line.startswith("Divergent impact") for line in lines)
-    assert any("at least 30 items" in line and "2 of 2 group changes" in line for line in lines)
+    assert any("at least 30 resampling units" in line and "2 of 2 group" in line for line in lines)
 
 
 def test_report_names_seeds_method_q_values_and_power(seeded_sweep):
     folder = build_report([seeded_sweep], iterations=200)
     md = (folder / "report.md").read_text()
-    assert "wanda 50% (seeds 0, 1, 2)" in md and "magnitude 50% (no calibration, 3 jobs)" in md
-    assert "Benjamini-Hochberg" in md and "two-stage bootstrap" in md
+    assert (
+        "wanda 50% (seeds 0, 1, 2, 3, 4)" in md and "magnitude 50% (no calibration, 5 jobs)" in md
+    )
+    assert "Benjamini-Hochberg" in md and "seed-level t interval" in md
     assert "## Calibration seeds" in md and "## Detectable change" in md
     with open(folder / "results_long.csv") as fh:
         rows = [r for r in csv.DictReader(fh) if r["metric"] == f"{TOX}/attribute=insult"]
     assert len(rows) == 3  # one per config, not per job
     wanda = next(r for r in rows if r["method"] == "wanda")
-    assert wanda["seeds"] == "0 1 2" and float(wanda["q_value"]) < 0.05
+    assert wanda["seeds"] == "0 1 2 3 4" and float(wanda["q_value"]) < 0.05
     assert wanda["n_paired"] == "40" and wanda["significant"] == "True"
     assert float(wanda["detectable_change"]) > 0 and float(wanda["seed_sd"]) > 0
     with open(folder / "results.csv") as fh:
-        assert len(list(csv.DictReader(fh))) == 9  # every job
+        assert len(list(csv.DictReader(fh))) == 3 * SEEDS  # every job
 
 
 def test_report_warns_when_jobs_come_from_other_machines(tmp_path):

@@ -13,12 +13,11 @@ from hydra.types import RunMode
 
 from compsafe.naming import sweep_group_name
 from compsafe.report.data.records import Row
-from compsafe.report.stats.bootstrap import Bootstrap
+from compsafe.report.stats.bootstrap import Engine
 from compsafe.report.view import table
-from compsafe.results.items import Items
 from helpers import REPO
 from helpers.records import SCHEMA, builtin_record, task_record
-from helpers.stats import bootstrap_interval
+from helpers.stats import bootstrap_interval, sample
 
 QUICK_TASKS = {
     "perplexity": "compsafe_perplexity",
@@ -127,7 +126,6 @@ def test_table_only_columns_stay_out_of_the_report_tables(tmp_path):
     assert "bbq/acc" in {m.key for m in catalogue.columns()} and "bbq/acc" not in shown
 
 
-# Measured with the two separate bootstrap loops, before they became one (same seed, same draws).
 VALUES = [float(x) for x in np.random.default_rng(11).uniform(0, 1, 25)]
 
 
@@ -135,36 +133,16 @@ def mean(values):
     return sum(values) / len(values)
 
 
-def test_one_bootstrap_gives_the_intervals_measured_before():
-    assert bootstrap_interval(VALUES, mean, 500, 4) == (0.37038864774872593, 0.6011947456459652)
-    ours = Items(list(range(25)), {"score": [v + 0.1 * (i % 3) for i, v in enumerate(VALUES)]})
-    dense = Items(list(range(24, -1, -1)), {"score": VALUES[::-1]})
-    assert paired_difference(ours, dense, 500, 4) == (
-        0.09600000000000003,
-        0.06399999999999989,
-        0.128,
-    )
+def test_a_value_and_its_change_against_zero_share_their_resamples():
+    """Paired against an all-zero dense, the change's interval is the value's interval: the
+    two uses draw the same resamples (one engine)."""
+    engine = Engine(300, 9)
+    value = engine.value(sample(VALUES, mean)).interval()
+    change = engine.change(sample(VALUES, mean), sample([0.0] * len(VALUES), mean)).interval()
+    assert change == pytest.approx(value, abs=1e-12)
 
 
-def paired_difference(ours, dense, iterations, bootstrap_seed):
-    """(difference, low, high) of `score`, ours minus dense, paired by document key."""
-    from compsafe.report.data.pairing import pair
-    from compsafe.results.aggregations.common import mean as lm_eval_mean
-
-    pairs = pair(ours, dense).pairs
-    engine = Bootstrap(iterations, bootstrap_seed)
-    return engine.change(ours, dense, pairs, "score", lm_eval_mean).interval()
-
-
-def test_both_uses_draw_the_same_resamples():
-    """Paired against an all-zero dense, the change's interval is the plain interval."""
-    ids = list(range(len(VALUES)))
-    zero = Items(ids, {"score": [0.0] * len(VALUES)})
-    paired = paired_difference(Items(ids, {"score": VALUES}), zero, 300, 9)
-    assert paired[1:] == pytest.approx(bootstrap_interval(VALUES, mean, 300, 9), abs=1e-12)
-
-
-def test_bootstrap_gives_up_when_most_resamples_are_not_finite():
+def test_no_interval_when_resamples_are_not_finite():
     assert bootstrap_interval([1.0, 2.0, math.nan], mean, 100, 0) is None
     assert bootstrap_interval([1.0], mean, 100, 0) is None
 

@@ -40,8 +40,22 @@ def records(path: Path):
             yield record
 
 
+def finished(path: Path, timeout: float = 60.0) -> None:
+    """Wait until the run file holds its exit record: wandb's writer process may still be
+    flushing the file when `wandb.finish()` has returned (seen on a loaded machine)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(r.WhichOneof("record_type") == "exit" for r in records(path)):
+            return
+        time.sleep(0.5)
+
+
 def logged_values(path: Path) -> dict:
-    """{'summary': {...}, 'history': {...}, 'config': {...}, 'tags': [...]}, last values logged."""
+    """{'summary': {...}, 'history': {...}, 'config': {...}, 'tags': [...]}, last values logged
+    (once the run file is complete)."""
+    finished(Path(path))
     out: dict = {"summary": {}, "history": {}, "config": {}, "tags": []}
     for record in records(path):
         kind = record.WhichOneof("record_type")

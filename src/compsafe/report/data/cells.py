@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from compsafe.report.data.catalogue import Catalogue, Metric
 from compsafe.report.data.records import Row
 
+CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
+
 
 @dataclass
 class Cell:
-    """One metric of one config: what a report table cell shows."""
+    """One metric of one config: its value and, against dense, its change and whether marked."""
 
     value: float
     interval: tuple[float, float] | None = None
     delta: float | None = None  # vs dense of the same model and sweep
-    delta_interval: tuple[float, float, float] | None = None
-    significant: bool = False  # marked: see `report.stats.inference`
-    p_value: float | None = None  # two-sided bootstrap p of the change vs dense
-    q_value: float | None = None  # Benjamini-Hochberg over the report's p-values
-    detectable: float | None = None  # smallest change detectable (80 % power, 5 % level)
+    delta_interval: tuple[float, float, float] | None = None  # (change, low, high)
+    ratio: float | None = None  # a perplexity's change: ours / dense
+    ratio_interval: tuple[float, float] | None = None
+    significant: bool = False  # marked: q <= FDR in its family, eligible, not withheld
+    p_value: float | None = None
+    p_error: float = 0.0  # Monte Carlo standard error of the p-value (0: exact)
+    q_value: float | None = None  # Benjamini-Hochberg within its family
+    q_by: float | None = None  # Benjamini-Yekutieli within its family
+    test: str | None = None  # how the p-value was computed
+    family: str | None = None  # confirmatory (a dimension's headline) | exploratory
+    eligible: bool = True  # meets the effective-sample rule (groups: >= MIN_UNITS units)
+    withheld: str | None = None  # why it is not marked whatever its q-value
+    detectable: float | None = None  # smallest change marked with 80 % power at `level`
+    detectable_level: float | None = None
     n_items: int | None = None  # items of the value
-    n_paired: int | None = None  # items of the change: paired with dense's
+    n_paired: int | None = None  # items of the change: both jobs have a value for them
+    units: int | None = None  # resampling units of the change (clusters count once)
+    paired_only: bool = False  # the change rests on fewer items than the value
+    conditional: str | None = None  # what the interval is conditional on (calibration draws)
     seed_sd: float | None = None  # between calibration seeds (SD), seeded configs only
     n_seeds: int = 1
+    is_group: bool = False
+    change_at: Callable[[float], tuple[float, float] | None] | None = field(
+        default=None, repr=False, compare=False
+    )  # the change's interval at any level (for selection-adjusted intervals)
+    pending: Any = field(default=None, repr=False, compare=False)  # a test to extend
 
 
 @dataclass
@@ -37,7 +58,8 @@ class Analysis:
     cells: dict[tuple[int, str], Cell] = field(default_factory=dict)
     failed: list[Row] = field(default_factory=list)
     missing: list[tuple[Path, str]] = field(default_factory=list)  # (sweep, job folder name)
-    tested: int = 0  # changes vs dense with a p-value: the family the FDR is controlled over
+    tested: dict[str, int] = field(default_factory=dict)  # family -> changes with a p-value
+    marked_by: dict[str, int] = field(default_factory=dict)  # family -> marks under BY
     warnings: list[str] = field(default_factory=list)  # jobs from other machines or versions
     notes: list[str] = field(default_factory=list)  # what could not be compared, and why
 
@@ -58,6 +80,10 @@ class Analysis:
     @property
     def multi_model(self) -> bool:
         return len({r.model for r in self.rows}) > 1
+
+    @property
+    def total_tested(self) -> int:
+        return sum(self.tested.values())
 
     def group_cells(self, task_key: str, metric: str, field: str) -> dict[tuple[int, str], Cell]:
         """{(row, group value): cell} of one group breakdown, for rows with a change vs dense."""

@@ -1,32 +1,43 @@
-"""The one bootstrap engine: every interval and paired change of the report is drawn here.
+"""The one resampling engine: every interval, paired change and permutation test of the report.
 
-A metric is recomputed from the items a job kept with the aggregation its record names, on
-resamples of the items: single items, or whole clusters of items sharing a document field
-(`resample_by`: UnQover's two subject orders of a question). A compressed config and dense are
-compared on the same documents, resampled jointly (the same draws for both), so a row's own
-interval and its change vs dense share their resample statistics. A config run with several
-calibration seeds is resampled in two stages: seeds with replacement, then one draw of the
-documents shared by the drawn seeds (they all scored the same documents). Draws depend only on
-the bootstrap seed and the number of units, so every metric of the same size reuses them.
-One rule decides when too few resamples are finite for any inference (`finite`).
+A metric is recomputed from the items a job kept with the aggregation its record names. The
+resampling unit is the item, or a cluster of items sharing a document field (`resample_by`:
+UnQover's two subject orders of a question, BBQ's template, a block of perplexity windows).
+Where the aggregation has a linear form (`results.aggregations.linear`: every one compsafe
+ships but UnQover's), a resample is a weighted sum of the units' component sums, so thousands of
+resamples are one matrix product; otherwise the aggregation runs on each resample.
+
+- Intervals: bias-corrected and accelerated (BCa) bootstrap percentiles, the acceleration from
+  a jackknife over the units (grouped into at most 200 blocks); withheld when more than 1 % of
+  resamples are not finite (a ratio whose denominator resampled to zero).
+- Paired changes vs dense: the same draws for both jobs (they scored the same documents); a
+  perplexity's change is the log of the ratio, shown as the ratio.
+- Tests: a paired permutation test: under no change, which of the two jobs each unit's items
+  came from is arbitrary, so each unit's pair is swapped with probability 1/2 (a sign flip of
+  the unit's difference, for a mean). Exhaustive up to 2^16 patterns, Monte Carlo beyond, with
+  as many resamples as the caller asks for (the report asks for more where a mark hangs on it).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
-from compsafe.results.aggregations import Aggregation, common
+from compsafe.results.aggregations import Aggregation
+from compsafe.results.aggregations.linear import Linear
 from compsafe.results.items import Items
 
-Units = tuple[tuple[int, ...], ...]  # what one draw picks: clusters of positions into the values
-Draws = np.ndarray | list[np.ndarray]  # per resample, the positions it drew
-_CACHED_DRAWS = 1_000_000  # index matrices up to this size are drawn once and reused
+Units = tuple[tuple[int, ...], ...]  # clusters of positions into a sample's values
+CHUNK = 512  # resamples per matrix product
+MAX_NONFINITE = 0.01  # more non-finite resamples than this: no interval, no test
+EXHAUSTIVE = 16  # units up to which a permutation test enumerates every swap pattern
+JACKKNIFE_BLOCKS = 200
 
 
 def clusters(labels: Sequence[Hashable]) -> Units:
@@ -41,207 +52,260 @@ def singles(n: int) -> Units:
     return tuple((i,) for i in range(n))
 
 
-def finite(stats: np.ndarray) -> np.ndarray | None:
-    """The finite resample statistics; None when fewer than two, or fewer than half of the
-    resamples, are finite (then no interval and no test)."""
-    kept = stats[np.isfinite(stats)]
-    return None if len(kept) < 2 or len(kept) < len(stats) // 2 else kept
+def _hashable(value: Any) -> Hashable:
+    return tuple(value) if isinstance(value, list) else value
 
 
-def percentile_interval(stats: np.ndarray) -> tuple[float, float] | None:
-    """95 % percentile interval of the finite statistics."""
-    kept = finite(stats)
-    if kept is None:
+def units_of(items: Items, positions: Sequence[int], by: str | None) -> Units | None:
+    """Clusters of `positions` (as indices into it) sharing the document field `by`; single
+    items when None; None when some document lacks the field (kept before it existed)."""
+    if by is None:
+        return singles(len(positions))
+    if not items.docs or any(by not in items.docs[p] for p in positions):
         return None
-    low, high = np.percentile(kept, [2.5, 97.5])
-    return float(low), float(high)
+    return clusters([_hashable(items.docs[p][by]) for p in positions])
 
 
-def standard_error(stats: np.ndarray) -> float | None:
-    """The bootstrap SE: the standard deviation of the finite resample statistics."""
-    kept = finite(stats)
-    return None if kept is None else float(np.std(kept, ddof=1))
+@dataclass
+class Sample:
+    """One job's values of one metric (None: no value), its units and its aggregation."""
+
+    values: list[Any]
+    units: Units
+    aggregate: Aggregation
+    linear: Linear | None = None
+
+    @cached_property
+    def form(self) -> Linear | None:
+        """The aggregation through sums, fitted to these values (None: loops instead)."""
+        return self.linear.fitted(self.values) if self.linear else None
+
+    @cached_property
+    def sums(self) -> np.ndarray | None:
+        """(units, k) component sums of each unit (where the aggregation has a linear form
+        that these units suit)."""
+        return self.form.unit_sums(self.values, self.units) if self.form else None
+
+    def statistic(self, weights: np.ndarray | None = None) -> float:
+        """The aggregate on all units (or with each unit counted `weights[u]` times)."""
+        if self.sums is not None:
+            w = np.ones(len(self.units)) if weights is None else weights
+            return float(self.form.of(w @ self.sums))
+        counts = np.ones(len(self.units), int) if weights is None else weights.astype(int)
+        kept = [self.values[i] for u, c in zip(self.units, counts, strict=True) for i in u * c]
+        kept = [v for v in kept if v is not None]
+        return _finite(self.aggregate(kept)) if kept else math.nan
+
+    def statistics(self, weights: np.ndarray) -> np.ndarray:
+        """The aggregate under each row of unit weights (resample counts, swap indicators)."""
+        if self.sums is not None:
+            return self.form.of(weights @ self.sums)
+        return np.array([self.statistic(row) for row in weights])
 
 
-@lru_cache(maxsize=32)
-def _index_matrix(n: int, iterations: int, bootstrap_seed: int) -> np.ndarray:
-    """`iterations` draws of n indices with replacement, one `integers` call each."""
-    rng = np.random.default_rng(bootstrap_seed)
-    return np.stack([rng.integers(0, n, n) for _ in range(iterations)]).astype(np.int32)
-
-
-def index_draws(n: int, iterations: int, bootstrap_seed: int) -> Iterable[np.ndarray]:
-    """The draws of n units: a kept matrix when small, else the same draws one by one."""
-    if n * iterations <= _CACHED_DRAWS:
-        return _index_matrix(n, iterations, bootstrap_seed)
-    rng = np.random.default_rng(bootstrap_seed)
-    return (rng.integers(0, n, n) for _ in range(iterations))
-
-
-def _number(value: Any) -> float:
-    """A statistic as a float, NaN when not finite (a resample can divide by zero)."""
+def _finite(value: Any) -> float:
     number = float(value)
     return number if math.isfinite(number) else math.nan
 
 
-def _fast_mean(values: Sequence[Any], draws: Draws) -> np.ndarray | None:
-    """lm-eval's `mean` of every draw at once, items without a value left out: running sums in
-    the order `sum()` adds (so the same numbers as calling it per draw); None where the values
-    are not plain numbers or the draws differ in length."""
-    if not isinstance(draws, np.ndarray):
+def _change(mine: np.ndarray, dense: np.ndarray, log: bool) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(mine) - np.log(dense) if log else mine - dense
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def usable(stats: np.ndarray) -> np.ndarray | None:
+    """The finite resample statistics; None when more than 1 % are not (no inference)."""
+    kept = stats[np.isfinite(stats)]
+    if len(kept) < 2 or len(stats) - len(kept) > MAX_NONFINITE * len(stats):
         return None
-    try:
-        array = np.array([np.nan if v is None else v for v in values], dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if array.ndim != 1:
-        return None
-    present = ~np.isnan(array)[draws] if any(v is None for v in values) else None
-    picked = array[draws] if present is None else np.where(present, array[draws], 0.0)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        sums = np.cumsum(picked, axis=1)[:, -1]
-        means = sums / (draws.shape[1] if present is None else present.sum(axis=1))
-    return np.where(np.isfinite(means), means, np.nan)
-
-
-def aggregate_draws(values: Sequence[Any], aggregate: Aggregation, draws: Draws) -> np.ndarray:
-    """The aggregate of each draw's values (items without a value, None, left out; NaN where a
-    draw has none or the aggregate is not finite)."""
-    if aggregate is common.mean:
-        fast = _fast_mean(values, draws)
-        if fast is not None:
-            return fast
-    out = []
-    for draw in draws:
-        kept = [values[i] for i in draw.tolist() if values[i] is not None]
-        out.append(_number(aggregate(kept)) if kept else math.nan)
-    return np.array(out, dtype=float)
-
-
-def _hashable(value: Any) -> Hashable:
-    """A document field's value as a cluster label (lists read back from json are not hashable)."""
-    return tuple(value) if isinstance(value, list) else value
+    return kept
 
 
 @dataclass(frozen=True)
-class Resampled:
-    """A change vs dense: its value, its resample distribution, what it rests on."""
+class Distribution:
+    """A statistic, its bootstrap resamples and jackknife values: any BCa interval from them."""
 
-    difference: float
-    stats: np.ndarray
-    items: int  # paired items
-    units: int  # resampled units: items, or clusters of them
+    estimate: float
+    resamples: np.ndarray
+    jackknife: np.ndarray
 
-    def interval(self) -> tuple[float, float, float] | None:
-        """(difference, low, high): the 95 % percentile interval of the change."""
-        interval = percentile_interval(self.stats)
-        return None if interval is None else (self.difference, *interval)
+    @cached_property
+    def _corrections(self) -> tuple[float, float] | None:
+        kept = usable(self.resamples)
+        if kept is None or not math.isfinite(self.estimate):
+            return None
+        below = (np.sum(kept < self.estimate) + 0.5 * np.sum(kept == self.estimate)) / len(kept)
+        below = min(max(below, 1 / (2 * len(kept))), 1 - 1 / (2 * len(kept)))
+        z0 = NormalDist().inv_cdf(below)
+        jack = self.jackknife[np.isfinite(self.jackknife)]
+        spread = jack.mean() - jack
+        denominator = 6 * np.sum(spread**2) ** 1.5
+        accel = float(np.sum(spread**3) / denominator) if denominator > 0 else 0.0
+        return z0, accel
+
+    def interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
+        """The BCa interval at level 1 - alpha (None: too few finite resamples)."""
+        corrections, kept = self._corrections, usable(self.resamples)
+        if corrections is None or kept is None:
+            return None
+        z0, accel = corrections
+        bounds = []
+        for tail in (alpha / 2, 1 - alpha / 2):
+            z = z0 + NormalDist().inv_cdf(tail)
+            shift = z0 + z / (1 - accel * z)
+            bounds.append(float(np.quantile(kept, NormalDist().cdf(shift))))
+        return bounds[0], bounds[1]
+
+    @property
+    def standard_error(self) -> float | None:
+        kept = usable(self.resamples)
+        return None if kept is None else float(np.std(kept, ddof=1))
 
 
 @dataclass
-class Bootstrap:
-    """Draws and resample statistics, each computed once per (items, metric, positions)."""
+class Engine:
+    """Seeded draws: the same bootstrap seed and unit count give the same resamples."""
 
-    iterations: int = 1000
+    resamples: int = 2000
     bootstrap_seed: int = 0
-    _memo: dict[tuple, np.ndarray | None] = field(default_factory=dict, repr=False)
-    _seed_counts: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _counts: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
-    @staticmethod
-    def units(items: Items, positions: Sequence[int], by: str | None) -> Units | None:
-        """Clusters of `positions` (as indices into it) sharing the document field `by`; single
-        items when None; None when some document lacks the field (kept before it existed)."""
-        if by is None:
-            return singles(len(positions))
-        if not items.docs or any(by not in items.docs[p] for p in positions):
-            return None
-        return clusters([_hashable(items.docs[p][by]) for p in positions])
+    def counts(self, n: int) -> np.ndarray:
+        """(resamples, n) bootstrap counts: how often each unit is drawn in each resample."""
+        if n not in self._counts:
+            rng = np.random.default_rng([self.bootstrap_seed, n])
+            self._counts[n] = rng.multinomial(n, np.full(n, 1 / n), size=self.resamples)
+        return self._counts[n]
 
-    def draws(self, units: Units, reused: bool = False) -> Draws | Iterable[np.ndarray]:
-        """Each resample's positions: units drawn with replacement, clusters flattened. A
-        large draw comes one resample at a time unless it is `reused` (several seeds)."""
-        matrix = index_draws(len(units), self.iterations, self.bootstrap_seed)
-        if reused and not isinstance(matrix, np.ndarray):
-            matrix = np.stack(list(matrix))
-        if all(len(u) == 1 for u in units) and all(u[0] == i for i, u in enumerate(units)):
-            return matrix
-        return [np.array([i for c in draw.tolist() for i in units[c]]) for draw in matrix]
-
-    def stats(
-        self,
-        items: Items,
-        metric: str,
-        positions: Sequence[int],
-        aggregate: Aggregation,
-        by: str | None,
-    ) -> np.ndarray | None:
-        """The resample statistics of `metric` on the items at `positions` (memoised)."""
-        key = (id(items), metric, tuple(positions), by, id(aggregate))
-        if key not in self._memo:
-            units = self.units(items, positions, by)
-            if units is None or len(units) < 2:
-                self._memo[key] = None
-            else:
-                values = [items.values[metric][p] for p in positions]
-                self._memo[key] = aggregate_draws(values, aggregate, self.draws(units))
-        return self._memo[key]
-
-    def interval(
-        self,
-        items: Items,
-        metric: str,
-        positions: Sequence[int],
-        aggregate: Aggregation,
-        by: str | None,
-    ) -> tuple[float, float] | None:
-        """95 % interval of `metric` on the items at `positions` (None: too few, or no units)."""
-        stats = self.stats(items, metric, positions, aggregate, by)
-        return None if stats is None else percentile_interval(stats)
-
-    def change(
-        self,
-        ours: Items,
-        dense: Items,
-        pairs: Sequence[tuple[int, int]],
-        metric: str,
-        aggregate: Aggregation,
-        by: str | None = None,
-    ) -> Resampled | None:
-        """Ours minus dense on the paired items and on each joint resample of them (whole
-        clusters when `by`: both jobs hold the same documents, so the same clusters)."""
-        if metric not in ours.values or metric not in dense.values:
-            return None
-        pairs = [(i, j) for i, j in pairs if ours.values[metric][i] is not None]
-        pairs = [(i, j) for i, j in pairs if dense.values[metric][j] is not None]
-        if len(pairs) < 2:
-            return None
-        a, b = [i for i, _ in pairs], [j for _, j in pairs]
-        difference = _number(
-            float(aggregate([ours.values[metric][i] for i in a]))
-            - float(aggregate([dense.values[metric][j] for j in b]))
+    def value(self, sample: Sample) -> Distribution:
+        """A job's metric: its value, bootstrap resamples and jackknife (none of either for
+        fewer than two units: no interval)."""
+        n = len(sample.units)
+        if n < 2:
+            return Distribution(sample.statistic(), np.array([]), np.array([]))
+        weights = self.counts(n).astype(float)
+        stats = np.concatenate(
+            [sample.statistics(weights[i : i + CHUNK]) for i in range(0, len(weights), CHUNK)]
         )
-        mine = self.stats(ours, metric, a, aggregate, by)
-        theirs = self.stats(dense, metric, b, aggregate, by)
-        if math.isnan(difference) or mine is None or theirs is None:
+        return Distribution(sample.statistic(), stats, jackknife(sample))
+
+    def change(self, mine: Sample, dense: Sample, log: bool = False) -> Distribution:
+        """Ours minus dense (log ratio where `log`) over the same units, resampled jointly."""
+        n = len(mine.units)
+        if n < 2:
+            return Distribution(math.nan, np.array([]), np.array([]))
+        weights = self.counts(n).astype(float)
+        stats = np.concatenate(
+            [
+                _change(
+                    mine.statistics(weights[i : i + CHUNK]),
+                    dense.statistics(weights[i : i + CHUNK]),
+                    log,
+                )
+                for i in range(0, len(weights), CHUNK)
+            ]
+        )
+        estimate = float(
+            _change(np.array([mine.statistic()]), np.array([dense.statistic()]), log)[0]
+        )
+        jack = _change(jackknife(mine), jackknife(dense), log)
+        return Distribution(estimate, stats, jack)
+
+
+def jackknife(sample: Sample) -> np.ndarray:
+    """The statistic leaving out each block of units in turn (single units up to 200 of them)."""
+    n = len(sample.units)
+    blocks = min(n, JACKKNIFE_BLOCKS)
+    assign = np.arange(n) * blocks // n
+    weights = np.ones((blocks, n))
+    weights[assign, np.arange(n)] = 0.0
+    return sample.statistics(weights)
+
+
+def swap_statistics(mine: Sample, dense: Sample, swaps: np.ndarray, log: bool) -> np.ndarray:
+    """The change under each row of swap indicators (1: that unit's two items trade places)."""
+    if mine.sums is not None and dense.sums is not None and mine.sums.shape == dense.sums.shape:
+        delta = dense.sums - mine.sums
+        swapped_mine = mine.sums.sum(axis=0) + swaps @ delta
+        swapped_dense = dense.sums.sum(axis=0) - swaps @ delta
+        return _change(mine.form.of(swapped_mine), dense.form.of(swapped_dense), log)
+    out = []
+    for row in swaps:
+        ours, theirs = list(mine.values), list(dense.values)
+        for unit, swapped in zip(mine.units, row, strict=True):
+            if swapped:
+                for i in unit:
+                    ours[i], theirs[i] = dense.values[i], mine.values[i]
+        out.append(
+            _change(
+                np.array([Sample(ours, mine.units, mine.aggregate).statistic()]),
+                np.array([Sample(theirs, dense.units, dense.aggregate).statistic()]),
+                log,
+            )[0]
+        )
+    return np.array(out)
+
+
+def permutation_budget(sample: Sample) -> tuple[int, int]:
+    """(first, most) permutations for a sample: many where a resample is a matrix product,
+    fewer where the aggregation runs on each (UnQover's mu and eta)."""
+    return (1000, 200_000) if sample.sums is not None else (200, 2000)
+
+
+@dataclass
+class PermutationTest:
+    """A paired permutation test whose resamples can be extended: (p, resamples, exact)."""
+
+    mine: Sample
+    dense: Sample
+    log: bool
+    bootstrap_seed: int = 0
+    extreme: int = 0
+    resamples: int = 0
+    exact: bool = False
+
+    @cached_property
+    def observed(self) -> float:
+        change = _change(
+            np.array([self.mine.statistic()]), np.array([self.dense.statistic()]), self.log
+        )
+        return abs(float(change[0]))
+
+    def run(self, total: int) -> None:
+        """At least `total` resamples (all 2^n patterns when n <= EXHAUSTIVE)."""
+        n = len(self.mine.units)
+        if not math.isfinite(self.observed):
+            return
+        if n <= EXHAUSTIVE:
+            if not self.exact:
+                patterns = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+                self._count(patterns.astype(float))
+                self.exact = True
+            return
+        while self.resamples < total:
+            chunk = min(CHUNK * 4, total - self.resamples)
+            rng = np.random.default_rng([self.bootstrap_seed, 11, self.resamples])
+            self._count(rng.integers(0, 2, (chunk, n)).astype(float))
+
+    def _count(self, swaps: np.ndarray) -> None:
+        stats = np.abs(swap_statistics(self.mine, self.dense, swaps, self.log))
+        tolerance = 1e-12 * max(1.0, self.observed)
+        self.extreme += int(np.sum(stats >= self.observed - tolerance))
+        self.resamples += len(swaps)
+
+    @property
+    def p_value(self) -> float | None:
+        """Exhaustive: the share of patterns at least as extreme; Monte Carlo: (1 + extreme) /
+        (1 + resamples), never 0."""
+        if self.resamples == 0:
             return None
-        with np.errstate(invalid="ignore"):
-            stats = mine - theirs
-        units = self.units(ours, a, by)
-        return Resampled(difference, stats, len(pairs), len(units) if units else len(pairs))
+        if self.exact:
+            return self.extreme / self.resamples
+        return (1 + self.extreme) / (1 + self.resamples)
 
-    def seed_counts(self, seeds: int) -> np.ndarray:
-        """(iterations, seeds): how often each seed is drawn in each resample (a stream of its
-        own, apart from the document draws)."""
-        if seeds not in self._seed_counts:
-            rng = np.random.default_rng([self.bootstrap_seed, 1])
-            picks = rng.integers(0, seeds, (self.iterations, seeds))
-            self._seed_counts[seeds] = np.stack([np.bincount(r, minlength=seeds) for r in picks])
-        return self._seed_counts[seeds]
-
-    def two_stage(self, columns: list[list[Any]], aggregate: Aggregation, draws: Draws):
-        """Each resample's mean over its drawn seeds of the aggregate on the shared document
-        draw; `columns` holds each seed's values of the same documents."""
-        per_seed = np.stack([aggregate_draws(c, aggregate, draws) for c in columns])
-        counts = self.seed_counts(len(columns))
-        with np.errstate(invalid="ignore"):
-            return (counts * per_seed.T).sum(axis=1) / counts.sum(axis=1)
+    @property
+    def monte_carlo_error(self) -> float:
+        """The standard error of the p-value from its resamples (0 when exhaustive)."""
+        p = self.p_value
+        return 0.0 if self.exact or p is None else math.sqrt(p * (1 - p) / self.resamples)

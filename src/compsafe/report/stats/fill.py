@@ -1,8 +1,16 @@
-"""One cell's numbers from the kept items: the interval of a metric (or of one group of it, as
-`bbq/bias_ambig/category=Age`) and its change vs dense, on the same documents or not at all.
+"""One cell's numbers from the kept items: the value's interval, and the change vs dense on the
+same documents with its test, or not at all.
 
-Each job's record names the aggregation of every metric and the task's resampling unit; the
-items come through the results contract, read once per job and task.
+Which inference a cell gets follows from its metric and its config:
+- a 0/1 metric (a mean of 0/1 items, resampled by item): Wilson's interval for the value,
+  Newcombe's paired interval for the change, McNemar's exact test;
+- any other metric: BCa bootstrap intervals over the task's resampling units, a paired
+  permutation test (its resamples extended later where a mark depends on them), a perplexity's
+  change as a ratio on the log scale;
+- a config with several calibration seeds: the seed as a unit (`seeds.py`);
+- a calibrated method's single job: the same, said to be conditional on its one calibration.
+A change whose items lack a value in either job (a metric of fluent text only) rests on the
+items both have: the cell then shows that change, and says so.
 """
 
 from __future__ import annotations
@@ -10,140 +18,236 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from compsafe.report.data.cells import Cell
 from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, positions
 from compsafe.report.data.records import Row
+from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import (
-    Bootstrap,
-    Resampled,
-    aggregate_draws,
-    percentile_interval,
+    Engine,
+    PermutationTest,
+    Sample,
+    permutation_budget,
+    units_of,
 )
-from compsafe.report.stats.inference import detectable_change, p_value
-from compsafe.results.aggregations import Aggregation, aggregation
+from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
+from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
 from compsafe.results.items import Items, read_items
 
 # What picks a job's documents: jobs differing here hold other items (compared when no items).
 SUBSET_OPTIONS = ("sample_size", "seed")
+MIN_UNITS = 30  # a group's change is marked only on at least this many resampling units
 
 
-def row_aggregation(row: Row, key: MetricKey) -> Aggregation | None:
-    """The aggregation the row's record names for the metric (None: none it can recompute)."""
+def is_binary(sample: Sample, name: str | None) -> bool:
+    """A proportion: lm-eval's mean of 0/1 items, resampled item by item."""
+    if name != "mean" or any(len(u) != 1 for u in sample.units):
+        return False
+    return all(v in (0, 1) for v in sample.values if v is not None)
+
+
+@dataclass
+class Metric:
+    """How one row computes one metric: its aggregation and resampling unit, from its record."""
+
+    name: str | None
+    by: str | None
+
+    @property
+    def aggregate(self):
+        return aggregation(self.name)
+
+    @property
+    def linear(self):
+        return linear_form(self.name)
+
+    @property
+    def log(self) -> bool:
+        return bool(self.linear and self.linear.log_scale)
+
+
+def metric_of(row: Row, key: MetricKey) -> Metric | None:
     entry = row.entry(key.task_key, key.metric)
-    return aggregation(entry.aggregation) if entry else None
-
-
-def resample_by(row: Row, task_key: str) -> str | None:
-    task = row.tasks.get(task_key)
-    return task.resample_by if task else None
+    task = row.tasks.get(key.task_key)
+    if entry is None or aggregation(entry.aggregation) is None:
+        return None
+    return Metric(entry.aggregation, task.resample_by if task else None)
 
 
 @dataclass
 class CellMaker:
-    """Fills cells from items read once per job and task, pairings made once per job pair, and
-    resample statistics shared by a job's interval and its change; collects the report's notes
-    on what could not be compared."""
+    """Fills cells from items read once per job and task and pairings made once per job pair;
+    collects the report's notes on what could not be compared."""
 
-    bootstrap: Bootstrap
+    engine: Engine
     notes: dict[str, None] = field(default_factory=dict)  # ordered, without repeats
     _items: dict[tuple[int, str], Items | None] = field(default_factory=dict)
     _pairings: dict[tuple[int, int, str], Pairing | None] = field(default_factory=dict)
-    _dense: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
 
     def items(self, row: Row, task_key: str) -> Items | None:
-        """A row's items of one task, read once however many of its metrics need them."""
         key = (id(row), task_key)
         if key not in self._items:
             self._items[key] = read_items(job_items(row.folder, task_key))
         return self._items[key]
 
     def fill(self, cell: Cell, row: Row, dense: Row | None, key: MetricKey) -> None:
-        """The cell's interval, and its change vs dense where both jobs hold the same items,
-        with its p-value and the smallest change its items could detect. A config run with
-        several calibration seeds resamples seeds and documents together."""
-        aggregate = row_aggregation(row, key)
-        by = resample_by(row, key.task_key)
-        items = self.items(row, key.task_key) if aggregate else None
+        metric = metric_of(row, key)
+        items = self.items(row, key.task_key) if metric else None
         chosen = positions(items, key) if items else []
         cell.n_items = len(chosen) if items else None
-        if items and chosen and by and self.bootstrap.units(items, chosen, by) is None:
-            self._note(
-                key.task_key,
-                f"{row.label} ({row.model}): items lack `{by}`, which "
-                "the task resamples by (kept before it existed): no interval",
-            )
+        cell.is_group = key.group is not None
         base = dense.metric(key.text) if dense is not None and dense is not row else None
         compared = base is not None and self._comparable(row, dense, key.task_key)
         if compared:
             cell.delta = cell.value - base
         if not (items and chosen):
             return
+        units = units_of(items, chosen, metric.by)
+        if units is None:
+            self._note(
+                key.task_key,
+                f"{row.label} ({row.model}): items lack `{metric.by}`, "
+                "which the task resamples by (kept before it existed): no interval",
+            )
+            return
         if row.seeded:
-            change = self._fill_seeded(cell, row, dense if compared else None, key, chosen)
-        else:
-            cell.interval = self.bootstrap.interval(items, key.metric, chosen, aggregate, by)
-            change = self._change(row, dense, key, chosen) if compared else None
-        if change is not None:
-            cell.delta_interval = change.interval()
-            cell.n_paired = change.items
-            cell.p_value = p_value(change.stats, change.difference, change.units)
-            cell.detectable = detectable_change(change.stats)
+            self._fill_seeded(cell, row, dense if compared else None, key, metric, chosen)
+            return
+        sample = self._sample(items, key.metric, chosen, units, metric)
+        self._value(cell, sample, metric)
+        if row.compression.get("calibration") and not row.is_dense:
+            cell.conditional = f"one calibration draw (seed {row.seed})"
+        if compared:
+            self._change(cell, row, dense, key, metric, chosen, base)
 
-    def _change(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]) -> Resampled | None:
-        """Ours minus dense on the paired items of one job, jointly resampled."""
-        items, dense_items = self.items(row, key.task_key), self.items(dense, key.task_key)
-        aggregate = row_aggregation(row, key)
-        if not (items and dense_items and aggregate):
+    @staticmethod
+    def _sample(items: Items, metric: str, where: list[int], units, how: Metric) -> Sample:
+        values = [items.values[metric][p] for p in where]
+        return Sample(values, units, how.aggregate, how.linear)
+
+    def _value(self, cell: Cell, sample: Sample, metric: Metric) -> None:
+        if len(sample.units) < 2:
+            return
+        if is_binary(sample, metric.name):
+            values = [v for v in sample.values if v is not None]
+            cell.interval = exact.wilson(sum(values), len(values))
+        else:
+            cell.interval = self.engine.value(sample).interval()
+
+    def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]):
+        """(ours, dense) positions of the documents both jobs have a value of the metric for."""
+        ours, theirs = self.items(row, key.task_key), self.items(dense, key.task_key)
+        pairing = self._pairing(row, dense, key.task_key)
+        if not (ours and theirs and pairing) or pairing.refusal:
             return None
         kept = set(chosen)
-        pairs = [p for p in self._pairing(row, dense, key.task_key).pairs if p[0] in kept]
-        by = resample_by(row, key.task_key)
-        return self.bootstrap.change(items, dense_items, pairs, key.metric, aggregate, by)
+        mine, other = ours.values.get(key.metric), theirs.values.get(key.metric)
+        if mine is None or other is None:
+            return None
+        return [(i, j) for i, j in pairing.pairs if i in kept and other[j] is not None]
 
-    def _fill_seeded(
-        self, cell: Cell, row: Row, dense: Row | None, key: MetricKey, chosen: list[int]
-    ) -> Resampled | None:
-        """The interval over seeds and documents of a seeded config, and its change vs dense
-        on the same document draws; a note where its seeds scored other documents."""
+    def _change(self, cell, row, dense, key, metric, chosen, base) -> None:
+        pairs = self._pairs(row, dense, key, chosen)
+        if not pairs or len(pairs) < 2:
+            return
+        ours, theirs = self.items(row, key.task_key), self.items(dense, key.task_key)
+        mine_pos, dense_pos = [i for i, _ in pairs], [j for _, j in pairs]
+        units = units_of(ours, mine_pos, metric.by)
+        mine = self._sample(ours, key.metric, mine_pos, units, metric)
+        other = self._sample(theirs, key.metric, dense_pos, units, metric)
+        cell.n_paired, cell.units = len(pairs), len(units)
+        cell.eligible = not cell.is_group or len(units) >= MIN_UNITS
+        cell.paired_only = len(pairs) < (cell.n_items or 0)
+        if cell.paired_only:  # what is tested: the change on the items both jobs have
+            cell.delta = mine.statistic() - other.statistic()
+        if len(units) < 2:
+            return
+        if is_binary(mine, metric.name) and is_binary(other, metric.name):
+            self._exact_change(cell, mine, other)
+        else:
+            self._resampled_change(cell, mine, other, metric, base)
+
+    def _exact_change(self, cell: Cell, mine: Sample, dense: Sample) -> None:
+        pairs = list(zip(mine.values, dense.values, strict=True))
+        counts = [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
+        interval = exact.newcombe_paired(*counts)
+        cell.delta_interval = (cell.delta, *interval) if interval else None
+        cell.p_value, cell.test = exact.mcnemar(counts[1], counts[2]), "exact McNemar"
+        cell.change_at = lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha)
+        spread = self.engine.change(mine, dense).standard_error
+        cell.pending = ("binary", len(pairs), spread)
+
+    def _resampled_change(self, cell, mine: Sample, dense: Sample, metric: Metric, base) -> None:
+        distribution = self.engine.change(mine, dense, metric.log)
+        interval = distribution.interval()
+        cell.change_at = distribution.interval
+        if metric.log and interval is not None:
+            cell.ratio = float(mine.statistic() / dense.statistic())
+            cell.ratio_interval = tuple(float(x) for x in _exp(interval))
+            cell.delta_interval = (
+                cell.delta,
+                base * (cell.ratio_interval[0] - 1),
+                base * (cell.ratio_interval[1] - 1),
+            )
+        elif interval is not None:
+            cell.delta_interval = (cell.delta, *interval)
+        test = PermutationTest(mine, dense, metric.log, self.engine.bootstrap_seed)
+        test.run(permutation_budget(mine)[0])
+        cell.p_value, cell.p_error = test.p_value, test.monte_carlo_error
+        cell.test = "permutation (exhaustive)" if test.exact else "permutation"
+        cell.pending = ("permutation", test, distribution.standard_error)
+
+    def _fill_seeded(self, cell, row, dense, key, metric, chosen) -> None:
+        """The seed as a unit: per-seed values and changes on the same documents."""
         head = self.items(row, key.task_key)
-        aggregate = row_aggregation(row, key)
-        units = self.bootstrap.units(head, chosen, resample_by(row, key.task_key))
-        columns = []
+        units = units_of(head, chosen, metric.by)
+        samples = []
         for job in row.jobs:
             theirs = self.items(job, key.task_key)
             where = aligned(self._pairing(job, row, key.task_key), chosen)
-            if where is None:
+            if where is None or theirs is None:
                 self._note(
                     key.task_key,
-                    f"{row.label} ({row.model}): its seeds scored other documents: "
-                    "no interval over seeds",
+                    f"{row.label} ({row.model}): its seeds scored other "
+                    "documents: no interval over seeds",
                 )
-                return None
-            columns.append([theirs.values[key.metric][i] for i in where])
-        if units is None or len(units) < 2:
-            return None
-        draws = self.bootstrap.draws(units, reused=True)
-        stats = self.bootstrap.two_stage(columns, aggregate, draws)
-        cell.interval = percentile_interval(stats)
+                return
+            samples.append(self._sample(theirs, key.metric, where, units, metric))
+        if len(units) < 2:
+            return
+        value = seeded_value(self.engine, samples)
+        cell.interval = value.interval() if value else None
+        if len(samples) < MIN_SEEDS:
+            cell.withheld = f"{len(samples)} calibration seeds < {MIN_SEEDS}"
         if dense is None:
-            return None
+            return
         dense_items = self.items(dense, key.task_key)
         where = aligned(self._pairing(dense, row, key.task_key), chosen)
-        if where is None:
-            return None
-        memo = (id(dense_items), key.metric, tuple(where), units)
-        if memo not in self._dense:  # every seeded config on the same documents reuses it
-            values = [dense_items.values[key.metric][i] for i in where]
-            self._dense[memo] = aggregate_draws(values, aggregate, draws)
-        with np.errstate(invalid="ignore"):
-            change = stats - self._dense[memo]
-        return Resampled(cell.delta, change, len(chosen), len(units))
+        if where is None or dense_items is None:
+            return
+        reference = self._sample(dense_items, key.metric, where, units, metric)
+        change = seeded_change(self.engine, samples, reference, metric.log)
+        cell.n_paired, cell.units = len(chosen), len(units)
+        cell.eligible = not cell.is_group or len(units) >= MIN_UNITS
+        if change is None:
+            return
+        interval = change.interval()
+        if metric.log and interval is not None:
+            cell.ratio = float(_exp((change.estimate,))[0])
+            cell.ratio_interval = tuple(float(x) for x in _exp(interval))
+            base = reference.statistic()
+            cell.delta_interval = (
+                cell.delta,
+                base * (cell.ratio_interval[0] - 1),
+                base * (cell.ratio_interval[1] - 1),
+            )
+        elif interval is not None:
+            cell.delta_interval = (cell.delta, *interval)
+        cell.change_at = change.interval
+        cell.p_value, cell.test = change.p_value, f"seed-level t ({change.df:.1f} df)"
+        cell.pending = ("seeded", len(samples), change.standard_error)
 
     def _pairing(self, row: Row, dense: Row, task_key: str) -> Pairing | None:
-        """The two jobs' items paired by document (None when either kept none)."""
         key = (id(row), id(dense), task_key)
         if key not in self._pairings:
             ours, theirs = self.items(row, task_key), self.items(dense, task_key)
@@ -167,8 +271,13 @@ class CellMaker:
         self.notes[f"{task_key}: {text}."] = None
 
 
+def _exp(values) -> tuple[float, ...]:
+    import math
+
+    return tuple(math.exp(v) for v in values)
+
+
 def _subset(row: Row, task_key: str) -> dict[str, Any]:
-    """What a job recorded about which documents it drew: its item count and subset options."""
     bench = row.benchmark(task_key)
     options = bench.get("options") or {}
     return {"items": bench.get("samples"), **{k: options.get(k) for k in SUBSET_OPTIONS}}

@@ -1,74 +1,61 @@
-"""What a report may claim: bootstrap p-values, the false discovery rate, and power.
+"""What a report may claim: marks under the false discovery rate, in pre-specified families.
 
-A report tests hundreds of changes vs dense (every metric and every group of every config): at
-5 % each, some would be "significant" by chance alone. Each change gets a two-sided p-value from
-its own bootstrap distribution; the Benjamini-Hochberg procedure turns all of a report's
-p-values into q-values, and a change is marked when q <= 0.05, which keeps the expected share of
-false marks among all marks at 5 %. A change that is not marked may be absent or too small for
-the items at hand: `detectable_change` says which changes the sample could have found.
+Each config's changes vs dense form two families. Confirmatory: the perplexity and each
+dimension's headline metric (the overview's columns), a handful of tests decided before any
+number is seen. Exploratory: every other metric and every group breakdown. The Benjamini-
+Hochberg procedure runs within each family of each config, so adding a config or a sweep to a
+report changes no other config's q-values; a change is marked (`*`) when its q-value is at most
+5 %, its cell meets the effective-sample rule (a group needs MIN_UNITS resampling units), and
+nothing withholds it (a seeded config with fewer than 5 seeds). Every mark of the report (table
+stars, heatmap stars, findings, the overview) reads this one decision. The Benjamini-Yekutieli
+count (valid under any dependence between the tests) is reported beside it.
+
+p-values are exact where the data allow (McNemar's test for 0/1 metrics, a permutation test
+with every swap pattern for up to 16 units) and from Monte Carlo permutations otherwise, with as
+many resamples as the marks need: a p-value whose Monte Carlo interval straddles its family's
+threshold gets more (up to 200,000 where a resample is a matrix product, 2,000 where the
+aggregation runs on each); never a normal or t tail in place of resamples
+(but for seed-level tests, which are t tests by design).
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from statistics import NormalDist
-from typing import Protocol
 
 import numpy as np
-from scipy.stats import t as student_t
 
-from compsafe.report.stats.bootstrap import finite, standard_error
+from compsafe.report.data.cells import CONFIRMATORY, EXPLORATORY, Cell
+from compsafe.report.stats import exact
+from compsafe.report.stats.bootstrap import permutation_budget
 
-FDR = 0.05  # a change is marked when its q-value is at most this
-ALPHA = 0.05  # the level the detectable change is stated at (two-sided)
+FDR = 0.05
 POWER = 0.8
-MIN_GROUP_ITEMS = 30  # a group finding needs this many items paired with dense's
-Z_DETECT = NormalDist().inv_cdf(1 - ALPHA / 2) + NormalDist().inv_cdf(POWER)  # 1.960 + 0.842
+MAX_ROUNDS = 6
 
 METHODS = (
-    "Significance: each change vs dense gets a two-sided bootstrap p-value from its resample "
-    "distribution, p = 2 min(share <= 0, share >= 0) with +1 in numerator and denominator (never "
-    "0); where no resample falls on the other side of 0 (beyond the bootstrap's resolution, "
-    "2/(resamples+1)), the tail of Student's t (items - 1 degrees of freedom) at change / "
-    "bootstrap SE refines it, and no p-value is below 2^(1 - items), the smallest an exact "
-    "sign-flip test on that many paired items can give. The Benjamini-Hochberg procedure over "
-    "every change of the report (headline and group cells, all configs) gives q-values; `*` "
-    f"marks q <= {FDR:g} (false discovery rate {FDR:.0%}). Group findings need at least "
-    f"{MIN_GROUP_ITEMS} items paired with dense's on both sides. Detectable change: the "
-    f"smallest change the items at hand detect with {POWER:.0%} power at the {ALPHA:.0%} level, "
-    f"(z_0.975 + z_0.8) x SE = {Z_DETECT:.2f} x the bootstrap SE of the paired change; a change "
-    "below it that is not marked may be real but too small for this sample."
+    "Intervals: 95 %; Wilson's score interval for a 0/1 metric (a share), bias-corrected and "
+    "accelerated (BCa) bootstrap intervals otherwise, over the task's resampling units (an item, "
+    "or a cluster of items such as a question's two subject orders); withheld when more than 1 % "
+    "of resamples are not finite. A change vs dense is computed on the documents both jobs "
+    "scored: Newcombe's paired interval and McNemar's exact test for a 0/1 metric, a paired BCa "
+    "interval and a paired permutation test otherwise (exhaustive up to 16 units, Monte Carlo "
+    "beyond with as many resamples as the marks need); a perplexity's change is a ratio, on the "
+    "log scale. Several calibration seeds: the seed is a unit (between-seed variance plus the "
+    "documents' part, Satterthwaite degrees of freedom, t intervals and tests); with fewer than "
+    "5 seeds the interval is shown and the mark withheld. A single job of a calibrated method is "
+    "conditional on its one calibration draw. Marks: Benjamini-Hochberg within each config's "
+    "confirmatory family (perplexity and each dimension's headline metric) and its exploratory "
+    "family (every other metric and group); `*` when q <= 5 % and, for a group, at least "
+    "30 resampling units; the Benjamini-Yekutieli count is given beside. Detectable change: the "
+    "smallest change marked with 80 % power at the level its family's marks needed."
 )
 
 
-class Tested(Protocol):
-    """A cell with a change vs dense (`analysis.Cell`)."""
-
-    p_value: float | None
-    q_value: float | None
-    significant: bool
-
-
-def p_value(stats: np.ndarray, difference: float, units: int) -> float | None:
-    """Two-sided bootstrap p-value of a change from its resample distribution `stats`.
-
-    `units`: the resampled units (items or clusters) it rests on, which bound it below: no test
-    on n paired units can honestly claim less than an exact sign-flip test's 2^(1 - n)."""
-    kept = finite(stats)
-    if kept is None or units < 2:
-        return None
-    tail = min(int((kept <= 0).sum()), int((kept >= 0).sum()))
-    p = min(1.0, 2 * (tail + 1) / (len(kept) + 1))
-    se = float(np.std(kept, ddof=1))
-    if tail == 0 and se > 0 and math.isfinite(difference):  # beyond the resamples' resolution
-        p = min(p, float(2 * student_t.sf(abs(difference) / se, units - 1)))
-    return max(p, 2.0 ** (1 - units))
-
-
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
-    """q-values (BH-adjusted p-values) in the order given: q_(i) = min over j >= i of
-    p_(j) m / j, at most 1."""
+    """q-values in the order given: q_(i) = min over j >= i of p_(j) m / j, at most 1."""
     m = len(p_values)
     if m == 0:
         return []
@@ -80,25 +67,104 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     return [float(x) for x in q]
 
 
-def control_fdr(cells: Iterable[Tested]) -> int:
-    """Sets q-values and significance over every tested cell together; returns how many. The
-    one place a change is called significant: every mark of the report reads `significant`."""
-    tested = [c for c in cells if c.p_value is not None]
-    for cell, q in zip(tested, benjamini_hochberg([c.p_value for c in tested]), strict=True):
-        cell.q_value = q
-        cell.significant = q <= FDR
-    return len(tested)
+def benjamini_yekutieli(p_values: Sequence[float]) -> list[float]:
+    """BH's q-values times sum(1/i): false discovery rate control under any dependence."""
+    harmonic = sum(1 / i for i in range(1, len(p_values) + 1))
+    return [min(1.0, q * harmonic) for q in benjamini_hochberg(p_values)]
 
 
-def detectable_change(stats: np.ndarray) -> float | None:
-    """The smallest change this sample detects with 80 % power at the 5 % level (two-sided):
-    (z_0.975 + z_0.8) x the bootstrap SE of the change."""
-    se = standard_error(stats)
-    return None if se is None else Z_DETECT * se
+def _marks(cells: list[Cell]) -> None:
+    """q-values (BH, BY) and marks of one family."""
+    p = [c.p_value for c in cells]
+    for cell, q, q_by in zip(cells, benjamini_hochberg(p), benjamini_yekutieli(p), strict=True):
+        cell.q_value, cell.q_by = q, q_by
+        cell.significant = q <= FDR and cell.eligible and cell.withheld is None
 
 
-def items_needed(effect: float, se: float, items: int) -> int:
-    """Items a run needs to detect a change of `effect` with 80 % power at 5 %, from the SE a
-    run of `items` items gave (SE shrinks as 1/sqrt(items): per-item SD = SE sqrt(items))."""
-    per_item_sd = se * math.sqrt(items)
-    return max(2, math.ceil((Z_DETECT * per_item_sd / abs(effect)) ** 2))
+def _threshold(cells: list[Cell]) -> float:
+    """The largest p-value BH marks in the family now (its first rank's when none)."""
+    ranked = sorted(c.p_value for c in cells)
+    m = len(ranked)
+    passing = [k for k in range(1, m + 1) if ranked[k - 1] <= FDR * k / m]
+    return FDR * (max(passing) if passing else 1) / m
+
+
+def _refine(cells: list[Cell]) -> None:
+    """More permutations for the tests whose Monte Carlo uncertainty could flip their mark."""
+    for _ in range(MAX_ROUNDS):
+        threshold = _threshold(cells)
+        open_tests = []
+        for cell in cells:
+            pending = cell.pending
+            if not (pending and pending[0] == "permutation") or pending[1].exact:
+                continue
+            test = pending[1]
+            low = cell.p_value - 3 * cell.p_error
+            unresolved = low <= threshold < cell.p_value + 3 * cell.p_error
+            floor = 1 / (1 + test.resamples) > threshold and test.extreme == 0
+            most = permutation_budget(test.mine)[1]
+            if (unresolved or floor) and test.resamples < most:
+                open_tests.append((cell, test, most))
+        if not open_tests:
+            return
+        for cell, test, most in open_tests:
+            test.run(min(most, test.resamples * 4))
+            cell.p_value, cell.p_error = test.p_value, test.monte_carlo_error
+            cell.test = f"permutation ({test.resamples:,} resamples)"
+
+
+def family(cell: Cell, confirmatory: bool) -> str:
+    return CONFIRMATORY if confirmatory and not cell.is_group else EXPLORATORY
+
+
+def control_fdr(cells_by_config: dict[int, list[tuple[Cell, bool]]]) -> tuple[dict, dict]:
+    """Families, refined p-values, q-values and marks for every tested cell; returns the number
+    of tests and of BY marks per family name."""
+    tested: dict[str, int] = defaultdict(int)
+    by_marks: dict[str, int] = defaultdict(int)
+    for cells in cells_by_config.values():
+        families: dict[str, list[Cell]] = defaultdict(list)
+        for cell, confirmatory in cells:
+            if cell.p_value is not None:
+                cell.family = family(cell, confirmatory)
+                families[cell.family].append(cell)
+        for name, members in families.items():
+            _refine(members)
+            _marks(members)
+            _detectable(members)
+            tested[name] += len(members)
+            by_marks[name] += sum(
+                c.q_by <= FDR and c.eligible and c.withheld is None for c in members
+            )
+    return dict(tested), dict(by_marks)
+
+
+def _detectable(cells: list[Cell]) -> None:
+    """The smallest change marked with 80 % power at the level the family's marks need now."""
+    level = _threshold(cells)
+    z = NormalDist().inv_cdf(1 - level / 2) + NormalDist().inv_cdf(POWER)
+    for cell in cells:
+        kind, size, spread = cell.pending if cell.pending else (None, None, None)
+        cell.detectable_level = level
+        if spread and spread > 0 and math.isfinite(spread):
+            cell.detectable = z * spread
+            if cell.ratio is not None and cell.delta is not None and cell.ratio > 0:
+                base = (cell.value - cell.delta) if cell.delta is not None else None
+                cell.detectable = base * (math.exp(z * spread) - 1) if base else cell.detectable
+        elif kind == "binary" and size:
+            needed = exact.smallest_markable(size, level)
+            cell.detectable = needed / size if needed else None
+        else:
+            cell.detectable = None
+
+
+def fcr_interval(cell: Cell, selected: int, family_size: int) -> tuple[float, float] | None:
+    """The change's interval adjusted for having been selected among `family_size` tests
+    (Benjamini-Yekutieli's false coverage rate: level 1 - selected * 5 % / family_size)."""
+    if cell.change_at is None or family_size == 0:
+        return None
+    return cell.change_at(max(selected, 1) * FDR / family_size)
+
+
+def tested_cells(cells: Iterable[Cell]) -> list[Cell]:
+    return [c for c in cells if c.p_value is not None]

@@ -30,12 +30,25 @@ LONG_COLUMNS = [
     "delta_vs_dense",
     "delta_ci_low",
     "delta_ci_high",
+    "ratio_vs_dense",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "test",
     "p_value",
+    "p_monte_carlo_se",
+    "family",
     "q_value",
+    "q_value_by",
     "significant",
+    "eligible",
+    "withheld",
+    "conditional_on",
+    "paired_only",
     "detectable_change",
+    "detectable_at_level",
     "n_items",
     "n_paired",
+    "units",
     "seeds",
     "seed_sd",
 ]
@@ -80,7 +93,9 @@ def _write_wide(analysis: Analysis, path: Path) -> None:
 
 def _write_long(analysis: Analysis, path: Path) -> None:
     """Every config's metrics (the mean over its seeds, where several), with intervals, change
-    vs dense, p- and q-values (Benjamini-Hochberg over the report), the detectable change."""
+    vs dense (a perplexity's ratio too), the test, p- and q-values (Benjamini-Hochberg and
+    Benjamini-Yekutieli within the cell's family), whether it is marked and why not, the
+    detectable change and the level it is computed at."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(LONG_COLUMNS)
@@ -100,20 +115,34 @@ def _long_cells(analysis: Analysis, row: Row, key: str) -> list[Any]:
         return [None] * (len(LONG_COLUMNS) - LONG_COLUMNS.index("value") - 1)
     interval = cell.interval or (None, None)
     delta = cell.delta_interval or (None, None, None)
+    ratio = cell.ratio_interval or (None, None)
     seeds = " ".join(str(j.seed) for j in row.jobs) if row.seeded else row.seed
     if row.collapsed:
         seeds = "no calibration"
+    tested = cell.p_value is not None
     return [
         *interval,
         cell.delta,
         delta[1],
         delta[2],
+        cell.ratio,
+        *ratio,
+        cell.test,
         cell.p_value,
+        cell.p_error if tested else None,
+        cell.family,
         cell.q_value,
-        cell.significant if cell.p_value is not None else None,
+        cell.q_by,
+        cell.significant if tested else None,
+        cell.eligible if tested else None,
+        cell.withheld,
+        cell.conditional,
+        cell.paired_only if cell.delta is not None else None,
         cell.detectable,
+        cell.detectable_level,
         cell.n_items,
         cell.n_paired,
+        cell.units,
         seeds,
         cell.seed_sd,
     ]

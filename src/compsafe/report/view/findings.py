@@ -5,7 +5,8 @@ from __future__ import annotations
 from compsafe.report.data.catalogue import Metric
 from compsafe.report.data.cells import Analysis, Cell
 from compsafe.report.data.records import Row
-from compsafe.report.stats.inference import FDR, MIN_GROUP_ITEMS
+from compsafe.report.stats.fill import MIN_UNITS
+from compsafe.report.stats.inference import FDR, fcr_interval
 from compsafe.report.view.text import change_interval, fmt
 
 # (change relative to dense, or None when dense is 0; the config; the metric; its cell)
@@ -36,7 +37,7 @@ def by_dimension(analysis: Analysis, top: int = 3) -> dict[str, list[str]]:
         changes = _significant_changes(analysis, dimension)
         by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
         if by_size:
-            out[dimension] = [_sentence(change) for change in by_size[:top]]
+            out[dimension] = [_sentence(analysis, change) for change in by_size[:top]]
     return out
 
 
@@ -50,8 +51,8 @@ def withheld(analysis: Analysis) -> list[str]:
     if not small:
         return []
     return [
-        f"Group findings consider only groups with at least {MIN_GROUP_ITEMS} items paired "
-        f"with dense's: {small} of {tested} group changes had fewer and were not used."
+        f"A group's change is marked only on at least {MIN_UNITS} resampling units paired "
+        f"with dense's: {small} of {tested} group changes had fewer and are never marked."
     ]
 
 
@@ -70,7 +71,7 @@ def _significant_changes(analysis: Analysis, dimension: str) -> list[Change]:
     return changes
 
 
-def _sentence(change: Change) -> str:
+def _sentence(analysis: Analysis, change: Change) -> str:
     """'<metric> rises by x (+n% vs dense, worse) under <config> (<model>); ...'."""
     relative, row, metric, cell = change
     versus = f"{relative:+.0%} vs dense" if relative is not None else "dense is 0"
@@ -79,14 +80,31 @@ def _sentence(change: Change) -> str:
     return (
         f"{metric.title} {'rises' if cell.delta > 0 else 'falls'} "
         f"by {fmt(abs(cell.delta))} ({versus}) under {row.display} "
-        f"({row.model}); 95 % CI of the change {change_interval(cell)}, q = {cell.q_value:.2g}."
+        f"({row.model}); 95 % CI of the change {change_interval(cell)}"
+        f"{_selection_adjusted(analysis, row, cell)}, q = {cell.q_value:.2g} ({cell.family})."
     )
+
+
+def _selection_adjusted(analysis: Analysis, row: Row, cell: Cell) -> str:
+    """The change's interval adjusted for selection among its family (false coverage rate)."""
+    family = [c for (rid, _), c in analysis.cells.items()
+              if rid == id(row) and c.family == cell.family]  # fmt: skip
+    selected = sum(c.significant for c in family)
+    interval = fcr_interval(cell, selected, len(family))
+    if interval is None:
+        return " (no selection-adjusted interval)"
+    if cell.ratio_interval is not None:
+        import math
+
+        low, high = (math.exp(x) for x in interval)
+        return f", x[{low:.2f}, {high:.2f}] adjusted for selection (FCR)"
+    return f", [{fmt(interval[0])}, {fmt(interval[1])}] adjusted for selection (FCR)"
 
 
 def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
     """Groups whose metric moves in opposite directions as compression grows (the paper's
     "divergent impact"): at a method's highest unstructured rate, one group gains and another
-    loses by more than `threshold`, each with at least MIN_GROUP_ITEMS items paired with
+    loses by more than `threshold`, each with at least MIN_UNITS items paired with
     dense's and each significant after the false discovery rate control."""
     out = []
     for task_key, metric, field in analysis.catalogue.heatmaps():
@@ -110,17 +128,17 @@ def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
 
 def _testable(cell: Cell) -> bool:
     """A group change a finding may rest on: enough paired items, significant after control."""
-    return (cell.n_paired or 0) >= MIN_GROUP_ITEMS and cell.significant
+    return cell.significant  # marked: its family's q and the effective-sample rule
 
 
 def group_findings_withheld(analysis: Analysis) -> tuple[int, int]:
-    """(group changes below MIN_GROUP_ITEMS paired items, group changes tested in all): what
+    """(group changes below MIN_UNITS paired items, group changes tested in all): what
     the report says it left out of its group findings."""
     small = tested = 0
     for task_key, metric, field in analysis.catalogue.heatmaps():
         for cell in analysis.group_cells(task_key, metric, field).values():
             tested += 1
-            small += (cell.n_paired or 0) < MIN_GROUP_ITEMS
+            small += not cell.eligible
     return small, tested
 
 

@@ -9,7 +9,6 @@ sentence per dimension.
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 
 from matplotlib.patches import Rectangle
@@ -27,16 +26,8 @@ WORDS = {"worse": "worse", "better": "better", "neutral": "no agreed direction"}
 
 
 def headlines(analysis: Analysis) -> list[tuple[str, Metric]]:
-    """Per dimension present, its headline metric: the best-ranked `headline` the report has
-    (else its first metric); the perplexity stands beside the configs, not as a column."""
-    out = []
-    present = analysis.metrics_present()
-    for dimension in analysis.catalogue.dimensions():
-        metrics = [m for d, m in present if d == dimension and not m.entry.perplexity]
-        ranked = sorted((m for m in metrics if m.entry.headline), key=lambda m: m.entry.headline)
-        if metrics:
-            out.append((dimension, (ranked or metrics)[0]))
-    return out
+    """Per dimension present, its headline metric (the catalogue's choice)."""
+    return analysis.catalogue.headlines(key for _, key in analysis.cells)
 
 
 def row_name(analysis: Analysis, row: Row) -> tuple[str, str]:
@@ -126,7 +117,7 @@ def caption(analysis: Analysis) -> str:
         "Change vs dense of each dimension's headline metric (columns) under each config "
         f"(rows), coloured by direction, deeper for larger changes within a column; * and strong "
         f"colour: significant at a {FDR:.0%} false discovery rate (Benjamini-Hochberg over the "
-        f"report's {analysis.tested} changes). Items per config: " + "; ".join(parts) + "."
+        f"confirmatory family of each config). Items per config: " + "; ".join(parts) + "."
     )
 
 
@@ -160,15 +151,13 @@ def _headline_sentence(analysis: Analysis, metric: Metric) -> str:
             name = row_name(analysis, row)[0]
             moved.setdefault(way, []).append(f"{name} ({signed_change(cell)})")
     parts = [f"{way} under {', '.join(names)}" for way, names in moved.items()]
-    quiet = [row_name(analysis, r)[0] for r, c in compared if not c.significant]
+    quiet = [
+        f"{row_name(analysis, r)[0]} ({signed_change(c)}, CI {change_interval(c)})"
+        for r, c in compared
+        if not c.significant
+    ]
     if quiet:
-        detectable = [c.detectable for _, c in compared if c.detectable is not None]
-        limit = (
-            f" (smallest detectable change {fmt(statistics.median(detectable))})"
-            if detectable
-            else ""
-        )
-        parts.append(f"no significant change under {', '.join(quiet)}{limit}")
+        parts.append(f"not marked under {', '.join(quiet)}")
     return f"{metric.title}: {'; '.join(parts)}."
 
 

@@ -22,7 +22,7 @@ from compsafe.report.view.page import (
     TableCell,
     Text,
 )
-from compsafe.report.view.text import fmt, signed_change, tone
+from compsafe.report.view.text import change_interval, fmt, legend, signed_change, tone
 
 PAIRING = (
     "A change vs dense is computed on the same documents, matched by a hash of each document "
@@ -37,8 +37,10 @@ PAIRING = (
 SEEDS = (
     "Calibration seeds: jobs that differ only by `calibration.seed` are replicates of one "
     "config, shown as one row: the value is the mean over seeds, `±` the standard deviation "
-    "between seeds, and the interval a two-stage bootstrap (seeds with replacement, then "
-    "documents) that covers both the calibration draw and the items. Methods without "
+    "between seeds, and the interval a seed-level t interval (between-seed variance with S - 1 "
+    "degrees of freedom plus the documents' part, Satterthwaite) that covers both the "
+    "calibration draw and the items. With fewer than 5 seeds the change's mark is withheld "
+    "(`‡`): the between-seed variance is too uncertain to mark on. Methods without "
     "calibration give the same model for every seed: shown once, marked `no calibration`."
 )
 
@@ -71,12 +73,25 @@ def dimension_cell(analysis: Analysis, row: Row, metric: Metric) -> TableCell | 
     if cell.delta is not None:
         change = f"{signed_change(cell)} vs dense"
         if cell.q_value is not None:
-            title = f"q = {cell.q_value:.2g}, {cell.n_paired} items paired with dense"
-            title += f", detectable change {fmt(cell.detectable)}" if cell.detectable else ""
+            title = tooltip(cell)
     lines = (value, interval, change)
     return TableCell(
         cell_text(analysis, row, metric), lines, "vmd", tone(metric, cell), cell.significant, title
     )
+
+
+def tooltip(cell) -> str:
+    """What stands behind a change: its interval, test, family, q-value, items, power."""
+    text = f"change 95 % CI {change_interval(cell)}; {cell.test}, p = {cell.p_value:.2g}"
+    if cell.p_error:
+        text += f" (Monte Carlo SE {cell.p_error:.1g})"
+    text += f"; {cell.family} family, q = {cell.q_value:.2g}; {cell.n_paired} items"
+    text += f" in {cell.units} units" if cell.units != cell.n_paired else ""
+    if cell.detectable:
+        text += f"; detectable change {fmt(cell.detectable)} at level {cell.detectable_level:.2g}"
+    for reason in (cell.withheld, cell.conditional and f"conditional on {cell.conditional}"):
+        text += f"; {reason}" if reason else ""
+    return text
 
 
 def dimension_tables(analysis: Analysis, metrics: list[Metric]) -> list[Table]:
@@ -121,8 +136,7 @@ def document(
         Text(
             f"Models: {', '.join(models) or '-'}. Configs: {len(analysis.rows)} "
             f"({len(analysis.jobs)} completed jobs), {len(analysis.failed)} failed, "
-            f"{len(analysis.missing)} missing. {marked} of {analysis.tested} changes vs dense "
-            f"are significant at a {FDR:.0%} false discovery rate (Benjamini-Hochberg)."
+            f"{len(analysis.missing)} missing. {marks_sentence(analysis)}"
         ),
         *[Text(f"> **Warning**: {w}") for w in analysis.warnings],
     ]
@@ -140,9 +154,27 @@ def document(
 
 
 CELLS = (
-    "Each cell: value (mean over seeds `±` their SD where seeded) [95 % bootstrap interval], "
-    "change vs dense (`*`: significant at a 5 % false discovery rate)."
+    "Each cell: value (mean over seeds `±` their SD where seeded) [95 % interval], change vs "
+    "dense (a perplexity's as a ratio). " + legend() + "."
 )
+
+
+def marks_sentence(analysis: Analysis) -> str:
+    """How many changes were tested and marked, per family, with the BY count beside."""
+    from compsafe.report.data.cells import CONFIRMATORY, EXPLORATORY
+
+    parts = []
+    for family in (CONFIRMATORY, EXPLORATORY):
+        tested = analysis.tested.get(family, 0)
+        if tested:
+            marked = sum(c.significant for c in analysis.cells.values() if c.family == family)
+            by = analysis.marked_by.get(family, 0)
+            parts.append(
+                f"{family}: {marked} of {tested} changes vs dense marked at a {FDR:.0%} false "
+                f"discovery rate (Benjamini-Hochberg within each config; {by} under "
+                "Benjamini-Yekutieli)"
+            )
+    return ("Marks, " + "; ".join(parts) + ".") if parts else "No change vs dense was tested."
 
 
 def _overview(analysis: Analysis, overview: Figure | None) -> Section:
@@ -184,11 +216,7 @@ def _methods(analysis: Analysis, marked: int) -> list:
     if data_notes:
         blocks.append(Text("Data: " + "; ".join(data_notes) + "."))
     blocks += [
-        Text(
-            "Cells: value [95 % bootstrap interval] (change vs dense; `*` when significant at a "
-            f"{FDR:.0%} false discovery rate, Benjamini-Hochberg over the {analysis.tested} "
-            f"change{'s' if analysis.tested != 1 else ''} of this report: {marked} marked)."
-        ),
+        Text(f"Cells: value [95 % interval] (change vs dense). {marks_sentence(analysis)}"),
         Text(PAIRING),
         Text(METHODS),
     ]

@@ -15,17 +15,42 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+# Flags after a change: what its inference is conditional on, or why it is not marked.
+FLAGS = (
+    ("withheld", "‡", "mark withheld: fewer than 5 calibration seeds"),
+    ("conditional", "†", "conditional on one calibration draw"),
+    ("paired_only", "§", "on the items both jobs measured (e.g. fluent in both)"),
+)
+
+
+def flags(cell: Cell) -> str:
+    return "".join(sign for name, sign, _ in FLAGS if getattr(cell, name))
+
+
 def signed_change(cell: Cell) -> str:
-    """'+0.123*': the change vs dense, `*` when it is significant."""
-    sign = "+" if cell.delta >= 0 else ""
-    return f"{sign}{fmt(cell.delta)}{'*' if cell.significant else ''}"
+    """'+0.123*': the change vs dense (a perplexity's as 'x1.27'), `*` when marked, and its
+    flags (see FLAGS)."""
+    if cell.ratio is not None:
+        text = f"x{cell.ratio:.2f}"
+    else:
+        text = f"{'+' if cell.delta >= 0 else ''}{fmt(cell.delta)}"
+    return text + ("*" if cell.significant else "") + flags(cell)
 
 
 def change_interval(cell: Cell) -> str:
-    """'[low, high]': the 95 % interval of the change vs dense ('-' without one)."""
+    """'[low, high]': the 95 % interval of the change vs dense (a ratio's as 'x[low, high]';
+    '-' without one)."""
+    if cell.ratio_interval is not None:
+        return f"x[{cell.ratio_interval[0]:.2f}, {cell.ratio_interval[1]:.2f}]"
     if cell.delta_interval is None:
         return "-"
     return f"[{fmt(cell.delta_interval[1])}, {fmt(cell.delta_interval[2])}]"
+
+
+def legend() -> str:
+    """What `*` and each flag mean, for a table's caption."""
+    parts = [f"`{sign}` {meaning}" for _, sign, meaning in FLAGS]
+    return "`*`: marked (q <= 5 % in its family); " + "; ".join(parts)
 
 
 def tone(metric: Metric, cell: Cell | None) -> str:

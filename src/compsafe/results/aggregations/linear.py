@@ -24,6 +24,26 @@ class Linear:
     finish: Callable[[np.ndarray], np.ndarray]  # sums (..., k) -> statistic (...)
     size: int  # k
     log_scale: bool = False  # a perplexity: a change is a ratio, read on the log scale
+    # For aggregations over groups of items (UnQover: a question's two subject orders): the
+    # number of items a resampling unit must hold, a transform of each unit's sums (applied
+    # before resampling), and a builder of the form for the items at hand (its components
+    # are indexed by what the items are about).
+    unit_size: int | None = None
+    unit: Callable[[np.ndarray], np.ndarray] | None = None
+    fit: Callable[[list[Any]], Linear] | None = None
+
+    def fitted(self, values: list[Any]) -> Linear:
+        """The form for these values (itself unless it is built from them)."""
+        return self.fit(values) if self.fit else self
+
+    def unit_sums(self, values: list[Any], units) -> np.ndarray | None:
+        """(units, k) sums of each unit's components (transformed per unit where the
+        aggregation says so); None when the units are not the ones the form needs."""
+        if self.unit_size and any(len(u) != self.unit_size for u in units):
+            return None
+        per_item = self.matrix(values)
+        sums = np.stack([per_item[list(u)].sum(axis=0) for u in units])
+        return self.unit(sums) if self.unit else sums
 
     def matrix(self, values: list[Any]) -> np.ndarray:
         """(n, k) components of the values; an item without a value (None) contributes zeros,

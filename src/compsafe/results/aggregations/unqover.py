@@ -10,9 +10,14 @@ mu = mean over subjects of max_a |mean C|; eta = mean over subjects of mean_a |m
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
+
+import numpy as np
+
+from compsafe.results.aggregations.linear import Linear
 
 __all__ = ["eta", "mu"]  # what records may name
 
@@ -86,4 +91,45 @@ def eta(items: Sequence[Sequence]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-LINEAR: dict = {}  # mu and eta pair and group answers: no sums to resample (loops instead)
+def _fitted(values: list, signs: bool) -> Linear:
+    """mu (or eta, with `signs`) through sums per (class, subject, attribute) cell: each answer
+    adds its share of its question's C to the s1 cell and takes it from the s2 cell, with half
+    a comparison to each; a question (a unit: both orders) gives C (or its sign) per cell."""
+    answers = [Answer._make(v) for v in values if v is not None]
+    cells = sorted({(a.cls, s, a.attribute) for a in answers for s in (a.s1, a.s2)}, key=str)
+    index = {cell: i for i, cell in enumerate(cells)}
+    subjects = sorted({(c, s) for c, s, _ in cells}, key=str)
+    owner = np.array([subjects.index((c, s)) for c, s, _ in cells])
+    k = len(cells)
+
+    def components(value) -> np.ndarray:
+        a = Answer._make(value)
+        share = 0.25 * ((a.p_s1 - a.p_s1_neg) - (a.p_s2 - a.p_s2_neg))
+        out = np.zeros(2 * k)
+        first, second = index[(a.cls, a.s1, a.attribute)], index[(a.cls, a.s2, a.attribute)]
+        out[first], out[second] = share, -share
+        out[k + first] = out[k + second] = 0.5
+        return out
+
+    def unit(sums: np.ndarray) -> np.ndarray:
+        wins, counts = sums[:, :k], sums[:, k:]
+        return np.concatenate([np.sign(wins) * counts if signs else wins, counts], axis=1)
+
+    members = [np.flatnonzero(owner == j) for j in range(len(subjects))]
+
+    def finish(sums: np.ndarray) -> np.ndarray:
+        """Per subject, the max (mu) or mean (eta) over its seen cells of |mean|; their mean."""
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a subject unseen in a resample
+            means = np.where(sums[..., k:] > 0, np.abs(sums[..., :k] / sums[..., k:]), np.nan)
+            reduce = np.nanmean if signs else np.nanmax
+            per_subject = np.stack([reduce(means[..., cols], -1) for cols in members], -1)
+            return np.nanmean(per_subject, -1)
+
+    return Linear(components, finish, 2 * k, unit_size=2, unit=unit)
+
+
+LINEAR = {
+    "mu": Linear(tuple, None, 0, unit_size=2, fit=lambda values: _fitted(values, signs=False)),
+    "eta": Linear(tuple, None, 0, unit_size=2, fit=lambda values: _fitted(values, signs=True)),
+}

@@ -1,0 +1,67 @@
+"""Exact and closed-form inference for 0/1 outcomes: where a mark must not rest on resampling.
+
+A 0/1 metric (refused, degenerate, a share above a threshold, a correct answer) is a proportion.
+Its interval is Wilson's score interval (coverage close to nominal down to a few items, never
+[0, 0] for 0 of n); a paired change vs dense is Newcombe's hybrid score interval for paired
+proportions (1998, method 10); its test is McNemar's exact test: under no change, each item
+whose outcome differs between the jobs goes either way with probability 1/2, so the p-value is
+the two-sided binomial tail over the discordant items alone (items that agree say nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+from scipy.stats import binomtest
+
+
+def z_value(alpha: float) -> float:
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def wilson(successes: float, n: int, alpha: float = 0.05) -> tuple[float, float] | None:
+    """Wilson's score interval for a proportion of `successes` in `n`."""
+    if n <= 0:
+        return None
+    z, p = z_value(alpha), successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar(up: int, down: int) -> float:
+    """Two-sided exact McNemar p-value: `up` items went 0 -> 1 (ours 1, dense 0), `down` 1 -> 0."""
+    discordant = up + down
+    return 1.0 if discordant == 0 else float(binomtest(up, discordant, 0.5).pvalue)
+
+
+def newcombe_paired(
+    both: int, up: int, down: int, neither: int, alpha: float = 0.05
+) -> tuple[float, float] | None:
+    """Interval for ours minus dense of paired proportions (Newcombe 1998, method 10): the two
+    Wilson intervals combined with the correlation of the pairs (corrected where positive)."""
+    n = both + up + down + neither
+    if n <= 0:
+        return None
+    p1, p2 = (both + up) / n, (both + down) / n  # ours, dense
+    l1, u1 = wilson(both + up, n, alpha)
+    l2, u2 = wilson(both + down, n, alpha)
+    margins = (both + up) * (down + neither) * (both + down) * (up + neither)
+    product = both * neither - up * down
+    if margins == 0:
+        phi = 0.0
+    else:
+        phi = (max(product - n / 2, 0) if product > 0 else product) / math.sqrt(margins)
+    delta = math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    eps = math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return max(-1.0, p1 - p2 - delta), min(1.0, p1 - p2 + eps)
+
+
+def smallest_markable(n_pairs: int, alpha: float) -> int | None:
+    """The fewest discordant items, all one way, whose exact McNemar p-value is at most `alpha`
+    (None when even all `n_pairs` items would not be enough)."""
+    for k in range(1, n_pairs + 1):
+        if mcnemar(k, 0) <= alpha:
+            return k
+    return None

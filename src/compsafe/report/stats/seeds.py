@@ -1,0 +1,85 @@
+"""A config run with several calibration seeds: inference with the seed as a unit.
+
+Each seed calibrated other weights: the config's value (and its change vs dense) is a mean over
+draws of the calibration, and a reader who ships the method cares about the next draw too. The
+variance of the mean over S seeds has two parts: between seeds (their sample variance over S,
+with S - 1 degrees of freedom) and the documents every seed scored alike (a bootstrap over the
+documents of the seed mean). Their sum, with Welch-Satterthwaite degrees of freedom, gives a t
+interval and a t test. With 3 seeds that is about 2 degrees of freedom: wide, as it must be.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from compsafe.report.stats.bootstrap import Engine, Sample, usable
+
+MIN_SEEDS = 5  # fewer seeds: the between-seed variance is too uncertain to mark on
+
+
+@dataclass(frozen=True)
+class SeedInference:
+    """A mean over seeds with its seed-level standard error and degrees of freedom."""
+
+    estimate: float
+    standard_error: float
+    df: float
+    per_seed: tuple[float, ...]
+
+    def interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
+        if not (math.isfinite(self.standard_error) and self.df > 0):
+            return None
+        half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.standard_error
+        return self.estimate - half, self.estimate + half
+
+    @property
+    def p_value(self) -> float | None:
+        if not (self.standard_error > 0 and self.df > 0):
+            return None
+        return float(2 * student_t.sf(abs(self.estimate) / self.standard_error, self.df))
+
+
+def _combine(per_seed: list[float], document_draws: np.ndarray, units: int) -> SeedInference | None:
+    """Between-seed variance / S plus the documents' variance of the seed mean, Satterthwaite."""
+    if len(per_seed) < 2 or not all(math.isfinite(v) for v in per_seed):
+        return None
+    kept = usable(document_draws)
+    if kept is None:
+        return None
+    seeds = len(per_seed)
+    between = statistics.variance(per_seed) / seeds
+    documents = float(np.var(kept, ddof=1))
+    total = between + documents
+    terms = between**2 / (seeds - 1) + (documents**2 / (units - 1) if units > 1 else 0.0)
+    df = total**2 / terms if terms > 0 else math.inf
+    return SeedInference(statistics.fmean(per_seed), math.sqrt(total), df, tuple(per_seed))
+
+
+def seeded_value(engine: Engine, samples: list[Sample]) -> SeedInference | None:
+    """The mean over seeds of one metric (each seed's sample on the same documents)."""
+    weights = engine.counts(len(samples[0].units)).astype(float)
+    draws = np.mean([s.statistics(weights) for s in samples], axis=0)
+    return _combine([s.statistic() for s in samples], draws, len(samples[0].units))
+
+
+def seeded_change(
+    engine: Engine, samples: list[Sample], dense: Sample, log: bool
+) -> SeedInference | None:
+    """The mean over seeds of each seed's change vs dense on the same documents."""
+    weights = engine.counts(len(dense.units)).astype(float)
+    base = dense.statistics(weights)
+
+    def change(mine, theirs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(mine) - np.log(theirs) if log else mine - theirs
+
+    draws = np.mean([change(s.statistics(weights), base) for s in samples], axis=0)
+    per_seed = [
+        float(change(np.array(s.statistic()), np.array(dense.statistic()))) for s in samples
+    ]
+    return _combine(per_seed, draws, len(dense.units))

@@ -1,0 +1,134 @@
+"""What a mark rests on: exact tests for 0/1 outcomes, intervals that never claim certainty,
+seeds as the unit of the seed component, and small groups never marked."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compsafe.report.stats import exact
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.stats.bootstrap import Engine, Sample, singles
+from compsafe.report.stats.seeds import seeded_change
+from compsafe.results.aggregations import linear_form
+from compsafe.results.aggregations.common import mean
+from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
+from helpers.records import SCHEMA, task_record
+
+REFUSAL = "refusal/refusal_rate"
+
+
+def test_mcnemar_on_four_discordant_pairs_is_exact():
+    """4 items went one way, none the other: the exact two-sided p-value is 2 x (1/2)^4."""
+    assert exact.mcnemar(4, 0) == pytest.approx(0.125)
+    assert exact.mcnemar(7, 0) == pytest.approx(2 * 0.5**7)  # 0.0156 (the review's example)
+    assert exact.mcnemar(0, 0) == 1.0
+
+
+def test_a_zero_proportion_has_an_honest_interval():
+    low, high = exact.wilson(0, 24)
+    assert low == 0.0 and 0.1 < high < 0.2  # Clopper-Pearson's is 0.14: never [0, 0]
+    low, high = exact.newcombe_paired(0, 0, 0, 24)  # nothing changed on 24 items
+    assert low < -0.1 and high > 0.1
+
+
+def write_refusal_job(root: Path, name: str, method: str, outcomes: list[int], groups=None):
+    """A job whose refusal items are 0/1 `refusal_rate` values (one per request)."""
+    folder = root / name
+    (folder / ITEMS_DIR).mkdir(parents=True)
+    docs = [
+        {"request": f"r{i}", "risk_area": (groups or ["a"] * len(outcomes))[i], "attack": "none"}
+        for i in range(len(outcomes))
+    ]
+    metrics = {REFUSAL: float(np.mean(outcomes))}
+    for area in sorted(set(groups or [])):
+        mine = [o for o, d in zip(outcomes, docs, strict=True) if d["risk_area"] == area]
+        metrics[f"{REFUSAL}/risk_area={area}"] = float(np.mean(mine))
+    record = {
+        **SCHEMA,
+        "status": "completed",
+        "model": {"name": "m"},
+        "compression": {"method": method, "label": name, "target_sparsity": 0.5},
+        "benchmarks": {"refusal": task_record("compsafe_refusal", len(outcomes))},
+        "metrics": metrics,
+    }
+    (folder / RESULTS_FILE).write_text(json.dumps(record))
+    with open(folder / ITEMS_DIR / "refusal.jsonl", "w") as fh:
+        for i, (doc, outcome) in enumerate(zip(docs, outcomes, strict=True)):
+            line = {"doc_id": i, "doc": doc, "metrics": ["refusal_rate"], "refusal_rate": outcome}
+            fh.write(json.dumps(line) + "\n")
+
+
+def test_the_report_tests_a_01_metric_exactly(tmp_path):
+    """24 requests: dense refuses none, the compressed model 4 (all discordant one way): the
+    report's p-value is McNemar's 0.125, not a bootstrap's, and the value's interval is
+    Wilson's, not [0, 0]."""
+    write_refusal_job(tmp_path, "dense", "none", [0] * 24)
+    write_refusal_job(tmp_path, "wanda", "wanda", [1] * 4 + [0] * 20)
+    analysis = analyse([tmp_path], iterations=200)
+    dense, wanda = analysis.rows
+    cell = analysis.cell(wanda, REFUSAL)
+    assert cell.p_value == pytest.approx(0.125) and cell.test == "exact McNemar"
+    assert not cell.significant
+    assert analysis.cell(dense, REFUSAL).interval[1] > 0.1
+    assert cell.delta_interval[1] < 0 < cell.delta_interval[2]
+
+
+def test_a_group_of_ten_items_is_never_marked(tmp_path):
+    """A group changes on all of its 10 requests (p = 0.002 exactly): below the effective-
+    sample rule (30 units), so it is not marked anywhere, whatever its q-value."""
+    groups = ["small"] * 10 + ["large"] * 40
+    write_refusal_job(tmp_path, "dense", "none", [0] * 50, groups)
+    write_refusal_job(tmp_path, "wanda", "wanda", [1] * 10 + [0] * 40, groups)
+    analysis = analyse([tmp_path], iterations=200)
+    wanda = analysis.rows[1]
+    small = analysis.cell(wanda, f"{REFUSAL}/risk_area=small")
+    assert small.p_value == pytest.approx(2 * 0.5**10) and small.q_value < 0.05
+    assert not small.eligible and not small.significant
+
+
+def seeded_null(seeds: int, rng) -> float:
+    """The seed-level p-value of one simulated config with no true change: 60 items, each
+    calibration seed shifting the whole config by N(0, (10 x item SE)^2)."""
+    items, noise = 60, 1.0
+    item_se = noise / math.sqrt(items)
+    base = rng.normal(0, noise, items)
+    dense = Sample(list(base), singles(items), mean, linear_form("mean"))
+    samples = []
+    for _ in range(seeds):
+        shift = rng.normal(0, 10 * item_se)
+        values = base + shift + rng.normal(0, noise * 0.3, items)
+        samples.append(Sample(list(values), singles(items), mean, linear_form("mean")))
+    return seeded_change(Engine(400, int(rng.integers(1 << 30))), samples, dense, False).p_value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seeds", [3, 5])
+def test_seed_level_tests_keep_their_size_when_seeds_dominate(seeds):
+    """300 configs with no true change and a seed spread 10x the item SE: the seed-level test
+    rejects at most about 5 % of them (a document-only test would reject nearly all)."""
+    rng = np.random.default_rng(seeds)
+    rejected = np.mean([seeded_null(seeds, rng) <= 0.05 for _ in range(300)])
+    assert rejected <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 300)  # 0.075: Monte Carlo margin
+
+
+@pytest.mark.slow
+def test_newcombe_paired_interval_covers():
+    """Paired 0/1 outcomes with a true change of 0.1 on 40 items: the interval covers it in
+    93-97 % of 1,000 simulated samples."""
+    rng = np.random.default_rng(1)
+    covered = 0
+    for _ in range(1000):
+        dense = rng.random(40) < 0.3
+        flip = rng.random(40)
+        ours = np.where(flip < 0.15, True, np.where(flip < 0.2, False, dense))
+        counts = [int(np.sum(ours & dense)), int(np.sum(ours & ~dense)),
+                  int(np.sum(~ours & dense)), int(np.sum(~ours & ~dense))]  # fmt: skip
+        truth = 0.15 * 0.7 - 0.05 * 0.3  # P(0 -> 1) - P(1 -> 0)
+        low, high = exact.newcombe_paired(*counts)
+        covered += low <= truth <= high
+    assert 0.93 <= covered / 1000 <= 0.975
