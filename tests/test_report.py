@@ -404,7 +404,8 @@ def test_group_breakdowns_get_intervals_and_paired_changes(sweep):
     assert cell.delta == pytest.approx(wanda.metric(key) - dense.metric(key))
     assert cell.delta_interval is not None and analysis.cell(dense, key).delta is None
     tox = analysis.cell(wanda, "realtoxicityprompts/score/attribute=threat")
-    assert tox.significant and tox.delta_interval[1] > 0  # +0.3 on every item
+    assert tox.delta_interval[1] > 0 and tox.p_value < 0.001  # +0.3 on every item, but
+    assert not tox.eligible and not tox.significant  # 20 items: below the groups' 30
     folder = build_report([sweep], iterations=50)
     with open(folder / "results_long.csv") as fh:
         groups = [r for r in csv.DictReader(fh) if r["metric"].count("/") == 2]
