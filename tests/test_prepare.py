@@ -128,3 +128,26 @@ def test_the_cache_key_covers_the_code_that_makes_the_weights(monkeypatch):
     monkeypatch.setattr(cache, "code_digest", lambda: "another-revision")
     after, _ = cache.cache_key({"name": "m"}, spec, None, "cpu")
     assert after != before
+
+
+HEAVY_LIBRARIES = (
+    "torch",
+    "transformers",
+    "compressed_tensors",
+    "llmcompressor",
+    "datasets",
+    "lm_eval",
+)
+
+
+def test_checking_a_compression_imports_no_heavy_library():
+    """The check path (a typo answered at once) imports compression, models and data modules
+    without torch, transformers, compressed-tensors, llm-compressor, datasets or lm-eval."""
+    import subprocess
+    import sys
+
+    modules = "compsafe.compression, compsafe.compression.prepare, compsafe.models, "
+    modules += "compsafe.models.loading, compsafe.data.texts, compsafe.data.packaged"
+    probe = f"import sys, {modules}\nprint([m for m in {HEAVY_LIBRARIES!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

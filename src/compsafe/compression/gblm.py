@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import logging
 
-import torch
-from pydantic import PrivateAttr
-
 from compsafe.compression.base import CompressionSpec, register
 from compsafe.compression.layers import target_layers
 from compsafe.compression.masks import n_m_mask, row_mask
@@ -25,6 +22,7 @@ log = logging.getLogger(__name__)
 
 def gradient_norms(model, spec: CompressionSpec, calibration, scale: float) -> dict:
     """{module: l2 norm over calibration samples of scale * per-sample weight gradients}."""
+    import torch
     from tqdm.auto import tqdm
 
     layers = dict(target_layers(model, spec.targets, spec.ignore))
@@ -51,8 +49,10 @@ def gradient_norms(model, spec: CompressionSpec, calibration, scale: float) -> d
 
 def _gblm_modifier_class():
     """Wanda's modifier with the GBLM score (defined lazily: importing llm-compressor is slow)."""
+    import torch
     from compressed_tensors.utils import update_offload_parameter
     from llmcompressor.modifiers.pruning import WandaPruningModifier
+    from pydantic import PrivateAttr
 
     class GBLMPruningModifier(WandaPruningModifier):
         gradient_scale: float = 100.0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-import torch
-from compressed_tensors.utils import match_named_modules
+if TYPE_CHECKING:
+    import torch
 
 
 def target_layers(
     model: torch.nn.Module, targets: Iterable[str], ignore: Iterable[str]
 ) -> Iterator[tuple[str, torch.nn.Module]]:
     """(name, module) of every targeted module that has a 2-D weight."""
+    import torch
+    from compressed_tensors.utils import match_named_modules
+
     for name, module in match_named_modules(model, list(targets), list(ignore)):
         weight = getattr(module, "weight", None)
         if isinstance(weight, torch.Tensor) and weight.dim() == 2:

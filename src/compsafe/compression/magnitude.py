@@ -6,8 +6,6 @@ so in oneshot it prunes nothing. Needs no calibration data.
 
 from __future__ import annotations
 
-import torch
-
 from compsafe.compression.base import CompressionMethod, CompressionSpec, register
 from compsafe.compression.layers import target_layers
 from compsafe.compression.masks import layer_mask, n_m_mask
@@ -17,12 +15,14 @@ from compsafe.compression.masks import layer_mask, n_m_mask
 class MagnitudePruning(CompressionMethod):
     name = "magnitude"
 
-    @torch.no_grad()
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
-        for _, module in target_layers(model, spec.targets, spec.ignore):
-            scores = module.weight.abs().float()
-            if spec.n_m:
-                keep = n_m_mask(scores, *spec.n_m)
-            else:
-                keep = layer_mask(scores, spec.target_sparsity)
-            module.weight.mul_(keep.to(module.weight.dtype))
+        import torch
+
+        with torch.no_grad():
+            for _, module in target_layers(model, spec.targets, spec.ignore):
+                scores = module.weight.abs().float()
+                if spec.n_m:
+                    keep = n_m_mask(scores, *spec.n_m)
+                else:
+                    keep = layer_mask(scores, spec.target_sparsity)
+                module.weight.mul_(keep.to(module.weight.dtype))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def layer_mask(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
@@ -26,10 +29,9 @@ def _lowest(scores: torch.Tensor, k: int) -> torch.Tensor:
     the dequantized weights of a 4-bit checkpoint tie by the thousand. Linear in the row
     length: the k-th value, everything below it, then the first tied entries by index.
     """
-    chosen = torch.zeros_like(scores, dtype=torch.bool)
     if k <= 0:
-        return chosen
-    threshold = torch.kthvalue(scores, k, dim=1, keepdim=True).values
+        return scores.new_zeros(scores.shape, dtype=bool)
+    threshold = scores.kthvalue(k, dim=1, keepdim=True).values
     chosen = scores < threshold
     missing = k - chosen.sum(dim=1, keepdim=True)  # how many ties at the threshold to take
     tied = scores == threshold
@@ -41,8 +43,8 @@ def n_m_mask(scores: torch.Tensor, n: int, m: int) -> torch.Tensor:
     dim; among equal scores the lower index is kept (a stable sort)."""
     rows, cols = scores.shape
     groups = scores.reshape(rows, cols // m, m)
-    order = torch.sort(groups, dim=-1, descending=True, stable=True).indices
-    keep = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, order[..., :n], True)
+    order = groups.sort(dim=-1, descending=True, stable=True).indices
+    keep = groups.new_zeros(groups.shape, dtype=bool).scatter_(-1, order[..., :n], True)
     return keep.view(rows, cols)
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import psutil
-import torch
-
 MB = 1024 * 1024
 
 
@@ -14,6 +11,8 @@ class PeakMemory:
     """`with PeakMemory() as peak: ...`, then `peak.result()` in MB."""
 
     def __init__(self, interval: float = 0.05) -> None:
+        import psutil
+
         self.interval = interval
         self._process = psutil.Process()
         self._peak_rss = 0
@@ -26,6 +25,8 @@ class PeakMemory:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakMemory:
+        import torch
+
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
         self._thread.start()
@@ -37,6 +38,8 @@ class PeakMemory:
         self._peak_rss = max(self._peak_rss, self._process.memory_info().rss)
 
     def result(self) -> dict[str, float]:
+        import torch
+
         out = {"peak_rss_mb": round(self._peak_rss / MB, 1)}
         if torch.cuda.is_available():
             out["peak_cuda_mb"] = round(torch.cuda.max_memory_allocated() / MB, 1)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-import torch
-
 from compsafe.compression.base import QUANTIZE, CompressionMethod, CompressionSpec, QuantSpec
 from compsafe.compression.layers import target_layers
 from compsafe.compression.oneshot import build, import_class, run_oneshot
@@ -38,19 +36,20 @@ def quantization_modifier(spec: CompressionSpec):
     return build(cls, "compression", config_groups=config_groups(spec), ignore=list(spec.ignore))
 
 
-@torch.no_grad()
 def materialize(model, spec: CompressionSpec) -> None:
     """Store the dequantized weights the quantized forward uses (idempotent on the grid)."""
+    import torch
     from compressed_tensors.quantization.lifecycle.forward import fake_quantize
 
-    for _, module in target_layers(model, spec.targets, spec.ignore):
-        scheme = getattr(module, "quantization_scheme", None)
-        if scheme is None or scheme.weights is None:
-            continue
-        zero_point = getattr(module, "weight_zero_point", None)
-        module.weight.copy_(
-            fake_quantize(module.weight, module.weight_scale, zero_point, scheme.weights)
-        )
+    with torch.no_grad():
+        for _, module in target_layers(model, spec.targets, spec.ignore):
+            scheme = getattr(module, "quantization_scheme", None)
+            if scheme is None or scheme.weights is None:
+                continue
+            zero_point = getattr(module, "weight_zero_point", None)
+            module.weight.copy_(
+                fake_quantize(module.weight, module.weight_scale, zero_point, scheme.weights)
+            )
 
 
 class OneshotQuantization(CompressionMethod):

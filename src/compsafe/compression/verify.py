@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from compsafe.compression.base import CompressionSpec
 from compsafe.compression.layers import measure_sparsity, target_layers
 from compsafe.compression.masks import n_m_violations
 from compsafe.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 SPARSITY_TOLERANCE = 0.005  # half a percentage point
 
@@ -43,14 +44,16 @@ def snapshot_mask(model, spec: CompressionSpec) -> dict[str, torch.Tensor]:
     }
 
 
-@torch.no_grad()
 def restore_mask(model, spec: CompressionSpec, zeros: dict[str, torch.Tensor]) -> int:
     """Zero again what pruning zeroed (GPTQ's updates refill pruned weights); returns how many."""
+    import torch
+
     refilled = 0
-    for name, module in target_layers(model, spec.targets, spec.ignore):
-        mask = zeros[name].to(module.weight.device)
-        refilled += int((module.weight[mask] != 0).sum())
-        module.weight[mask] = 0
+    with torch.no_grad():
+        for name, module in target_layers(model, spec.targets, spec.ignore):
+            mask = zeros[name].to(module.weight.device)
+            refilled += int((module.weight[mask] != 0).sum())
+            module.weight[mask] = 0
     return refilled
 
 
