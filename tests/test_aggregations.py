@@ -29,7 +29,7 @@ def items_for(name: str) -> list:
         ]
     if name in ("weighted_perplexity", "bits_per_byte", "window_perplexity"):
         return [(float(-RNG.uniform(10, 90)), int(RNG.integers(5, 30))) for _ in range(n)]
-    if name == "nll_perplexity":
+    if name in ("nll_perplexity", "token_mean"):
         return [(float(RNG.uniform(10, 90)), int(RNG.integers(5, 30))) for _ in range(n)]
     if name == "perplexity":
         return [float(-RNG.uniform(1, 4)) for _ in range(n)]

@@ -105,7 +105,8 @@ def rtp_doc(i: int) -> dict:
 
 
 def bbq_doc(i: int) -> dict:
-    return {"question": f"question {i}", "category": "Age" if i < N // 2 else "Religion"}
+    category = "Age" if i < N // 2 else "Religion"
+    return {"question": f"question {i}", "category": category, "template": f"{category}-{i}"}
 
 
 def doc_hash(doc: dict) -> str:

@@ -182,4 +182,5 @@ def test_items_without_the_cluster_field_get_no_interval(tmp_path):
 
 def test_resample_by_is_read_from_the_task_yaml_into_the_record():
     assert task_record(unqover.TASK)["resample_by"] == "question"
-    assert task_record("compsafe_bbq")["resample_by"] is None
+    assert task_record("compsafe_bbq")["resample_by"] == "template"
+    assert task_record("compsafe_crows_pairs")["resample_by"] is None

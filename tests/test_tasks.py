@@ -129,7 +129,7 @@ def test_perplexity_windows_and_aggregation_by_hand():
         perplexity.process_results(d, [ll]) for d, ll in zip(docs, [-6.0, -3.0], strict=True)
     ]
     aggregations = record_aggregations(perplexity.TASK)  # as the YAML declares them
-    value = {metric: agg([r[metric] for r in per_doc]) for metric, agg in aggregations.items()}
+    value = {m: agg([r[m] for r in per_doc]) for m, agg in aggregations.items() if m in per_doc[0]}
     assert value["token_perplexity"] == pytest.approx(math.exp(9 / 12))  # 2 x (5 words + BOS)
     assert value["word_perplexity"] == pytest.approx(math.exp(9 / 10))
     assert value["byte_perplexity"] == pytest.approx(math.exp(9 / 18))  # 9 bytes per window

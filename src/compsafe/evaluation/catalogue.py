@@ -10,7 +10,9 @@ per prompt. Per task, `metadata.catalogue` gives its `title`, its report `dimens
 (the language-model perplexity safety is read against) and `higher_is_better` (where a task
 reads a metric of a shared base YAML otherwise, e.g. XSTest's refusals of safe and unsafe
 prompts pooled);
-`heatmaps` maps a metric to the document field its group heatmap is drawn by. The metrics the
+`heatmaps` maps a metric to the document field its group heatmap is drawn by, and a
+multiple-choice task's `answers` names answers whose gains and losses the report counts
+(name -> the document field holding the answer's index, or the index itself). The metrics the
 harness computes after lm-eval (continuation and prompt perplexity) are declared in
 `continuation.ITEM_METRICS`. Built-in lm-eval tasks get an entry from lm-eval's own metadata.
 """
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compsafe.evaluation.continuation import ITEM_METRICS
+from compsafe.evaluation.divergence import METRICS as DIVERGENCE
 from compsafe.results.aggregations import AGGREGATIONS, name_of
 from compsafe.results.catalogue import DEFAULT_FORMAT, DIMENSIONS, MetricEntry, TaskEntry
 
@@ -43,7 +46,8 @@ def aggregation_name(aggregation: Any) -> str | None:
 
 def _declared(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """{metric: its declaration}: the metric_list entries, then the item metrics the task asks
-    the harness for (metadata flags `continuation_perplexity`, `prompt_perplexity`)."""
+    the harness for (metadata flags `continuation_perplexity`, `prompt_perplexity`,
+    `divergence`)."""
     metadata = config.get("metadata") or {}
     declared = {entry["metric"]: dict(entry) for entry in config.get("metric_list") or []}
     for flag, metrics in (
@@ -52,6 +56,8 @@ def _declared(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     ):
         if metadata.get(flag):
             declared.update({m: dict(ITEM_METRICS[m]) for m in metrics})
+    if metadata.get("divergence"):
+        declared.update({m: dict(spec) for m, spec in DIVERGENCE.items()})
     return declared
 
 
@@ -88,21 +94,23 @@ def task_entry(config: Mapping[str, Any]) -> TaskEntry:
         metrics={m: metrics[m] for m in order if m in metrics},
         group_by=tuple(metadata.get("group_by") or ()),
         resample_by=metadata.get("resample_by"),
+        answers=dict(catalogue.get("answers") or {}),
     )
 
 
 def builtin_entry(task: str, metrics: list[str], directions: dict[str, Any]) -> TaskEntry:
     """A built-in lm-eval task (MMLU, TruthfulQA...): its metrics with lm-eval's directions,
-    shown in the language-modelling and downstream dimension; its items are not kept, so it
-    gets no aggregation (no interval)."""
+    shown in the language-modelling and downstream dimension, its first metric a headline;
+    its items are not kept, so it gets no aggregation (no interval)."""
     entries = {
         name: MetricEntry(
             title=f"{task} {name}",
             higher_is_better=directions.get(name),
             aggregation=None,
             shown=True,
+            headline=1 if position == 0 else None,  # its dimension's column in the overview
         )
-        for name in metrics
+        for position, name in enumerate(metrics)
     }
     return TaskEntry(task=task, title=task, dimension=DOWNSTREAM, metrics=entries, downstream=True)
 

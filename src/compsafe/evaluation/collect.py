@@ -109,9 +109,11 @@ def task_records(
 
 
 def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size, reference=None):
-    """For each of our tasks: continuation and prompt perplexity where its YAML asks for them,
-    group breakdowns; then its items to `items_dir` (when given)."""
+    """For each of our tasks: continuation and prompt perplexity and the divergence from dense
+    where its YAML asks for them, group breakdowns; then its items to `items_dir` (when
+    given)."""
     from compsafe.evaluation.continuation import continuation_metrics, prompt_metrics
+    from compsafe.evaluation.divergence import divergence_metrics
     from compsafe.evaluation.groups import group_metrics
 
     metrics: dict[str, float] = {}
@@ -128,6 +130,8 @@ def item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size,
             )
         if metadata.get("prompt_perplexity"):
             metrics.update(prompt_metrics(key, examples, model, tokenizer, group_by, batch_size))
+        if metadata.get("divergence"):
+            metrics.update(divergence_metrics(key, examples, model, tokenizer, reference))
         metrics.update(group_metrics(key, examples, task.aggregation(), group_by))
         if items_dir is not None:
             write_items(items_dir, key, examples)

@@ -56,6 +56,9 @@ class TaskEntry:
     group_by: tuple[str, ...] = ()
     resample_by: str | None = None  # document field whose items are resampled together
     downstream: bool = False  # a built-in lm-eval capability task, not a safety measure
+    # A multiple-choice task's named answers: name -> the document field holding its index,
+    # or the index itself (CrowS-Pairs' stereotyped sentence is always the first)
+    answers: dict[str, str | int] = field(default_factory=dict)
 
     def keeping(self, names: Container[str]) -> TaskEntry:
         """The entry with only the metrics named (those a job actually produced)."""
@@ -78,6 +81,7 @@ class TaskEntry:
             group_by=tuple(entry.get("group_by") or ()),
             resample_by=entry.get("resample_by"),
             downstream=bool(entry.get("downstream")),
+            answers=dict(entry.get("answers") or {}),
         )
 
 

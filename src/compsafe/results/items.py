@@ -120,6 +120,7 @@ class Items:
     keys: list[Any]
     values: dict[str, list[Any]]
     docs: list[dict[str, Any]] = field(default_factory=list)
+    choices: list[int | None] = field(default_factory=list)  # multiple choice: the answer
     _groups: dict[str, dict[str, list[int]]] = field(default_factory=dict, repr=False)
 
     def positions(self, metric: str) -> list[int]:
@@ -138,14 +139,28 @@ class Items:
         return self._groups[name]
 
 
+def choice(line: dict[str, Any]) -> int | None:
+    """The answer a multiple-choice item chose: the highest of its choices' log-likelihoods
+    (lm-eval logs one [log-likelihood, is greedy] pair per choice); None for other items."""
+    outputs = line.get("filtered_resps")
+    if not isinstance(outputs, list) or len(outputs) < 2:
+        return None
+    if not all(isinstance(o, list) and len(o) == 2 and isinstance(o[1], bool) for o in outputs):
+        return None
+    scores = [o[0] for o in outputs]
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
 def read_items(path: Path) -> Items | None:
     """A job's kept items of one task (None if it kept none)."""
-    keys, docs, rows = [], [], []
+    keys, docs, rows, choices = [], [], [], []
     for line in item_lines(path):
         keys.append(content_key(line))
         docs.append(line["doc"] if isinstance(line.get("doc"), dict) else {})
         rows.append(_values(line))
+        choices.append(choice(line))
     if not rows:
         return None
     names = list(dict.fromkeys(name for row in rows for name in row))
-    return Items(keys, {name: [row.get(name) for row in rows] for name in names}, docs)
+    values = {name: [row.get(name) for row in rows] for name in names}
+    return Items(keys, values, docs, choices)

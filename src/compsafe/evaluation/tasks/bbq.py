@@ -122,6 +122,9 @@ def load(**metadata):
                     {
                         "category": category,
                         "example_id": int(item["example_id"]),
+                        # BBQ's template: its questions share names and wording, so they are
+                        # resampled together (the task's `resample_by: template`)
+                        "template": f"{category}-{item['question_index']}",
                         "context_condition": item["context_condition"],
                         "question_polarity": item["question_polarity"],
                         "context": item["context"],

@@ -72,9 +72,18 @@ def token_windows(
     rows = []
     for index in window_starts(count, max_windows):
         text = tokenizer.decode(ids[index * window : (index + 1) * window])
-        rows.append({"text": text, "num_tokens": len(tokenizer.encode(text)), "window": index})
+        rows.append(
+            {
+                "text": text,
+                "num_tokens": len(tokenizer.encode(text)),
+                "window": index,
+                "block": index // BLOCK,
+            }
+        )
     return rows
 
+
+BLOCK = 8  # consecutive windows resampled together (the task's `resample_by: block`)
 
 # Windows already cut in this process, by (tokenizer, options): the jobs of a sweep share them.
 _WINDOWS: dict[str, list[dict]] = {}

@@ -89,20 +89,18 @@ class Catalogue:
         return [(m.task_key, m.name, m.entry.heatmap) for m in self.shown() if m.entry.heatmap]
 
     def headlines(self, present: Iterable[str]) -> list[tuple[str, Metric]]:
-        """Per dimension with a shown metric in `present` (keys), its headline: the best-ranked
-        `headline` present, else its first metric; the perplexity is not a dimension's column."""
+        """Per dimension with a headline metric in `present` (keys): the best-ranked one (its
+        task's catalogue ranks them: BBQ's s_amb before UnQover's mu...)."""
         keys = set(present)
         out = []
         for dimension in self.dimensions():
-            metrics = [
-                m for m in self.shown()
-                if m.dimension == dimension and m.key in keys and not m.entry.perplexity
-            ]  # fmt: skip
             ranked = sorted(
-                (m for m in metrics if m.entry.headline), key=lambda m: m.entry.headline
-            )
-            if metrics:
-                out.append((dimension, (ranked or metrics)[0]))
+                (m for m in self.shown()
+                 if m.dimension == dimension and m.key in keys and m.entry.headline),
+                key=lambda m: m.entry.headline,
+            )  # fmt: skip
+            if ranked:
+                out.append((dimension, ranked[0]))
         return out
 
     def confirmatory(self, present: Iterable[str]) -> list[str]:

@@ -60,6 +60,7 @@ class Analysis:
     missing: list[tuple[Path, str]] = field(default_factory=list)  # (sweep, job folder name)
     tested: dict[str, int] = field(default_factory=dict)  # family -> changes with a p-value
     marked_by: dict[str, int] = field(default_factory=dict)  # family -> marks under BY
+    flips: dict[tuple[int, str], Any] = field(default_factory=dict)  # (row, task): answers moved
     warnings: list[str] = field(default_factory=list)  # jobs from other machines or versions
     notes: list[str] = field(default_factory=list)  # what could not be compared, and why
 

@@ -52,6 +52,7 @@ def analyse(roots: list[Path], iterations: int = 2000, bootstrap_seed: int = 0) 
             if (id(row), k) in analysis.cells
         ]
     analysis.tested, analysis.marked_by = control_fdr(families)
+    analysis.flips = maker.flips(analysis.rows, analysis.dense_of)
     analysis.notes = notes + list(maker.notes)
     analysis.warnings = mixed_environments(jobs)
     return analysis

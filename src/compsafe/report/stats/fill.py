@@ -29,6 +29,7 @@ from compsafe.report.stats.bootstrap import (
     permutation_budget,
     units_of,
 )
+from compsafe.report.stats.flips import flips as answer_flips
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -246,6 +247,23 @@ class CellMaker:
         cell.change_at = change.interval
         cell.p_value, cell.test = change.p_value, f"seed-level t ({change.df:.1f} df)"
         cell.pending = ("seeded", len(samples), change.standard_error)
+
+    def flips(self, rows: list[Row], dense_of) -> dict:
+        """Per (row, task key): the answers that changed vs dense (multiple-choice tasks)."""
+        out = {}
+        for row in rows:
+            dense = dense_of(row)
+            if dense is None or dense is row:
+                continue
+            for task_key in row.tasks:
+                ours, theirs = self.items(row, task_key), self.items(dense, task_key)
+                pairing = self._pairing(row, dense, task_key) if ours and theirs else None
+                if pairing is None or pairing.refusal:
+                    continue
+                found = answer_flips(row, task_key, ours, theirs, pairing)
+                if found is not None:
+                    out[(id(row), task_key)] = found
+        return out
 
     def _pairing(self, row: Row, dense: Row, task_key: str) -> Pairing | None:
         key = (id(row), id(dense), task_key)

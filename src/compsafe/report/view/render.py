@@ -146,6 +146,8 @@ def document(
     for dimension in dimensions:
         tables = dimension_tables(analysis, [m for d, m in present if d == dimension])
         sections.append(Section(dimension, [Text(CELLS), *tables]))
+    flipped = _flip_section(analysis)
+    sections += [flipped] if flipped else []
     sections += _figures(figures, dimensions)
     sections.append(Section("Data and methods", _methods(analysis, marked)))
     sections += [s for s in (_seed_section(analysis), _power_section(analysis)) if s]
@@ -228,6 +230,33 @@ def _methods(analysis: Analysis, marked: int) -> list:
         folded = Folded(f"Not compared or without interval ({len(analysis.notes)})", [notes])
         blocks += [head, notes] if len(analysis.notes) <= 5 else [folded]
     return blocks
+
+
+def _flip_section(analysis: Analysis) -> Section | None:
+    """Per config and multiple-choice task: the share of answers that changed vs dense, and
+    the moves to and away from each answer the task names."""
+    rows = []
+    for row in analysis.rows:
+        for (rid, task_key), found in analysis.flips.items():
+            if rid != id(row):
+                continue
+            moves = "; ".join(
+                f"{name}: +{m.to} / -{m.away} (p = {m.p_value:.2g})"
+                for name, m in found.moves.items()
+            )
+            rows.append(
+                [row.display, task_key, str(found.paired), f"{found.rate:.1%}", moves or "-"]
+            )
+    if not rows:
+        return None
+    intro = Text(
+        "An aggregate can hold while answers change: per config and multiple-choice task, the "
+        "share of answers that differ from dense's on the same documents, and how many moved to "
+        "and away from each named answer, with McNemar's exact p-value (descriptive: not part of "
+        "the marked families)."
+    )
+    header = ["config", "task", "documents", "answers changed", "moves (to / away)"]
+    return Section("What changed, item by item", [intro, Table(header, rows)])
 
 
 def _seed_section(analysis: Analysis) -> Section | None:

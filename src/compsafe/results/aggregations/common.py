@@ -15,6 +15,7 @@ __all__ = [
     "mean",
     "nll_perplexity",
     "perplexity",
+    "token_mean",
     "weighted_perplexity",
     "window_perplexity",
 ]  # what records may name
@@ -59,6 +60,12 @@ def nll_perplexity(pairs: Sequence[tuple[float, int]]) -> float:
     return math.exp(sum(nll for nll, _ in pairs) / tokens) if tokens else float("nan")
 
 
+def token_mean(pairs: Sequence[tuple[float, int]]) -> float:
+    """A per-token mean over (sum, tokens) pairs: sum of sums / sum of tokens."""
+    tokens = sum(n for _, n in pairs)
+    return sum(total for total, _ in pairs) / tokens if tokens else float("nan")
+
+
 def geometric_mean(values: Sequence[float]) -> float:
     """exp(mean log): over per-item perplexities, exp of the mean per-item loss (the paper's
     prompt perplexity)."""
@@ -78,4 +85,5 @@ LINEAR = {
     "window_perplexity": Linear(_window, lambda s: np.exp(ratio(s)), 2, True),
     "nll_perplexity": Linear(tuple, lambda s: np.exp(ratio(s)), 2, True),
     "geometric_mean": Linear(lambda x: (math.log(x), 1.0), lambda s: np.exp(ratio(s)), 2, True),
+    "token_mean": Linear(tuple, ratio, 2),
 }
