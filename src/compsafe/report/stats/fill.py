@@ -15,21 +15,16 @@ items both have: the cell then shows that change, and says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from compsafe.report.data.cells import Cell
 from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, positions
 from compsafe.report.data.records import Row
-from compsafe.report.stats import exact
-from compsafe.report.stats.bootstrap import (
-    Engine,
-    PermutationTest,
-    Sample,
-    permutation_budget,
-    units_of,
-)
+from compsafe.report.stats.bootstrap import Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
+from compsafe.report.stats.infer import change_inference, value_interval
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -38,13 +33,6 @@ from compsafe.results.items import Items, read_items
 # What picks a job's documents: jobs differing here hold other items (compared when no items).
 SUBSET_OPTIONS = ("sample_size", "seed")
 MIN_UNITS = 30  # a group's change is marked only on at least this many resampling units
-
-
-def is_binary(sample: Sample, name: str | None) -> bool:
-    """A proportion: lm-eval's mean of 0/1 items, resampled item by item."""
-    if name != "mean" or any(len(u) != 1 for u in sample.units):
-        return False
-    return all(v in (0, 1) for v in sample.values if v is not None)
 
 
 @dataclass
@@ -127,13 +115,7 @@ class CellMaker:
         return Sample(values, units, how.aggregate, how.linear)
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric) -> None:
-        if len(sample.units) < 2:
-            return
-        if is_binary(sample, metric.name):
-            values = [v for v in sample.values if v is not None]
-            cell.interval = exact.wilson(sum(values), len(values))
-        else:
-            cell.interval = self.engine.value(sample).interval()
+        cell.interval = value_interval(self.engine, sample, metric.name)
 
     def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]):
         """(ours, dense) positions of the documents both jobs have a value of the metric for."""
@@ -163,40 +145,20 @@ class CellMaker:
             cell.delta = mine.statistic() - other.statistic()
         if len(units) < 2:
             return
-        if is_binary(mine, metric.name) and is_binary(other, metric.name):
-            self._exact_change(cell, mine, other)
+        found = change_inference(self.engine, mine, other, metric.name, metric.log)
+        if found is None:
+            return
+        cell.p_value, cell.p_error, cell.test = found.p_value, found.p_error, found.test
+        cell.pending, cell.change_at = found.pending, found.interval_at
+        if found.interval is None:
+            return
+        if metric.log:
+            cell.ratio = math.exp(found.estimate)
+            cell.ratio_interval = tuple(math.exp(x) for x in found.interval)
+            low, high = (base * (r - 1) for r in cell.ratio_interval)
+            cell.delta_interval = (cell.delta, low, high)
         else:
-            self._resampled_change(cell, mine, other, metric, base)
-
-    def _exact_change(self, cell: Cell, mine: Sample, dense: Sample) -> None:
-        pairs = list(zip(mine.values, dense.values, strict=True))
-        counts = [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
-        interval = exact.newcombe_paired(*counts)
-        cell.delta_interval = (cell.delta, *interval) if interval else None
-        cell.p_value, cell.test = exact.mcnemar(counts[1], counts[2]), "exact McNemar"
-        cell.change_at = lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha)
-        spread = self.engine.change(mine, dense).standard_error
-        cell.pending = ("binary", len(pairs), spread)
-
-    def _resampled_change(self, cell, mine: Sample, dense: Sample, metric: Metric, base) -> None:
-        distribution = self.engine.change(mine, dense, metric.log)
-        interval = distribution.interval()
-        cell.change_at = distribution.interval
-        if metric.log and interval is not None:
-            cell.ratio = float(mine.statistic() / dense.statistic())
-            cell.ratio_interval = tuple(float(x) for x in _exp(interval))
-            cell.delta_interval = (
-                cell.delta,
-                base * (cell.ratio_interval[0] - 1),
-                base * (cell.ratio_interval[1] - 1),
-            )
-        elif interval is not None:
-            cell.delta_interval = (cell.delta, *interval)
-        test = PermutationTest(mine, dense, metric.log, self.engine.bootstrap_seed)
-        test.run(permutation_budget(mine)[0])
-        cell.p_value, cell.p_error = test.p_value, test.monte_carlo_error
-        cell.test = "permutation (exhaustive)" if test.exact else "permutation"
-        cell.pending = ("permutation", test, distribution.standard_error)
+            cell.delta_interval = (cell.delta, *found.interval)
 
     def _fill_seeded(self, cell, row, dense, key, metric, chosen) -> None:
         """The seed as a unit: per-seed values and changes on the same documents."""
@@ -234,8 +196,8 @@ class CellMaker:
             return
         interval = change.interval()
         if metric.log and interval is not None:
-            cell.ratio = float(_exp((change.estimate,))[0])
-            cell.ratio_interval = tuple(float(x) for x in _exp(interval))
+            cell.ratio = math.exp(change.estimate)
+            cell.ratio_interval = tuple(math.exp(x) for x in interval)
             base = reference.statistic()
             cell.delta_interval = (
                 cell.delta,
@@ -287,12 +249,6 @@ class CellMaker:
 
     def _note(self, task_key: str, text: str) -> None:
         self.notes[f"{task_key}: {text}."] = None
-
-
-def _exp(values) -> tuple[float, ...]:
-    import math
-
-    return tuple(math.exp(v) for v in values)
 
 
 def _subset(row: Row, task_key: str) -> dict[str, Any]:
