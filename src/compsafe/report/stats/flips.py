@@ -5,8 +5,9 @@ all you need"): a compressed model that trades 10 stereotyped answers for 10 oth
 bias score and is a different model. For every multiple-choice task, on the documents both
 jobs answered: the share of answers that changed, and for each answer the task names (BBQ's
 stereotyped answer and its answer of "unknown", CrowS-Pairs' stereotyped sentence) how many
-moved to it and away from it, with McNemar's exact p-value of the two counts. Descriptive: these p-values are
-not in the report's marked families (they restate the tests of the metrics they drive).
+moved to it and away from it, with McNemar's exact p-value of the two counts. Descriptive:
+these p-values are not in the report's marked families (they restate the tests of the metrics
+they drive).
 """
 
 from __future__ import annotations
