@@ -1,301 +1,403 @@
-"""Checks the report's statistics on sweeps whose truth is known, built from real per-item data.
+"""Do the report's statistics keep their promises? Checked on a large real evaluation.
 
-A real dense job and a real compressed job (default: the newest sweep under multirun/ holding
-both `compression=none` and `compression=wanda` folders, e.g. `make run`) give, per item and per
-mean-aggregated metric, the dense value and the compressed-minus-dense difference. A simulated
-config keeps dense's items and documents and takes
+The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
+every quickstart dimension at several times the quickstart's sizes, and Wanda with 10
+calibration seeds) is the truth. Its documents are subsampled without replacement to the sizes
+a user runs (the quickstart's, and a larger one), as a user's run draws its documents from a
+benchmark, and each subsample is read by the report's own inference (`report.stats.infer`,
+`report.stats.seeds`, the families and Benjamini-Hochberg of `report.stats.inference`):
 
-    value_i = dense_i + delta + e_i,   e_i drawn from the centred real differences, random sign,
+- coverage=: per metric type (0/1, skewed mean, ratio, perplexity, clustered, seeded), the
+  share of 95 % intervals (of values and of changes vs dense) that contain the full-data value,
+  with its Wilson interval. A subsample of n of N documents varies less than a draw from an
+  infinite population, by sqrt(1 - n/N); the checked intervals are narrowed by that factor
+  around their estimate (seeded: the seed and document parts by their own fractions), so 95 %
+  is the goal at every size.
+- false_finding_rate=: marks (Benjamini-Hochberg within each config's families, as the report
+  marks) on real changes that are null at the subsample's scale: metrics whose full-data change
+  is smaller than a tenth of the subsample's standard error. The compressed model did change
+  them, too little for any subsample of this size to see: a mark on one is a false finding.
+- p-value calibration on those nulls: the share of p-values at or below 0.05, 0.01, 1e-3, 1e-4.
+- power at the stated detectable change: for real changes, subsamples sized so the change is
+  the detectable change the report would state (80 % power, 5 % level); the share marked.
+- interval_coverage=: all intervals of every type together.
 
-so its true change vs dense is exactly `delta` (0 for a null config) and its noise is the real
-noise of a compressed model, item by item. Each simulated sweep is written as job folders and
-read by the report's own `analyse` (intervals, paired changes, p-values, Benjamini-Hochberg over
-every headline and group cell). Printed:
-
-- false_finding_rate: share of null sweeps (dense + 3 configs with no effect) in which the
-  report marks any change (goal <= 0.05: under the complete null, BH's 5 % FDR is the chance of
-  any false mark);
-- interval_coverage: share of 95 % intervals of the change (headline metrics, every config of
-  every sweep) that contain the true change (goal 0.93-0.97);
-- power_at_d<effect>: share of planted changes of `effect` paired-difference SDs marked after
-  the correction; power_at_detectable: share with p <= 0.05 (before correction) of changes as
-  large as the report's own detectable change, which the report says are found 80 % of the time;
-- interval_coverage_seeds: the same coverage for configs run with 3 calibration seeds, each seed
-  shifting the config by a seed effect (SD = the change's item SE), read through the two-stage
-  bootstrap: with 3 seeds the spread between seeds is itself uncertain, so this runs lower.
-
-Usage: python benchmarks/stats_check.py [--dense DIR --compressed DIR] [--null 200 --planted 100]
+Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200]
+(builds the reference first when it is missing; see benchmarks/README.md for run times).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import json
 import math
 import statistics
-import sys
-import tempfile
 import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
-from compsafe.report.analysis import analyse
-from compsafe.report.catalogue import DIMENSIONS, HEATMAPS
-from compsafe.report.stats import _is_mean, task_aggregations
-from compsafe.results import ITEMS_DIR, RESULTS_FILE
+from compsafe.report.data.pairing import pair
+from compsafe.report.data.records import Row, collect
+from compsafe.report.stats import exact
+from compsafe.report.stats.bootstrap import Engine, Sample, units_of
+from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.inference import benjamini_hochberg
+from compsafe.report.stats.seeds import seeded_change, seeded_value
+from compsafe.results.aggregations import aggregation, linear_form
+from compsafe.results.files import job_items
+from compsafe.results.items import Items, read_items
 
-HEADLINE = {m.key for metrics in DIMENSIONS.values() for m in metrics}
-BOOTSTRAP_SEEDS = iter(range(10**9))  # each sweep's bootstrap its own draws, reproducibly
-EFFECTS = (0.25, 0.5)  # planted changes, in SDs of the per-item paired difference
+# (task key, metric) by the kind of inference the report gives it
+TYPES = {
+    "0/1": [
+        ("refusal", "refusal_rate"),
+        ("refusal", "attack_success"),
+        ("refusal", "degenerate"),
+        ("realtoxicityprompts", "degenerate"),
+        ("realtoxicityprompts", "share_high"),
+        ("crows_pairs", "pct_stereotype"),
+        ("bold", "negative"),
+    ],
+    "skewed mean": [
+        ("realtoxicityprompts", "score"),
+        ("crows_pairs", "likelihood_diff"),
+        ("bold", "sentiment"),
+    ],
+    "ratio": [("bbq", "bias_ambig"), ("bbq", "bias_disambig")],
+    "perplexity": [
+        ("perplexity", "token_perplexity"),
+        ("realtoxicityprompts", "continuation_perplexity"),
+    ],
+    "clustered": [("bbq", "acc"), ("bbq", "unknown")],
+}
+SEEDED = [
+    ("crows_pairs", "pct_stereotype"),
+    ("bbq", "bias_ambig"),
+    ("perplexity", "token_perplexity"),
+]
+# The confirmatory family of a config: the quickstart's headline metrics
+CONFIRMATORY = {
+    ("realtoxicityprompts", "score"),
+    ("bbq", "bias_ambig"),
+    ("refusal", "refusal_rate"),
+    ("perplexity", "token_perplexity"),
+}
+QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, "refusal": 24,
+         "perplexity": 16}  # fmt: skip
+Z_POWER = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
 
 
-def newest_pair() -> tuple[Path, Path]:
-    """The newest sweep under multirun/ with a dense and a Wanda job."""
-    for sweep in sorted(Path("multirun").glob("*/"), key=lambda p: p.stat().st_mtime)[::-1]:
-        dense = sorted(sweep.glob("compression=none*"))
-        wanda = sorted(sweep.glob("compression=wanda*"))
-        if dense and wanda and (dense[0] / RESULTS_FILE).is_file():
-            return dense[0], wanda[0]
-    sys.exit("stats_check: no sweep with compression=none and compression=wanda: run make run")
+@dataclass
+class Task:
+    """One job's items of one task, and how the report resamples and aggregates its metrics."""
+
+    items: Items
+    by: str | None
+    names: dict[str, str]  # metric -> aggregation name
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def load(folder: Path) -> dict[str, Row]:
+    return {row.label: row for row in collect([folder]) if row.completed}
 
 
-class Source:
-    """The real data: dense's items per task, and per mean metric the centred differences."""
+def task_of(row: Row, key: str) -> Task | None:
+    items = read_items(job_items(row.folder, key))
+    entry = row.tasks.get(key)
+    if items is None or entry is None:
+        return None
+    names = {m: e.aggregation for m, e in entry.metrics.items() if e.aggregation}
+    return Task(items, entry.resample_by, names)
 
-    def __init__(self, dense: Path, compressed: Path):
-        self.record = json.loads((dense / RESULTS_FILE).read_text(encoding="utf-8"))
-        aggregations = task_aggregations()
-        self.items: dict[str, list[dict]] = {}
-        self.noise: dict[tuple[str, str], np.ndarray] = {}
-        for task_key, bench in (self.record.get("benchmarks") or {}).items():
-            path, other = dense / ITEMS_DIR / f"{task_key}.jsonl", compressed / ITEMS_DIR
-            if not path.is_file() or not (other / f"{task_key}.jsonl").is_file():
+
+@dataclass
+class Paired:
+    """dense's and a config's items of one task, aligned by document, in resampling units."""
+
+    dense: Task
+    mine: Task
+    units: list[tuple[int, ...]]  # of aligned positions
+    mine_pos: list[int]
+    dense_pos: list[int]
+
+    @classmethod
+    def of(cls, dense: Task, mine: Task) -> Paired | None:
+        pairing = pair(mine.items, dense.items)
+        if pairing.refusal or not pairing.pairs:
+            return None
+        mine_pos, dense_pos = [i for i, _ in pairing.pairs], [j for _, j in pairing.pairs]
+        units = units_of(mine.items, mine_pos, mine.by)
+        return cls(dense, mine, list(units), mine_pos, dense_pos) if units else None
+
+    def samples(self, metric: str, chosen: list[int]):
+        """(mine, dense) samples of the chosen units (None: the metric is not in both)."""
+        name = self.mine.names.get(metric)
+        if name is None or metric not in self.mine.items.values:
+            return None
+        keep = [p for u in chosen for p in self.units[u]]
+        both = [
+            p for p in keep
+            if self.mine.items.values[metric][self.mine_pos[p]] is not None
+            and self.dense.items.values[metric][self.dense_pos[p]] is not None
+        ]  # fmt: skip
+        if len(both) < 2:
+            return None
+        index = {p: i for i, p in enumerate(both)}
+        units = tuple(
+            tuple(index[p] for p in self.units[u] if p in index)
+            for u in chosen
+            if any(p in index for p in self.units[u])
+        )
+        aggregate, linear = aggregation(name), linear_form(name)
+
+        def sample(task: Task, where: list[int]) -> Sample:
+            return Sample([task.items.values[metric][where[p]] for p in both], units, aggregate,
+                          linear)  # fmt: skip
+
+        return sample(self.mine, self.mine_pos), sample(self.dense, self.dense_pos), name
+
+
+def full_values(paired: Paired, metric: str) -> tuple[float, float, bool] | None:
+    """(config's value, change vs dense, on the log scale?) on every document."""
+    found = paired.samples(metric, list(range(len(paired.units))))
+    if found is None:
+        return None
+    mine, dense, name = found
+    form = linear_form(name)
+    log = bool(form and form.log_scale)
+    a, b = mine.statistic(), dense.statistic()
+    change = math.log(a) - math.log(b) if log else a - b
+    return a, change, log
+
+
+def narrowed(interval, estimate: float, factor: float):
+    """An interval narrowed around its estimate by `factor` (the finite population part)."""
+    if interval is None or not math.isfinite(estimate):
+        return None
+    low, high = interval
+    return estimate - (estimate - low) * factor, estimate + (high - estimate) * factor
+
+
+@dataclass
+class Tally:
+    coverage: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    draws: list[dict] = field(default_factory=list)  # per (draw, config): tested cells
+
+
+def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, label) -> None:
+    """Subsample every task of one config `draws` times; intervals, tests and marks."""
+    for _ in range(draws):
+        cells = []
+        for key, paired in paired_by_task.items():
+            n_units = len(paired.units)
+            n = min(size_of(key, n_units), n_units)
+            chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
+            factor = math.sqrt(1 - n / n_units)
+            for kind, metrics in TYPES.items():
+                for task_key, metric in metrics:
+                    if task_key != key or (key, metric) not in truths:
+                        continue
+                    found = paired.samples(metric, chosen)
+                    if found is None:
+                        continue
+                    mine, dense, name = found
+                    value, change, log = truths[(key, metric)]
+                    interval = value_interval(engine, mine, name)
+                    estimate = mine.statistic()
+                    interval = narrowed(interval, estimate, factor)
+                    if interval is not None:
+                        tally.coverage[kind].append(interval[0] <= value <= interval[1])
+                    inference = change_inference(engine, mine, dense, name, log)
+                    if inference is None or inference.p_value is None:
+                        continue
+                    shown = narrowed(inference.interval, inference.estimate, factor)
+                    if shown is not None:
+                        tally.coverage[kind].append(shown[0] <= change <= shown[1])
+                    se = _se(inference)
+                    cells.append(
+                        {"key": (label, key, metric, n), "p": inference.p_value, "se": se,
+                         "truth": change, "confirmatory": (key, metric) in CONFIRMATORY}
+                    )  # fmt: skip
+        _mark(cells)
+        tally.draws.append({"cells": cells})
+
+
+def _se(inference) -> float | None:
+    _, _, spread = inference.pending
+    return spread if spread and spread > 0 else None
+
+
+def _mark(cells: list[dict]) -> None:
+    """Benjamini-Hochberg within the confirmatory and the exploratory family, as the report."""
+    for confirmatory in (True, False):
+        family = [c for c in cells if c["confirmatory"] is confirmatory]
+        for cell, q in zip(family, benjamini_hochberg([c["p"] for c in family]), strict=True):
+            cell["marked"] = q <= 0.05
+
+
+def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
+    """3 of the 10 Wanda seeds and a quickstart-sized document subsample per draw: the
+    seed-level interval of the value and of the change vs dense against the 10-seed mean."""
+    for key, metric in SEEDED:
+        tasks = [task_of(r, key) for r in seeds_rows]
+        dense = task_of(dense_row, key)
+        if dense is None or any(t is None for t in tasks):
+            continue
+        pairs = [Paired.of(dense, t) for t in tasks]
+        if any(p is None for p in pairs) or len({len(p.units) for p in pairs}) != 1:
+            continue
+        full = [full_values(p, metric) for p in pairs]
+        if any(f is None for f in full):
+            continue
+        truth_value = statistics.fmean(f[0] for f in full)
+        truth_change = statistics.fmean(f[1] for f in full)
+        n_units = len(pairs[0].units)
+        for _ in range(draws):
+            picked = rng.choice(len(pairs), 3, replace=False)
+            n = min(QUICK[key], n_units)
+            chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
+            found = [pairs[s].samples(metric, chosen) for s in picked]
+            if any(f is None for f in found) or len({len(f[0].values) for f in found}) != 1:
                 continue
-            ours, theirs = read_jsonl(path), read_jsonl(other / f"{task_key}.jsonl")
-            if [i.get("doc_hash") for i in ours] != [i.get("doc_hash") for i in theirs]:
-                continue
-            for metric, aggregate in aggregations.get(bench.get("task"), {}).items():
-                if f"{task_key}/{metric}" not in HEADLINE or not _is_mean(aggregate):
+            finite = (3 / len(pairs), n / n_units)
+            samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0][2]
+            value = seeded_value(engine, samples, finite)
+            change = seeded_change(engine, samples, dense_sample, log, finite)
+            for inference, truth in ((value, truth_value), (change, truth_change)):
+                interval = inference.interval() if inference else None
+                if interval is not None:
+                    tally.coverage["seeded"].append(interval[0] <= truth <= interval[1])
+
+
+def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[tuple]:
+    """For each real change, subsamples sized so that it is the detectable change the report
+    would state at the 5 % level: (type, metric, size, power, change / stated detectable)."""
+    out = []
+    for label, paired_by_task in paired_by_config.items():
+        truths = truths_by_config[label]
+        for kind, metrics in TYPES.items():
+            for key, metric in metrics:
+                if (key, metric) not in truths or key not in paired_by_task:
                     continue
-                pairs = [(a.get(metric), b.get(metric)) for a, b in zip(ours, theirs, strict=True)]
-                if any(not isinstance(x, (int, float)) for p in pairs for x in p):
-                    continue  # a metric of some items only (fluent text): left out
-                diff = np.array([b - a for a, b in pairs], dtype=float)
-                if diff.std() > 0:
-                    self.noise[(task_key, metric)] = diff - diff.mean()
-            if any(k[0] == task_key for k in self.noise):
-                self.items[task_key] = ours
-        self.dense = {  # dense's value per item of each kept metric, read once
-            (t, m): np.array([item[m] for item in self.items[t]], dtype=float)
-            for (t, m) in self.noise
-        }
-
-    def metrics(self, task_key: str) -> list[str]:
-        return [m for t, m in self.noise if t == task_key]
-
-
-def write_job(root: Path, name: str, source: Source, values: dict, method: str) -> None:
-    """A job folder as a real job writes it: results.json and items, with `values`
-    {(task, metric): per-item values} in place of dense's."""
-    folder = root / name
-    (folder / ITEMS_DIR).mkdir(parents=True)
-    metrics: dict[str, float] = {}
-    benchmarks = {}
-    for task_key, items in source.items.items():
-        benchmarks[task_key] = source.record["benchmarks"][task_key]
-        out = []
-        for i, item in enumerate(items):
-            item = copy.copy(item)
-            for metric in source.metrics(task_key):
-                item[metric] = float(values[(task_key, metric)][i])
-            out.append(item)
-        for metric in source.metrics(task_key):
-            column = values[(task_key, metric)]
-            metrics[f"{task_key}/{metric}"] = float(np.mean(column))
-            for t, m, field in HEATMAPS:
-                if (t, m) != (task_key, metric):
+                paired = paired_by_task[key]
+                n_units = len(paired.units)
+                change = abs(truths[(key, metric)][1])
+                base = min(QUICK[key], n_units)
+                se = _subsample_se(engine, paired, metric, base, rng)
+                if not se or change == 0:
                     continue
-                groups: dict[str, list[float]] = {}
-                for item, v in zip(items, column, strict=True):
-                    groups.setdefault(str(item["doc"].get(field)), []).append(float(v))
-                for group, vs in groups.items():
-                    metrics[f"{task_key}/{metric}/{field}={group}"] = statistics.fmean(vs)
-        with open(folder / ITEMS_DIR / f"{task_key}.jsonl", "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(item) + "\n" for item in out)
-    record = {
-        "status": "completed",
-        "model": source.record["model"],
-        "compression": {"method": method, "label": name, "target_sparsity": 0.5},
-        "benchmarks": benchmarks,
-        "metrics": metrics,
-        "environment": {},
-    }
-    if method == "none":
-        record["compression"] = {"method": "none", "label": "dense", "target_sparsity": 0.0}
-    (folder / RESULTS_FILE).write_text(json.dumps(record), encoding="utf-8")
-
-
-def config_values(source: Source, rng, shift: dict) -> dict:
-    """dense + shift + real noise (resampled, random sign) per item."""
-    out = {}
-    for key, base in source.dense.items():
-        noise = rng.choice(source.noise[key], len(base)) * rng.choice([-1.0, 1.0], len(base))
-        out[key] = base + shift.get(key, 0.0) + noise
+                needed = base * (Z_POWER * se / change) ** 2  # an infinite population's n
+                size = math.ceil(needed / (1 + needed / n_units))  # a subsample's: sqrt(1 - n/N)
+                if not 10 <= size <= n_units // 4:
+                    continue
+                marked, ratios = [], []
+                for _ in range(draws):
+                    chosen = sorted(rng.choice(n_units, size, replace=False).tolist())
+                    found = paired.samples(metric, chosen)
+                    if found is None:
+                        continue
+                    log = truths[(key, metric)][2]
+                    inference = change_inference(engine, found[0], found[1], found[2], log)
+                    if inference is None or inference.p_value is None:
+                        continue
+                    marked.append(inference.p_value <= 0.05)
+                    se_draw = _se(inference)
+                    if se_draw:
+                        ratios.append(change / (Z_POWER * se_draw * math.sqrt(1 - size / n_units)))
+                if marked:
+                    out.append((kind, f"{label} {key}/{metric}", size, float(np.mean(marked)),
+                                float(np.median(ratios)) if ratios else math.nan))  # fmt: skip
     return out
 
 
-def sd(source: Source, key) -> float:
-    return float(source.noise[key].std(ddof=1))
-
-
-def run_sweep(source: Source, configs: dict[str, tuple[dict, list[dict]]], iterations: int):
-    """Writes dense and each config (its true shifts, then one values dict per seed job) and
-    analyses them; returns {config: (true shift, its row)} and the analysis."""
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_job(root, "dense", source, source.dense, "none")
-        for name, (_, seeds) in configs.items():
-            for k, values in enumerate(seeds):
-                job = f"{name}-seed{k}" if len(seeds) > 1 else name
-                write_job(root, job, source, values, "wanda")
-                if len(seeds) > 1:  # replicates: same config, seeds 0, 1, 2
-                    path = root / job / RESULTS_FILE
-                    record = json.loads(path.read_text())
-                    record["compression"]["label"] = name
-                    record["compression"]["calibration"] = {"seed": k}
-                    record["config"] = {"compression": name, "calibration": {"seed": k}}
-                    path.write_text(json.dumps(record))
-        analysis = analyse([root], iterations=iterations, seed=next(BOOTSTRAP_SEEDS))
-    rows = {}
-    for row in analysis.rows:
-        name = row.label if row.seeded else row.folder.name
-        if name in configs:
-            rows[name] = (configs[name][0], row)
-    return rows, analysis
-
-
-def headline_cells(analysis, row):
-    for key in HEADLINE:
-        cell = analysis.cell(row, key)
-        if cell is not None and cell.delta is not None:
-            yield key, cell
-
-
-def covered(cell, truth: float) -> bool | None:
-    if cell.delta_interval is None:
+def _subsample_se(engine, paired, metric, n, rng) -> float | None:
+    chosen = sorted(rng.choice(len(paired.units), n, replace=False).tolist())
+    found = paired.samples(metric, chosen)
+    if found is None:
         return None
-    return cell.delta_interval[1] <= truth <= cell.delta_interval[2]
+    mine, dense, name = found
+    form = linear_form(name)
+    return engine.change(mine, dense, bool(form and form.log_scale)).standard_error
+
+
+def rate(flags: list[bool]) -> str:
+    if not flags:
+        return "none"
+    low, high = exact.wilson(sum(flags), len(flags))
+    return f"{np.mean(flags):.3f} [{low:.3f}, {high:.3f}] ({len(flags)} intervals)"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dense", type=Path)
-    parser.add_argument("--compressed", type=Path)
-    parser.add_argument("--null", type=int, default=200, help="null sweeps")
-    parser.add_argument("--planted", type=int, default=100, help="sweeps with planted effects")
-    parser.add_argument("--seeded", type=int, default=60, help="sweeps with 3-seed configs")
-    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--reference", type=Path, help="reference root (default: the cache's)")
+    parser.add_argument("--draws", type=int, default=200, help="subsamples per size and config")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     args = parser.parse_args()
-    dense, compressed = (args.dense, args.compressed) if args.dense else newest_pair()
-    source = Source(dense, compressed)
-    keys = sorted(source.noise)
-    n_items = {t: len(v) for t, v in source.items.items()}
-    print(f"data: {dense} vs {compressed}")
-    print(f"metrics: {len(keys)} ({', '.join(f'{t}/{m}' for t, m in keys)}); items {n_items}")
-    rng = np.random.default_rng(2026)
-    start = time.time()
-    coverage: list[bool] = []
-    by_metric: dict[str, list[bool]] = {}
+    from reference import build, root_dir
 
-    false_sweeps = 0
-    for _ in range(args.null):
-        configs = {f"null{k}": ({}, [config_values(source, rng, {})]) for k in range(3)}
-        rows, analysis = run_sweep(source, configs, args.bootstrap)
-        marked = [c for c in analysis.cells.values() if c.significant]
-        false_sweeps += bool(marked)
-        for _, row in rows.values():
-            for key, cell in headline_cells(analysis, row):
-                if (c := covered(cell, 0.0)) is not None:
-                    coverage.append(c)
-                    by_metric.setdefault(key, []).append(c)
-
-    hits = {e: [] for e in EFFECTS}
-    detectable_hits: list[bool] = []
-    false_marks = all_marks = 0
-    # the report's own detectable change per metric, from one null sweep
-    _, probe = run_sweep(source, {"probe": ({}, [config_values(source, rng, {})])}, args.bootstrap)
-    probe_row = next(r for r in probe.rows if r.folder.name == "probe")
-    detectable = {}
-    for key, cell in headline_cells(probe, probe_row):
-        task, metric = key.split("/", 1)
-        if (task, metric) in source.noise and cell.detectable:
-            detectable[(task, metric)] = cell.detectable
-    for _ in range(args.planted):
-        configs = {"null": ({}, [config_values(source, rng, {})])}
-        for e in EFFECTS:
-            shift = {k: e * sd(source, k) for k in keys}
-            configs[f"d{e}"] = (shift, [config_values(source, rng, shift)])
-        configs["detectable"] = (detectable, [config_values(source, rng, detectable)])
-        rows, analysis = run_sweep(source, configs, args.bootstrap)
-        for name, (shift, row) in rows.items():
-            for key, cell in headline_cells(analysis, row):
-                truth = shift.get(tuple(key.split("/", 1)), 0.0)
-                if (c := covered(cell, truth)) is not None:
-                    coverage.append(c)
-                    by_metric.setdefault(key, []).append(c)
-                all_marks += cell.significant
-                false_marks += cell.significant and name == "null"
-                if name.startswith("d") and name != "detectable":
-                    hits[float(name[1:])].append(cell.significant)
-                if name == "detectable" and cell.p_value is not None:
-                    detectable_hits.append(cell.p_value <= 0.05)
-
-    seeded_coverage: list[bool] = []
-    for _ in range(args.seeded):
-        shift = {k: 0.25 * sd(source, k) for k in keys}
-        seed_sd = {k: sd(source, k) / math.sqrt(len(source.dense[k])) for k in keys}
-        offsets = [{k: shift[k] + rng.normal(0, seed_sd[k]) for k in keys} for _ in range(3)]
-        seeds = [config_values(source, rng, o) for o in offsets]
-        rows, analysis = run_sweep(source, {"seeded": (shift, seeds)}, args.bootstrap)
-        for key, cell in headline_cells(analysis, rows["seeded"][1]):
-            if (c := covered(cell, shift.get(tuple(key.split("/", 1)), 0.0))) is not None:
-                seeded_coverage.append(c)
-
-    print(
-        f"sweeps: {args.null} null, {args.planted} planted, {args.seeded} seeded; "
-        f"{args.bootstrap} bootstrap resamples; {time.time() - start:.0f} s"
-    )
-    print(
-        f"false_finding_rate={false_sweeps / max(args.null, 1):.3f}  "
-        f"({false_sweeps} of {args.null} null sweeps with any mark; goal <= 0.05)"
-    )
-    print(f"interval_coverage={np.mean(coverage):.3f}  ({len(coverage)} intervals; goal 0.93-0.97)")
-    for e in EFFECTS:
-        print(
-            f"power_at_d{e}={np.mean(hits[e]):.3f}  ({len(hits[e])} planted changes, "
-            "marked after Benjamini-Hochberg)"
-        )
-    print(
-        f"power_at_detectable={np.mean(detectable_hits):.3f}  ({len(detectable_hits)} changes "
-        "the size of the report's detectable change, p <= 0.05; the report claims 0.80)"
-    )
-    print(
-        f"false_discovery_share={false_marks / max(all_marks, 1):.3f}  "
-        f"({false_marks} of {all_marks} marks in planted sweeps on the null config)"
-    )
-    if seeded_coverage:
-        print(
-            f"interval_coverage_seeds={np.mean(seeded_coverage):.3f}  "
-            f"({len(seeded_coverage)} intervals, 3 seeds, two-stage bootstrap)"
-        )
+    root = args.reference or root_dir()
+    if not (root / "main").is_dir() or not (root / "seeds").is_dir():
+        print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
+        started = time.perf_counter()
+        build(root, ["main", "seeds"])
+        print(f"reference built in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    engine = Engine(args.resamples, 0)
+    main_rows = load(root / "main")
+    dense = next(r for r in main_rows.values() if r.is_dense)
+    configs = [r for r in main_rows.values() if not r.is_dense]
+    tally = Tally()
+    paired_by_config, truths_by_config = {}, {}
+    for row in configs:
+        paired_by_task, truths = {}, {}
+        for key in QUICK:
+            mine, theirs = task_of(row, key), task_of(dense, key)
+            paired = Paired.of(theirs, mine) if mine and theirs else None
+            if paired is None:
+                continue
+            paired_by_task[key] = paired
+            for metrics in TYPES.values():
+                for task_key, metric in metrics:
+                    if task_key == key and (full := full_values(paired, metric)):
+                        truths[(key, metric)] = full
+        paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
+        for name, size in (("quickstart", lambda key, n: QUICK[key]),
+                           ("large", lambda key, n: min(4 * QUICK[key], n // 4))):  # fmt: skip
+            check_config(engine, paired_by_task, truths, size, args.draws, rng, tally,
+                         f"{row.label} {name}")  # fmt: skip
+    seeds = [r for r in collect([root / "seeds"]) if r.completed]
+    seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
+    report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
+    print(f"seconds={time.perf_counter() - started:.0f}")
     return 0
 
 
+def report(tally: Tally, power: list[tuple]) -> None:
+    print(f"data: {sum(len(d['cells']) for d in tally.draws)} tested changes in "
+          f"{len(tally.draws)} subsampled configs")  # fmt: skip
+    everything = []
+    for kind, flags in tally.coverage.items():
+        everything += flags
+        print(f"coverage={rate(flags)}  type={kind}")
+    print(f"interval_coverage={rate(everything)}  (goal 0.93-0.97)")
+    nulls = [c for d in tally.draws for c in d["cells"]
+             if c["se"] and abs(c["truth"]) < 0.1 * c["se"]]  # fmt: skip
+    marked = [c["marked"] for c in nulls]
+    print(
+        f"false_finding_rate={np.mean(marked) if marked else math.nan:.4f}  "
+        f"({sum(marked)} marks on {len(nulls)} null changes from "
+        f"{len({c['key'][:3] for c in nulls})} metric/config pairs; goal <= 0.05)"
+    )
+    for alpha in (0.05, 0.01, 1e-3, 1e-4):
+        below = sum(c["p"] <= alpha for c in nulls)
+        print(f"p_at_most_{alpha:g}={below / max(len(nulls), 1):.4f}  ({below} of {len(nulls)})")
+    for kind, name, size, share, ratio in power:
+        print(f"power_at_detectable={share:.3f}  {name} ({kind}): {size} units, "
+              f"change / stated detectable {ratio:.2f} (the page says 0.80)")  # fmt: skip
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -19,8 +19,12 @@ from compsafe.report.stats.bootstrap import Engine, PermutationTest, Sample, per
 
 
 def is_binary(sample: Sample, aggregation_name: str | None) -> bool:
-    """A proportion: lm-eval's mean of 0/1 items, resampled item by item."""
-    if aggregation_name != "mean" or any(len(u) != 1 for u in sample.units):
+    """A proportion: lm-eval's mean of 0/1 items, at most one valued item per resampling unit
+    (a request's direct item, say, where its attacked ones count for another metric)."""
+    if aggregation_name != "mean":
+        return False
+    valued = [[i for i in u if sample.values[i] is not None] for u in sample.units]
+    if any(len(v) > 1 for v in valued):
         return False
     return all(v in (0, 1) for v in sample.values if v is not None)
 
@@ -62,12 +66,12 @@ def change_inference(
         counts = [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
         spread = engine.change(mine, dense).standard_error
         return ChangeInference(
-            estimate=(counts[1] - counts[2]) / len(pairs),
+            estimate=(counts[1] - counts[2]) / sum(counts),
             interval=exact.newcombe_paired(*counts),
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
             interval_at=lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha),
-            pending=("binary", len(pairs), spread),
+            pending=("binary", sum(counts), spread),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)

@@ -44,31 +44,44 @@ class SeedInference:
         return float(2 * student_t.sf(abs(self.estimate) / self.standard_error, self.df))
 
 
-def _combine(per_seed: list[float], document_draws: np.ndarray, units: int) -> SeedInference | None:
-    """Between-seed variance / S plus the documents' variance of the seed mean, Satterthwaite."""
+def _combine(
+    per_seed: list[float],
+    document_draws: np.ndarray,
+    units: int,
+    finite: tuple[float, float] = (0.0, 0.0),
+) -> SeedInference | None:
+    """Between-seed variance / S plus the documents' variance of the seed mean, Satterthwaite.
+    `finite`: the shares of all seeds and of all documents the sample holds, for a finite
+    population correction (0: the usual infinite populations)."""
     if len(per_seed) < 2 or not all(math.isfinite(v) for v in per_seed):
         return None
     kept = usable(document_draws)
     if kept is None:
         return None
     seeds = len(per_seed)
-    between = statistics.variance(per_seed) / seeds
-    documents = float(np.var(kept, ddof=1))
+    between = statistics.variance(per_seed) / seeds * (1 - finite[0])
+    documents = float(np.var(kept, ddof=1)) * (1 - finite[1])
     total = between + documents
     terms = between**2 / (seeds - 1) + (documents**2 / (units - 1) if units > 1 else 0.0)
     df = total**2 / terms if terms > 0 else math.inf
     return SeedInference(statistics.fmean(per_seed), math.sqrt(total), df, tuple(per_seed))
 
 
-def seeded_value(engine: Engine, samples: list[Sample]) -> SeedInference | None:
+def seeded_value(
+    engine: Engine, samples: list[Sample], finite: tuple[float, float] = (0.0, 0.0)
+) -> SeedInference | None:
     """The mean over seeds of one metric (each seed's sample on the same documents)."""
     weights = engine.counts(len(samples[0].units)).astype(float)
     draws = np.mean([s.statistics(weights) for s in samples], axis=0)
-    return _combine([s.statistic() for s in samples], draws, len(samples[0].units))
+    return _combine([s.statistic() for s in samples], draws, len(samples[0].units), finite)
 
 
 def seeded_change(
-    engine: Engine, samples: list[Sample], dense: Sample, log: bool
+    engine: Engine,
+    samples: list[Sample],
+    dense: Sample,
+    log: bool,
+    finite: tuple[float, float] = (0.0, 0.0),
 ) -> SeedInference | None:
     """The mean over seeds of each seed's change vs dense on the same documents."""
     weights = engine.counts(len(dense.units)).astype(float)
@@ -82,4 +95,4 @@ def seeded_change(
     per_seed = [
         float(change(np.array(s.statistic()), np.array(dense.statistic()))) for s in samples
     ]
-    return _combine(per_seed, draws, len(dense.units))
+    return _combine(per_seed, draws, len(dense.units), finite)
