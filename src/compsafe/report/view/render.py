@@ -316,10 +316,10 @@ def _power_section(analysis: Analysis) -> Section | None:
     if not rows:
         return None
     intro = Text(
-        "The smallest change vs dense each metric's items detect with 80 % power at the 5 % "
-        "level (two-sided): a change below it that is not marked may be real but too small for "
-        "this sample. compsafe's docs/report.md#how-many-items-a-run-needs tells how many items "
-        "a run needs for a given effect."
+        "The smallest change vs dense each metric's items would mark with 80 % power at the "
+        "level its family's marks needed (per config; the median and range over configs): a "
+        "change below it that is not marked may be real but too small for this sample; it "
+        "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs)."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
