@@ -132,3 +132,14 @@ def test_newcombe_paired_interval_covers():
         low, high = exact.newcombe_paired(*counts)
         covered += low <= truth <= high
     assert 0.93 <= covered / 1000 <= 0.975
+
+
+def test_a_ratio_whose_resamples_often_divide_by_zero_gets_no_interval():
+    """BBQ's s_dis over 20 questions of which one is disambiguated and answered: a tenth of the
+    resamples hold none of it (a zero denominator): the interval is withheld, not computed
+    from the 90 % that happened to be finite."""
+    from compsafe.results.aggregations.bbq import bias_disambig
+    from helpers.stats import bootstrap_interval
+
+    items = [("ambig", False, False, False)] * 19 + [("disambig", True, False, True)]
+    assert bootstrap_interval(items, bias_disambig, 500, 0) is None

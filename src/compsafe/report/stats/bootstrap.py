@@ -158,6 +158,11 @@ class Distribution:
         return bounds[0], bounds[1]
 
     @property
+    def nonfinite(self) -> float:
+        """The share of resamples whose statistic is not finite."""
+        return float(np.mean(~np.isfinite(self.resamples))) if len(self.resamples) else 0.0
+
+    @property
     def standard_error(self) -> float | None:
         kept = usable(self.resamples)
         return None if kept is None else float(np.std(kept, ddof=1))

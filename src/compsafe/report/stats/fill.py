@@ -103,7 +103,7 @@ class CellMaker:
             self._fill_seeded(cell, row, dense if compared else None, key, metric, chosen)
             return
         sample = self._sample(items, key.metric, chosen, units, metric)
-        self._value(cell, sample, metric)
+        self._value(cell, sample, metric, f"{key.task_key}: {key.text} of {row.label}")
         if row.compression.get("calibration") and not row.is_dense:
             cell.conditional = f"one calibration draw (seed {row.seed})"
         if compared:
@@ -114,8 +114,11 @@ class CellMaker:
         values = [items.values[metric][p] for p in where]
         return Sample(values, units, how.aggregate, how.linear)
 
-    def _value(self, cell: Cell, sample: Sample, metric: Metric) -> None:
+    def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
         cell.interval = value_interval(self.engine, sample, metric.name)
+        if cell.interval is None and len(sample.units) >= 2:
+            share = self.engine.value(sample).nonfinite
+            self._note(where, f"interval withheld: {share:.0%} of its resamples are not finite")
 
     def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]):
         """(ours, dense) positions of the documents both jobs have a value of the metric for."""
@@ -247,8 +250,8 @@ class CellMaker:
             self._note(task_key, f"{row.label} ({row.model}) not compared with dense: {reason}")
         return reason is None
 
-    def _note(self, task_key: str, text: str) -> None:
-        self.notes[f"{task_key}: {text}."] = None
+    def _note(self, where: str, text: str) -> None:
+        self.notes[f"{where}: {text}."] = None
 
 
 def _subset(row: Row, task_key: str) -> dict[str, Any]:
