@@ -56,8 +56,20 @@ def test_failed_job_is_isolated_listed_and_rerun_resumes(tiny_model_dir, tmp_pat
     assert (again.stdout + again.stderr).count("Already completed, skipping") == 3
     completed = {k: v for k, v in done.items() if v["status"] == "completed"}
     assert {k: v for k, v in records(sweep).items() if k in completed} == completed  # untouched
-    forced = run_compsafe(*args[:-1], f"hydra.sweep.dir={sweep}", "+force=true")
-    assert (forced.stdout + forced.stderr).count("Already completed, skipping") == 0
+
+
+def test_force_reruns_a_completed_job_and_another_config_is_not_skipped(tmp_path):
+    """What decides a skip (in process; the sweep above runs it for real): a completed record
+    of the same resolved config, unless +force=true; paths and force itself do not count."""
+    from compsafe.job import finished_before
+    from compsafe.results.record import COMPLETED, new_record, write_results
+
+    config = {"compression": {"method": "magnitude"}, "paths": {"output_dir": "a"}}
+    write_results(tmp_path, {**new_record(config), "status": COMPLETED})
+    moved = {**config, "paths": {"output_dir": "b"}, "force": False}
+    assert finished_before(tmp_path, moved)["status"] == COMPLETED
+    other = {**config, "compression": {"method": "wanda"}}
+    assert finished_before(tmp_path, other) is None
 
 
 @pytest.mark.slow
@@ -66,7 +78,8 @@ def test_killed_sweep_resumes_without_losing_or_duplicating(tiny_model_dir, tmp_
     args = [
         "-m",
         *tiny(tiny_model_dir),
-        "compression=none,magnitude,wanda",
+        "compression=magnitude",
+        "compression.sparsity=0.3,0.5,0.7",  # no calibration: the kill is what is tested
         f"hydra.sweep.dir={sweep}",
     ]
     proc = subprocess.Popen(
@@ -99,7 +112,7 @@ def test_same_job_same_metrics_alone_and_in_a_sweep(tiny_model_dir, tmp_path):
     swept = run_compsafe(
         "-m",
         *tiny(tiny_model_dir),
-        "compression=wanda,magnitude,sparsegpt",
+        "compression=magnitude,sparsegpt",  # SparseGPT after another job: no state leaks
         f"hydra.sweep.dir={sweep}",
     )
     assert swept.returncode == 0, swept.stderr[-3000:]
