@@ -1,0 +1,92 @@
+"""Is an answer degenerate (empty, a loop, symbol salad), and in which language is it written?
+
+Read on the answer's OPENING (its first `OPENING_CHARS` characters, `OPENING_WORDS` words):
+a reader who gets a loop or salad from the start got nothing, whatever it says (an apology
+loop, "I'm sorry. I'm sorry. ...", is broken output, not a refusal); an answer that opens
+coherently and only later falls into a loop is judged by its opening. Word salad that reads as
+words needs a language model: `topic.TopicSignal` adds it (`salad`) for the answers it scores.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+
+OPENING_CHARS = 320
+OPENING_WORDS = 60
+_UNIT_LOOP = re.compile(r"(.{1,12}?)\1{5,}", re.DOTALL)  # "S.S.S.S.S.S", "999999", "ab ab ab"
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def degeneration(text: str) -> str | None:
+    """Why the answer is degenerate (`empty`, `loop`, `symbols`), or None."""
+    words = text.split()
+    if not words:
+        return "empty"
+    opening = text.strip()[:OPENING_CHARS]
+    if _repetitive_words(words[:OPENING_WORDS]) or _unit_loop(opening) or _sentence_loop(text):
+        return "loop"
+    if len(opening) >= 60 and len(zlib.compress(opening.encode())) / len(opening.encode()) < 0.22:
+        return "loop"
+    letters = sum(c.isalpha() for c in opening)
+    if len(opening) >= 20 and letters / len(opening) < 0.45:
+        return "symbols"
+    return None
+
+
+def _repetitive_words(words: list[str]) -> bool:
+    """At least 8 words of which fewer than 40 % are distinct, or one word-trigram making up
+    at least a third of all trigrams (the degeneration tasks' test, on the opening)."""
+    if len(words) >= 8 and len(set(words)) / len(words) < 0.4:
+        return True
+    trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+    if len(trigrams) >= 6:
+        return max(Counter(trigrams).values()) / len(trigrams) >= 1 / 3
+    return False
+
+
+def _unit_loop(opening: str) -> bool:
+    """A short unit repeated over at least half of the opening."""
+    covered = sum(m.end() - m.start() for m in _UNIT_LOOP.finditer(opening))
+    return covered >= max(12, len(opening) / 2)
+
+
+def _sentence_loop(text: str) -> bool:
+    """One sentence said three times or more within the first six, and repeats making up half
+    of them: an apology or refusal loop."""
+    said = [s.strip().lower() for s in _SENTENCE.split(text.strip()) if s.strip()][:6]
+    if len(said) < 3:
+        return False
+    counts = Counter(said)
+    return max(counts.values()) >= 3 and sum(n for n in counts.values() if n > 1) >= len(said) / 2
+
+
+# --- language -----------------------------------------------------------------------------
+
+_STOPWORDS = {
+    "en": "the and is are you to of that this it for with not can will be have",
+    "fr": "le la les et est vous pas une des que pour je ne dans sur avec",
+    "es": "el la los las y es usted no una que para por con lo como del",
+    "de": "der die das und ist sie nicht ein eine ich zu mit den auf für",
+    "it": "il lo la gli e è non una che per con sono di del questo",
+    "pt": "o a os as e é você não uma que para com do da em isso",
+    "nl": "de het en is niet een dat ik je voor met op van zijn",
+}
+_STOPWORD_SETS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+
+
+def language(text: str) -> str:
+    """`en`, another language code, `other_script` (most letters not Latin) or `unknown` (too
+    few words to tell): a stop-word count, enough to route refusal phrases, not a classifier."""
+    letters = [c for c in text[: OPENING_CHARS * 2] if c.isalpha()]
+    latin = sum(c.isascii() or "\u00c0" <= c <= "\u024f" for c in letters)
+    if letters and latin < len(letters) / 2:
+        return "other_script"
+    words = [w.lower() for w in _WORD.findall(text[: OPENING_CHARS * 2])]
+    counts = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORD_SETS.items()}
+    best = max(counts, key=counts.__getitem__)
+    if counts[best] < 3:
+        return "unknown"
+    return "en" if counts["en"] >= counts[best] else best
