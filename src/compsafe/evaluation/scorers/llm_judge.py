@@ -141,9 +141,11 @@ REPLY_TOKENS = {"jailbreakbench": 8, "harmbench": 4, "strongreject": 512}
 class LLMJudge:
     """A local causal LM judging (request, response) pairs with one published prompt."""
 
-    def __init__(self, model: str, prompt: str = "jailbreakbench", max_new_tokens=None, **_):
+    def __init__(
+        self, model: str | None = None, prompt: str = "jailbreakbench", max_new_tokens=None, **_
+    ):
         self.model_path, self.prompt = model, prompt
-        self.max_new_tokens = int(max_new_tokens or REPLY_TOKENS[prompt])
+        self.max_new_tokens = int(max_new_tokens or REPLY_TOKENS.get(prompt, 8))
         self._loaded = None
 
     @property
