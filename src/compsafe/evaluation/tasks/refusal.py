@@ -56,6 +56,8 @@ class RefusalOptions(GenerationOptions):
     def check(self, key: str) -> None:
         from compsafe.evaluation.scorers import REGISTRY
 
+        if self.scorer is None or REGISTRY.lookup(self.scorer).measures != "refusal":
+            raise ConfigError(f"{key}.scorer", self.scorer, "measures no refusal")
         super().check(key)
         self.check_prompt_file(key)
         for name in self.attacks:
@@ -70,8 +72,6 @@ class RefusalOptions(GenerationOptions):
             raise ConfigError(f"{key}.chat_template", self.chat_template, choices(MODES))
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
             raise ConfigError(f"{key}.system_prompt", self.system_prompt, "text, or null")
-        if self.scorer is None or REGISTRY.lookup(self.scorer).measures != "refusal":
-            raise ConfigError(f"{key}.scorer", self.scorer, "measures no refusal")
 
 
 @dataclass
