@@ -219,6 +219,24 @@ class RefusalJudge(Scorer):
         return out
 
 
+def judge_accuracy(options: dict[str, Any]) -> dict[str, Any]:
+    """The held-out accuracy of each judge these options run, as benchmarks/refusal_judges.py
+    measured it on the labelled set (a judge not measured there: absent)."""
+    import json
+    from pathlib import Path
+
+    file = Path(__file__).with_name("judge_accuracy.json")
+    measured = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    names = []
+    for judge in options.get("judges") or ["rules"]:
+        if judge == "llm":
+            judge = f"llm_{(options.get('llm') or {}).get('prompt', 'jailbreakbench')}"
+        if judge == "rules" and options.get("topic_model") == "none":
+            judge = "rules_without_reference_model"
+        names.append(judge)
+    return {name: measured[name] for name in names if name in measured}
+
+
 def _other_judge(name: str, options: dict[str, Any]):
     settings = dict(options.get(name) or {})
     return ClassifierJudge(**settings) if name == "classifier" else LLMOutcomes(**settings)
