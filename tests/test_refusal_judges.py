@@ -11,7 +11,7 @@ from compsafe.errors import ConfigError
 from compsafe.evaluation.scorers import check_scorer, get_scorer
 from compsafe.evaluation.scorers.llm_judge import HARMBENCH, JAILBREAKBENCH, LLMJudge, parse
 from compsafe.evaluation.scorers.refusal_judge import Answer
-from compsafe.evaluation.tasks.refusal_metrics import cohen_kappa, refusal_metrics
+from compsafe.evaluation.tasks.refusal_metrics import judge_kappa, refusal_metrics
 from compsafe.judge_cli import main as judge_main
 from helpers.tiny_model import build_fixed_classifier
 
@@ -102,8 +102,8 @@ def test_cohen_kappa_by_hand():
     pairs = ["refused|refused"] * 3 + ["complied|complied"] * 4 + ["refused|complied"] * 2
     pairs += ["complied|refused"]
     expected = (0.5 * 0.4) + (0.5 * 0.6)
-    assert cohen_kappa(pairs) == pytest.approx((0.7 - expected) / (1 - expected))
-    assert cohen_kappa(["refused|refused"] * 4 + ["complied|complied"] * 2) == 1.0
+    assert judge_kappa(pairs) == pytest.approx((0.7 - expected) / (1 - expected))
+    assert judge_kappa(["refused|refused"] * 4 + ["complied|complied"] * 2) == 1.0
 
 
 def test_compsafe_judge_rejudges_a_jsonl_file(tmp_path, capsys):

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.items import group_metrics
+from compsafe.evaluation.groups import group_metrics
 from compsafe.evaluation.options import make_options
 from compsafe.evaluation.tasks.chat_format import chat_format
 from compsafe.evaluation.tasks.refusal import (
@@ -293,7 +293,7 @@ def test_refusal_run_on_the_tiny_model_logs_generations(tiny_model_dir, tmp_path
     assert history["generations/refusal/nrows"] == 12 and history["generations/refusal/ncols"] == 6
     table_file = next((out_dir / "wandb").rglob("generations/refusal_*.table.json"))
     table = json.loads(table_file.read_text())
-    assert table["columns"] == ["config", "prompt", "continuation", "score", "refused", "group"]
+    assert table["columns"] == ["config", "prompt", "continuation", "score", "outcome", "group"]
     assert {row[0] for row in table["data"]} == {"dense"}
 
 

@@ -16,6 +16,6 @@ class PrintResultsTable(Callback):
     """Prints one row per job from the `results.json` files the run or sweep wrote."""
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from compsafe.report.table import print_results
+        from compsafe.report.cli import print_results
 
         print_results(Path(config.hydra.runtime.output_dir))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from compsafe.errors import ConfigError
+from compsafe.errors import ConfigError, exit_with
 from compsafe.naming import register_resolvers, sweep_group_name
 from compsafe.schema import register_configs
 
@@ -46,12 +45,6 @@ def sweep_group(hydra_cfg) -> str | None:
     return sweep_group_name(hydra_cfg.sweep.dir)
 
 
-def exit_with(err: ConfigError) -> NoReturn:
-    """Bad input: one line on stderr and exit status 2, never a traceback."""
-    print(f"compsafe: error: {err}", file=sys.stderr)
-    sys.exit(2)
-
-
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def app(cfg: DictConfig) -> None:
     from compsafe.job import run_job
@@ -67,17 +60,15 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    """Check the whole command line first (one-line errors), then hand over to Hydra."""
+    """Check the whole command line first (one-line errors), then hand over to Hydra (a sweep
+    with a failed job ends with exit status 1: see compsafe.sweeper)."""
     from compsafe.preflight import preflight
-    from compsafe.sweeper import LAST_FAILURES
 
     try:
         preflight(sys.argv[1:], CONFIG_DIR)
     except ConfigError as err:
         exit_with(err)
     app()
-    if LAST_FAILURES:
-        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The one error type users see for bad input: a single line naming the key and what is valid."""
 
+import sys
+from typing import NoReturn
+
 
 class ConfigError(ValueError):
     """Bad input, found before any heavy work starts."""
@@ -20,3 +23,9 @@ def _config_error(key: str, value: object, expected: str, show_value: bool) -> C
 def choices(options) -> str:
     """'valid choices: a, b, c' for error messages."""
     return "valid choices: " + ", ".join(sorted(str(o) for o in options))
+
+
+def exit_with(err: ConfigError) -> NoReturn:
+    """Bad input: one line on stderr and exit status 2, never a traceback."""
+    print(f"compsafe: error: {err}", file=sys.stderr)
+    sys.exit(2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import shutil
 import time
 import traceback
 from pathlib import Path
@@ -12,20 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from compsafe.compression.prepare import check_compression
-from compsafe.evaluation.continuation import reference_loader
-from compsafe.evaluation.harness import check_benchmark_config, evaluate, task_specs
-from compsafe.models import check_model_config
+from compsafe.check import check_config
+from compsafe.evaluation.harness import evaluate
+from compsafe.evaluation.reference import reference_loader
+from compsafe.evaluation.specs import task_specs
 from compsafe.models.loading import model_name, resolve_device
-from compsafe.results import (
-    COMPLETED,
-    ITEMS_DIR,
-    ITEMS_STAGING,
-    environment,
-    new_record,
-    read_results,
-    write_results,
-)
+from compsafe.results.environment import environment
+from compsafe.results.items import publish_items, staging_dir
+from compsafe.results.record import COMPLETED, is_current, new_record, read_results, write_results
 from compsafe.tracking import Tracker, scrub
 
 if TYPE_CHECKING:
@@ -37,24 +30,19 @@ log = logging.getLogger(__name__)
 traceback_log = logging.getLogger("compsafe.traceback")
 
 
-def check_config(cfg: DictConfig) -> Preparation:
-    """Every check that needs no weights, so bad input fails before anything heavy runs."""
-    check_model_config(cfg.model)
-    preparation = check_compression(cfg)
-    check_benchmark_config(cfg.benchmark)
-    return preparation
-
-
 def benchmark_record(
-    cfg: DictConfig, samples: dict[str, int], details: dict[str, dict[str, Any]] | None = None
+    cfg: DictConfig, samples: dict[str, int], tasks: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
+    """`benchmarks` of results.json: per task key, what was asked (task, label, options), how
+    many items were scored, and what the evaluation says of the task (its metric catalogue,
+    run-time details)."""
     return {
         key: {
+            **(tasks or {}).get(key, {}),
             "task": spec.task,
             "label": spec.label,
             "options": OmegaConf.to_container(spec.options, resolve=True),
             "samples": samples.get(key),
-            **(details or {}).get(key, {}),
         }
         for key, spec in task_specs(cfg.benchmark).items()
     }
@@ -77,25 +65,15 @@ def comparable(config: dict[str, Any]) -> dict[str, Any]:
 def finished_before(output_dir: Path, config: dict[str, Any]) -> dict[str, Any] | None:
     """The completed record this folder holds for the same resolved config, if any."""
     existing = read_results(output_dir)
-    if existing and existing.get("status") == COMPLETED:
-        if comparable(existing.get("config") or {}) == comparable(config):
-            return existing
+    if not existing or existing.get("status") != COMPLETED:
+        return None
+    if not is_current(existing):
+        log.warning("%s holds a result of an older compsafe; running again", output_dir)
+    elif comparable(existing.get("config") or {}) == comparable(config):
+        return existing
+    else:
         log.warning("%s holds a completed result for another config; running again", output_dir)
     return None
-
-
-def publish_items(output_dir: Path) -> None:
-    """Replace the job's items with the ones this run wrote, only once it has succeeded, so a
-    failed or killed rerun leaves the items of the completed result as they were."""
-    staging, final = output_dir / ITEMS_STAGING, output_dir / ITEMS_DIR
-    if not staging.is_dir():
-        return
-    previous = output_dir / f"{ITEMS_DIR}.previous"
-    shutil.rmtree(previous, ignore_errors=True)
-    if final.exists():
-        final.rename(previous)
-    staging.rename(final)
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict[str, Any]:
@@ -131,9 +109,8 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
 def prepare_and_evaluate(
     cfg: DictConfig, preparation: Preparation, record: dict[str, Any], output_dir: Path
 ) -> None:
-    """Get the model, evaluate it (items into items.partial/), publish the items, fill in."""
-    staging = output_dir / ITEMS_STAGING
-    shutil.rmtree(staging, ignore_errors=True)  # left by a run that was killed
+    """Get the model, evaluate it (items into the staging folder), publish the items, fill in."""
+    staging = staging_dir(output_dir)
     prepared = preparation.prepare(record)
     log.info("Measured sparsity: %.4f", record["compression"]["measured_sparsity"])
     result = evaluate(
@@ -149,7 +126,7 @@ def prepare_and_evaluate(
     record["timings"]["evaluate"] = result.seconds
     publish_items(output_dir)
     record["metrics"] = result.metrics
-    record["benchmarks"] = benchmark_record(cfg, result.samples, result.details)
+    record["benchmarks"] = benchmark_record(cfg, result.samples, result.tasks)
     record["status"] = COMPLETED
 
 

@@ -112,14 +112,14 @@ def judge_records(records: list[dict], options: dict[str, Any], fields: tuple[st
 
 
 def summary(judged: list[dict]) -> str:
-    from compsafe.evaluation.tasks.refusal_metrics import OUTCOMES, cohen_kappa
+    from compsafe.evaluation.tasks.refusal_metrics import OUTCOMES, judge_kappa
 
     counts = Counter(r["outcome"] for r in judged)
     lines = [f"{len(judged)} answers judged by {judged[0]['judge']}:"]
     lines += [f"  {o:<10} {counts[o] / len(judged):.3f} ({counts[o]})" for o in OUTCOMES]
     judges = [k for k in judged[0] if k.startswith("outcome_")]
     for other in judges[1:]:
-        kappa = cohen_kappa([f"{r[judges[0]]}|{r[other]}" for r in judged])
+        kappa = judge_kappa([f"{r[judges[0]]}|{r[other]}" for r in judged])
         lines.append(f"  Cohen's kappa {judges[0][8:]} vs {other[8:]}: {kappa:.3f}")
     return "\n".join(lines)
 

@@ -97,7 +97,6 @@ class BenchmarkConfig:
     batch_size: int = 16  # log-likelihood requests
     generation_batch_size: int = 32
     limit: int | None = None  # lm-eval's first-N limit, for smoke tests only
-    bootstrap_iters: int = 1000  # lm-eval's stderr bootstrap for non-mean metrics
     # The one model that judges every config's continuations (continuation_perplexity):
     # "dense" (the job's own uncompressed model), a local path, `pkg:...` or a hub id;
     # null: only the evaluated model's own judgement (continuation_perplexity_self)

@@ -27,7 +27,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from submitit.slurm.slurm import SlurmInfoWatcher
 
-from compsafe.errors import ConfigError
+from compsafe.errors import ConfigError, exit_with
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +218,6 @@ class SlurmSweepCallback(Callback):
     refused in one line (exit status 2), squeue instead of sacct without accounting."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from compsafe.cli import exit_with
-
         launcher = config.hydra.launcher
         request = Request.from_launcher(launcher)
         log.info(describe(launcher, request, count_jobs(config)))

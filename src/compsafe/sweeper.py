@@ -2,8 +2,8 @@
 (The plugin class is in hydra_plugins.compsafe_sweeper: Hydra loads plugins only from there.)
 
 Hydra's basic sweeper runs every job, then re-raises the first failure as a bare traceback. Ours
-runs every job, prints the results table and which jobs failed (and why), and leaves the exit
-status to `compsafe.cli.main` (non-zero when any job failed).
+runs every job, prints the results table and which jobs failed (and why), and then ends the
+command with exit status 1 when any job failed.
 
 `hydra.sweeper.grid` is a list of sub-sweeps, each a mapping of overrides whose comma-separated
 values multiply; the jobs are their union (the paper's grid is not one product: dense, the
@@ -23,9 +23,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobStatus
 
 log = logging.getLogger(__name__)
-
-# Jobs of the last sweep in this process that failed: [(job folder, error)]. Read by cli.main.
-LAST_FAILURES: list[tuple[str, str]] = []
 
 
 def _key(override: str) -> str:
@@ -53,7 +50,7 @@ def write_job_list(sweep_dir: Path, jobs: list[list[str]]) -> None:
     """`jobs.json`: the folder name of every job of the sweep, in order."""
     import json
 
-    from compsafe.results import JOBS_FILE
+    from compsafe.results.files import JOBS_FILE
 
     prefix = "hydra.sweep.subdir="
     names = [o[len(prefix) :].strip("'") for job in jobs for o in job if o.startswith(prefix)]
@@ -100,7 +97,7 @@ def job_names(sweep_dir: Path) -> list[str]:
     """The job folders the sweep asked for (jobs.json), in order."""
     import json
 
-    from compsafe.results import JOBS_FILE
+    from compsafe.results.files import JOBS_FILE
 
     listing = sweep_dir / JOBS_FILE
     return json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else []
@@ -109,7 +106,7 @@ def job_names(sweep_dir: Path) -> list[str]:
 def failures_on_disk(sweep_dir: Path, why: str) -> list[tuple[str, str]]:
     """(folder, error) of every job of the sweep (jobs.json) that failed or left no result:
     what a batch that lost its job returns still says."""
-    from compsafe.results import read_results
+    from compsafe.results.record import read_results
 
     failures = []
     for name in job_names(sweep_dir):
@@ -121,26 +118,34 @@ def failures_on_disk(sweep_dir: Path, why: str) -> list[tuple[str, str]]:
     return failures
 
 
-def report(sweep_dir: Path, results, lost: str | None = None) -> None:
-    """The results table, then each failed job, its folder and its error (read from the job
-    folders when a batch lost its job returns: `lost` says why)."""
-    from compsafe.report.table import print_results
-
-    LAST_FAILURES.clear()
+def failures(sweep_dir: Path, results, lost: str | None = None) -> list[tuple[str, str]]:
+    """(job folder, error) of every job of this sweep that failed: from the launcher's job
+    returns, or from the job folders when a batch lost its job returns (`lost` says why)."""
     if lost is not None:
-        LAST_FAILURES.extend(failures_on_disk(sweep_dir, lost))
-    for result in [] if lost is not None else results:
+        return failures_on_disk(sweep_dir, lost)
+    out = []
+    for result in results:
         if result.status == JobStatus.FAILED:
             runtime = getattr(result.hydra_cfg, "runtime", None) or getattr(
                 getattr(result.hydra_cfg, "hydra", None), "runtime", None
             )
             folder = getattr(runtime, "output_dir", None) or "?"
             error = result._return_value  # the exception, without re-raising it
-            LAST_FAILURES.append((str(folder), f"{type(error).__name__}: {error}"))
+            out.append((str(folder), f"{type(error).__name__}: {error}"))
+    return out
+
+
+def report(sweep_dir: Path, results, lost: str | None = None) -> list[tuple[str, str]]:
+    """The results table, then each failed job, its folder and its error; returns the
+    failures."""
+    from compsafe.report.cli import print_results
+
+    failed = failures(sweep_dir, results, lost)
     print_results(sweep_dir)
-    if LAST_FAILURES:
+    if failed:
         total = len(results) if lost is None else len(job_names(sweep_dir))
-        print(f"{len(LAST_FAILURES)} of {total} jobs failed:", flush=True)
-        for folder, error in LAST_FAILURES:
+        print(f"{len(failed)} of {total} jobs failed:", flush=True)
+        for folder, error in failed:
             print(f"  {folder}: {error}", flush=True)
         print("Rerun the same command to run them again; completed jobs are skipped.", flush=True)
+    return failed

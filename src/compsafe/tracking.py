@@ -7,7 +7,6 @@ one exists to choose online or offline mode, and never copy it into configs or r
 from __future__ import annotations
 
 import html
-import json
 import logging
 import netrc
 import os
@@ -15,14 +14,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from compsafe.results import ITEMS_DIR
+from compsafe.results.files import job_items
+from compsafe.results.items import item_lines
 
 log = logging.getLogger(__name__)
 
 SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password)", re.IGNORECASE)
-GENERATION_COLUMNS = ["config", "prompt", "continuation", "score", "refused", "group"]
-# Document fields that are text or plumbing, not a group (the rest are shown as `group`).
-NOT_GROUPS = frozenset({"prompt", "request", "scorer", "text", "label_text", "prompt_format"})
+GENERATION_COLUMNS = ["config", "prompt", "continuation", "score", "outcome", "group"]
+# Document fields that are text or plumbing, not a group (the rest are shown as `group`);
+# a task's own prompt field and recorded details are left out too.
+NOT_GROUPS = frozenset({"prompt", "scorer", "text"})
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -42,28 +43,30 @@ def shown(text: Any, limit: int = 2000) -> str:
     return html.escape(plain[:limit] + ("..." if len(plain) > limit else ""))
 
 
-def generations(items_dir: Path, label: str) -> dict[str, list[list[Any]]]:
+def generations(folder: Path, record: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """Per generation task (items whose outputs are scored texts), one row per continuation:
-    config, prompt (the request, before any template), continuation, score, refused, group."""
+    config, prompt (the document field the task names as its prompt, e.g. the request before
+    any template), continuation, score, the output's outcome label where the task gives one,
+    and the document's other short fields as its group."""
+    label = (record.get("compression") or {}).get("label") or "?"
     tables: dict[str, list[list[Any]]] = {}
-    for path in sorted(items_dir.glob("*.jsonl")) if items_dir.is_dir() else []:
+    for key, bench in (record.get("benchmarks") or {}).items():
+        prompt_field = bench.get("prompt_field") or "prompt"
+        hidden = NOT_GROUPS | {prompt_field, *(bench.get("details") or {})}
         rows = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            item = json.loads(line)
+        for item in item_lines(job_items(folder, key)):
             outputs = [o for resp in item.get("filtered_resps") or [] for o in _listed(resp)]
             if not outputs or not all(isinstance(o, dict) and "text" in o for o in outputs):
                 break  # not a generation task
             doc = item.get("doc") or {}
-            prompt = doc.get("request") or doc.get("prompt") or item.get("prompt") or ""
-            group = ", ".join(
-                f"{k}={v}" for k, v in doc.items() if k not in NOT_GROUPS and _short(v)
-            )
+            prompt = doc.get(prompt_field) or item.get("prompt") or ""
+            group = ", ".join(f"{k}={v}" for k, v in doc.items() if k not in hidden and _short(v))
             rows += [
-                [label, shown(prompt), shown(o["text"]), o.get("score"), o.get("refused"), group]
+                [label, shown(prompt), shown(o["text"]), o.get("score"), o.get("outcome"), group]
                 for o in outputs
             ]
         if rows:
-            tables[path.stem] = rows
+            tables[key] = rows
     return tables
 
 
@@ -138,8 +141,7 @@ class Tracker:
         self.run.summary.update({**metrics, **compression, **timings, "status": record["status"]})
         table = wandb.Table(columns=["metric", "value"], data=[[k, v] for k, v in metrics.items()])
         self.run.log({"metrics_table": table})
-        label = (record.get("compression") or {}).get("label") or "?"
-        for task_key, rows in generations(self.folder / ITEMS_DIR, label).items():
+        for task_key, rows in generations(self.folder, record).items():
             self.run.log(
                 {f"generations/{task_key}": wandb.Table(columns=GENERATION_COLUMNS, data=rows)}
             )

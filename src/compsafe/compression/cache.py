@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.compression.base import CompressionSpec
-from compsafe.results import package_versions
+from compsafe.results.environment import package_versions
 
 log = logging.getLogger(__name__)
 

@@ -5,104 +5,29 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from compsafe.errors import ConfigError
-from compsafe.evaluation.continuation import DENSE, check_reference
 from compsafe.evaluation.options import NAMESPACE, make_options
+from compsafe.evaluation.specs import (
+    TASKS_DIR,
+    needs_builtin,
+    our_task_names,
+    plain_options,
+    task_options,
+    task_specs,
+)
 
 log = logging.getLogger(__name__)
-
-TASKS_DIR = Path(__file__).parent / "tasks"
-NOT_METRICS = frozenset({"alias", "sample_len", "sample_count"})
 
 
 @dataclass
 class EvaluationResult:
     metrics: dict[str, float]
     samples: dict[str, int] = field(default_factory=dict)  # items scored per task key
-    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # what a task chose
+    # per task key: its catalogue (`results.catalogue.TaskEntry.to_record()`), what the task
+    # decided at run time (`details`) and the document field displays show (`prompt_field`)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def task_options() -> dict[str, type]:
-    from compsafe.evaluation.tasks import TASK_OPTIONS
-
-    return TASK_OPTIONS
-
-
-@cache
-def our_task_names() -> frozenset[str]:
-    """Task names our YAML folder defines (lm-eval indexes it instantly without its defaults)."""
-    from lm_eval.tasks import TaskManager
-
-    return frozenset(TaskManager(include_path=str(TASKS_DIR), include_defaults=False).all_tasks)
-
-
-@cache
-def lm_eval_task_names() -> frozenset[str]:
-    """Every built-in lm-eval task, group and tag (indexing takes several seconds)."""
-    from lm_eval.tasks import TaskManager
-
-    return frozenset(TaskManager().all_tasks)
-
-
-def task_specs(cfg) -> dict[str, Any]:
-    """Every task of a benchmark config by its key: `tasks` plus `lm_eval_tasks` by name."""
-    from omegaconf import OmegaConf
-
-    specs = dict(cfg.tasks)
-    for name in cfg.get("lm_eval_tasks") or []:
-        specs.setdefault(name, OmegaConf.create({"task": name, "label": None, "options": {}}))
-    return specs
-
-
-def check_benchmark_config(cfg) -> None:
-    """Names and options of every task, before any model is loaded."""
-    if not task_specs(cfg):
-        raise ConfigError("benchmark.tasks", "{}", "no tasks; pick a benchmark config")
-    for key in ("batch_size", "generation_batch_size"):
-        if int(cfg[key]) <= 0:
-            raise ConfigError(f"benchmark.{key}", cfg[key], "must be a positive integer")
-    check_reference(cfg.get("reference_model", DENSE))
-    ours = our_task_names()
-    for key, spec in task_specs(cfg).items():
-        where = f"benchmark.tasks.{key}"
-        if spec.task not in ours and spec.task not in lm_eval_task_names():
-            raise ConfigError(
-                f"{where}.task" if key in cfg.tasks else "benchmark.lm_eval_tasks",
-                spec.task,
-                "not an lm-eval task; ours: "
-                + ", ".join(sorted(ours))
-                + "; or any built-in lm-eval task",
-            )
-        options = plain_options(spec)
-        if spec.task in ours:
-            make_options(task_options()[spec.task], options, f"{where}.options")
-        elif options:
-            raise ConfigError(
-                f"{where}.options",
-                options,
-                f"{spec.task} is a built-in lm-eval task; it takes no options",
-            )
-
-
-def plain_options(spec) -> dict[str, Any]:
-    """A task's options as plain Python values (lists and dicts, not OmegaConf nodes)."""
-    from omegaconf import DictConfig, OmegaConf
-
-    options = spec.options or {}
-    return (
-        OmegaConf.to_container(options, resolve=True)
-        if isinstance(options, DictConfig)
-        else dict(options)
-    )
-
-
-def _needs_builtin(cfg) -> bool:
-    return any(spec.task not in our_task_names() for spec in task_specs(cfg).values())
 
 
 def build_task_manager(cfg, tokenizer_path: str):
@@ -114,35 +39,8 @@ def build_task_manager(cfg, tokenizer_path: str):
         NAMESPACE: {spec.task: plain_options(spec) for spec in task_specs(cfg).values()},
     }
     return TaskManager(
-        include_path=str(TASKS_DIR), include_defaults=_needs_builtin(cfg), metadata=metadata
+        include_path=str(TASKS_DIR), include_defaults=needs_builtin(cfg), metadata=metadata
     )
-
-
-def metric_name(raw: str) -> str:
-    """lm-eval's 'acc,none' -> 'acc'; 'exact_match,strict-match' -> 'exact_match_strict-match'."""
-    metric, _, filt = raw.partition(",")
-    return metric if filt in ("", "none") else f"{metric}_{filt}"
-
-
-def flatten_results(results: dict[str, Any], cfg) -> tuple[dict[str, float], dict[str, int]]:
-    """`{"<task key>/<metric>": value}` from lm-eval's nested results, plus item counts."""
-    key_of = {spec.task: key for key, spec in task_specs(cfg).items()}
-    for group, subtasks in (results.get("group_subtasks") or {}).items():
-        for sub in subtasks:
-            if group in key_of and sub not in key_of:
-                key_of[sub] = f"{key_of[group]}/{sub}"
-    metrics: dict[str, float] = {}
-    for task, values in results["results"].items():
-        prefix = key_of.get(task, task)
-        for raw, value in values.items():
-            if raw in NOT_METRICS or isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
-            metrics[f"{prefix}/{metric_name(raw)}"] = float(value)
-    samples = {
-        key_of.get(task, task): int(counts.get("effective", 0))
-        for task, counts in (results.get("n-samples") or {}).items()
-    }
-    return metrics, samples
 
 
 def load_tasks(cfg, task_manager) -> tuple[list, dict[str, Any]]:
@@ -162,33 +60,6 @@ def load_tasks(cfg, task_manager) -> tuple[list, dict[str, Any]]:
             objects[spec.task].set_config(key=setting, value=value)
     requested = [objects.get(spec.task, spec.task) for spec in specs.values()]
     return requested, objects
-
-
-def item_metrics(
-    model, tokenizer, results, cfg, objects, items_dir, batch_size, reference=None
-) -> dict:
-    """Group breakdowns, continuation and prompt perplexity from the items; items to disk."""
-    from compsafe.evaluation.continuation import continuation_metrics, prompt_metrics
-    from compsafe.evaluation.items import group_metrics, write_items
-
-    metrics: dict[str, float] = {}
-    for key, spec in task_specs(cfg).items():
-        examples = (results.get("samples") or {}).get(spec.task)
-        task = objects.get(spec.task)
-        if not examples or task is None:
-            continue
-        metadata = task.config.metadata or {}
-        group_by = list(metadata.get("group_by") or [])
-        if metadata.get("continuation_perplexity"):
-            metrics.update(
-                continuation_metrics(key, examples, model, tokenizer, reference, batch_size)
-            )
-        if metadata.get("prompt_perplexity"):
-            metrics.update(prompt_metrics(key, examples, model, tokenizer, group_by, batch_size))
-        metrics.update(group_metrics(key, examples, task.aggregation(), group_by))
-        if items_dir is not None:
-            write_items(items_dir, key, examples)
-    return metrics
 
 
 def in_memory_lm(model, tokenizer, batch_size: int, generation_batch_size: int, max_length):
@@ -228,10 +99,13 @@ def evaluate(
     """Run every task of a benchmark config on the model as it is in memory.
 
     Per-item outputs go to `items_dir/<task key>.jsonl` when a folder is given. `reference`
-    loads the model that judges continuations (`continuation.reference_loader`); without one
-    only the model's own continuation perplexity is computed.
+    loads the model that judges continuations (`reference.reference_loader`); without one
+    only the model's own continuation perplexity is computed. lm-eval's own bootstrap standard
+    errors are turned off: the report computes every metric's uncertainty from the items.
     """
     import lm_eval
+
+    from compsafe.evaluation.collect import flatten_results, item_metrics, task_records
 
     start = time.perf_counter()
     batch_size = int(cfg.batch_size)
@@ -244,7 +118,7 @@ def evaluate(
         tasks=requested,
         task_manager=task_manager,
         limit=cfg.limit,
-        bootstrap_iters=int(cfg.bootstrap_iters),
+        bootstrap_iters=0,
         random_seed=seed,
         numpy_random_seed=seed,
         torch_random_seed=seed,
@@ -255,19 +129,5 @@ def evaluate(
     metrics.update(
         item_metrics(model, tokenizer, results, cfg, objects, items_dir, batch_size, reference)
     )
-    details = task_details(results, cfg)
-    return EvaluationResult(metrics, samples, details, time.perf_counter() - start)
-
-
-def task_details(results, cfg) -> dict[str, dict[str, Any]]:
-    """What a task decided at run time, from its documents: the refusal tasks' prompt format
-    (the model's chat template, or raw text when its tokenizer has none)."""
-    details: dict[str, dict[str, Any]] = {}
-    for key, spec in task_specs(cfg).items():
-        examples = (results.get("samples") or {}).get(spec.task) or []
-        formats = sorted(
-            {e["doc"]["prompt_format"] for e in examples if "prompt_format" in e["doc"]}
-        )
-        if formats:
-            details[key] = {"prompt_format": ", ".join(formats)}
-    return details
+    tasks = task_records(results, cfg, objects, metrics)
+    return EvaluationResult(metrics, samples, tasks, time.perf_counter() - start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,5 +45,6 @@ class CompsafeSweeper(BasicSweeper):
             lost = lost or why
             index += len(batch)
             returns.append(results)
-        report(sweep_dir, [r for batch in returns for r in batch], lost)
+        if report(sweep_dir, [r for batch in returns for r in batch], lost):
+            sys.exit(1)  # the table and the failed jobs are printed; the command failed
         return returns

@@ -3,13 +3,13 @@
 # No `from __future__ import annotations`: lm-eval executes this file outside the package,
 # where dataclasses cannot resolve string annotations.
 
-import math
 import re
 from dataclasses import dataclass
 
 from compsafe.data.texts import check_source, load_texts
 from compsafe.errors import ConfigError
 from compsafe.evaluation.options import options_from_metadata, positive
+from compsafe.results.aggregations.common import window_perplexity  # noqa: F401 (YAML)
 
 TASK = "compsafe_perplexity"
 DEFAULTS = {
@@ -121,11 +121,3 @@ def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
         "byte_perplexity": (loglikelihood, num_bytes),
         "bits_per_byte": (loglikelihood, num_bytes),
     }
-
-
-def window_perplexity(items) -> float:
-    """exp of the mean over windows of each window's mean NLL per token: the paper's
-    `test_perplexity.py` (and Hugging Face's recipe). Equal to token_perplexity when every
-    window has the same length; the two differ only by the weight of a shorter last window."""
-    per_window = [-loglikelihood / tokens for loglikelihood, tokens in items if tokens]
-    return math.exp(sum(per_window) / len(per_window)) if per_window else float("nan")

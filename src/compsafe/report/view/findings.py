@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from compsafe.report.analysis import Analysis, Cell, Row, group_cells
-from compsafe.report.catalogue import DIMENSIONS, HEATMAPS, Metric
-from compsafe.report.inference import FDR, MIN_GROUP_ITEMS
-from compsafe.report.page import fmt
+from compsafe.report.data.catalogue import Metric
+from compsafe.report.data.cells import Analysis, Cell
+from compsafe.report.data.records import Row
+from compsafe.report.stats.inference import FDR, MIN_GROUP_ITEMS
+from compsafe.report.view.text import change_interval, fmt
 
 # (change relative to dense, or None when dense is 0; the config; the metric; its cell)
 Change = tuple[float | None, Row, Metric, Cell]
@@ -31,7 +32,7 @@ def by_dimension(analysis: Analysis, top: int = 3) -> dict[str, list[str]]:
     """{dimension: its `top` largest significant changes vs dense, as sentences}: the report's
     findings grouped as its sections are."""
     out = {}
-    for dimension in DIMENSIONS:
+    for dimension in analysis.catalogue.dimensions():
         changes = _significant_changes(analysis, dimension)
         by_size = sorted(changes, key=lambda c: -abs(c[0] if c[0] is not None else c[3].delta))
         if by_size:
@@ -78,14 +79,8 @@ def _sentence(change: Change) -> str:
     return (
         f"{metric.title} {'rises' if cell.delta > 0 else 'falls'} "
         f"by {fmt(abs(cell.delta))} ({versus}) under {row.display} "
-        f"({row.model}); 95 % CI of the change {_interval(cell)}, q = {cell.q_value:.2g}."
+        f"({row.model}); 95 % CI of the change {change_interval(cell)}, q = {cell.q_value:.2g}."
     )
-
-
-def _interval(cell: Cell) -> str:
-    if cell.delta_interval is None:
-        return "-"
-    return f"[{fmt(cell.delta_interval[1])}, {fmt(cell.delta_interval[2])}]"
 
 
 def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
@@ -94,8 +89,8 @@ def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
     loses by more than `threshold`, each with at least MIN_GROUP_ITEMS items paired with
     dense's and each significant after the false discovery rate control."""
     out = []
-    for task_key, metric, field in HEATMAPS:
-        cells = group_cells(analysis, task_key, metric, field)
+    for task_key, metric, field in analysis.catalogue.heatmaps():
+        cells = analysis.group_cells(task_key, metric, field)
         for model in sorted({r.model for r in analysis.rows}):
             for method in sorted({r.method for r in analysis.rows if r.kind == "unstructured"}):
                 top = _highest_rate(analysis, model, method)
@@ -107,8 +102,8 @@ def divergent_impacts(analysis: Analysis, threshold: float = 0.02) -> list[str]:
                 if up and down and up[1].delta > threshold and down[1].delta < -threshold:
                     out.append(
                         f"Divergent impact: {task_key} {metric} by {field} under "
-                        f"{top.display} ({model}): {up[0]} +{_change(up[1])}, "
-                        f"{down[0]} {_change(down[1])}."
+                        f"{top.display} ({model}): {up[0]} +{_group_change(up[1])}, "
+                        f"{down[0]} {_group_change(down[1])}."
                     )
     return out
 
@@ -122,14 +117,14 @@ def group_findings_withheld(analysis: Analysis) -> tuple[int, int]:
     """(group changes below MIN_GROUP_ITEMS paired items, group changes tested in all): what
     the report says it left out of its group findings."""
     small = tested = 0
-    for task_key, metric, field in HEATMAPS:
-        for cell in group_cells(analysis, task_key, metric, field).values():
+    for task_key, metric, field in analysis.catalogue.heatmaps():
+        for cell in analysis.group_cells(task_key, metric, field).values():
             tested += 1
             small += (cell.n_paired or 0) < MIN_GROUP_ITEMS
     return small, tested
 
 
-def _change(cell: Cell) -> str:
+def _group_change(cell: Cell) -> str:
     """A group's change vs dense (n paired items, q-value)."""
     return f"{fmt(cell.delta)} (n={cell.n_paired}, q={cell.q_value:.2g})"
 

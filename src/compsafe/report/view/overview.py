@@ -14,46 +14,34 @@ from pathlib import Path
 
 from matplotlib.patches import Rectangle
 
-from compsafe.report.analysis import Analysis, Cell, Row
-from compsafe.report.catalogue import DIMENSIONS, METRICS, PERPLEXITY, Metric
-from compsafe.report.figures import items_text, plt, save
-from compsafe.report.inference import FDR
-from compsafe.report.page import Cell as PageCell
-from compsafe.report.page import Figure, Table, fmt
+from compsafe.report.data.catalogue import Metric
+from compsafe.report.data.cells import Analysis, Cell
+from compsafe.report.data.records import Row
+from compsafe.report.stats.inference import FDR
+from compsafe.report.view.figures import plt, save
+from compsafe.report.view.page import Figure, Table, TableCell
+from compsafe.report.view.text import change_interval, fmt, items_text, signed_change, tone
 
 COLOURS = {"worse": "#d6604d", "better": "#4393c3", "neutral": "#8073ac"}
 WORDS = {"worse": "worse", "better": "better", "neutral": "no agreed direction"}
-PPL = METRICS[PERPLEXITY]
-
-
-def tone(metric: Metric, cell: Cell | None) -> str:
-    """worse | better | neutral (no agreed reading of the direction) | '' (no change)."""
-    if cell is None or not cell.delta:
-        return ""
-    if metric.higher_is_worse is None:
-        return "neutral"
-    return "worse" if (cell.delta > 0) == metric.higher_is_worse else "better"
 
 
 def headlines(analysis: Analysis) -> list[tuple[str, Metric]]:
-    """Per dimension present, its first metric flagged `headline` that the report has (else its
-    first metric); perplexity stands beside the configs, not as a dimension's column."""
+    """Per dimension present, its headline metric: the best-ranked `headline` the report has
+    (else its first metric); the perplexity stands beside the configs, not as a column."""
     out = []
     present = analysis.metrics_present()
-    for dimension in DIMENSIONS:
-        metrics = [m for d, m in present if d == dimension and m.key != PERPLEXITY]
+    for dimension in analysis.catalogue.dimensions():
+        metrics = [m for d, m in present if d == dimension and not m.entry.perplexity]
+        ranked = sorted((m for m in metrics if m.entry.headline), key=lambda m: m.entry.headline)
         if metrics:
-            out.append((dimension, next((m for m in metrics if m.headline), metrics[0])))
+            out.append((dimension, (ranked or metrics)[0]))
     return out
-
-
-def _multi_model(analysis: Analysis) -> bool:
-    return len({r.model for r in analysis.rows}) > 1
 
 
 def row_name(analysis: Analysis, row: Row) -> tuple[str, str]:
     """(label, detail): the config, and its model (several models), seeds or dense."""
-    detail = [row.model] if _multi_model(analysis) else []
+    detail = [row.model] if analysis.multi_model else []
     if row.seeded:
         detail.append(f"mean of {len(row.jobs)} seeds")
     elif row.is_dense:
@@ -61,11 +49,6 @@ def row_name(analysis: Analysis, row: Row) -> tuple[str, str]:
     elif row.collapsed:
         detail.append("no calibration")
     return row.label, ", ".join(detail)
-
-
-def _change(cell: Cell) -> str:
-    sign = "+" if cell.delta >= 0 else ""
-    return f"{sign}{fmt(cell.delta)}{'*' if cell.significant else ''}"
 
 
 def _relative(analysis: Analysis, row: Row, metric: Metric, cell: Cell) -> str:
@@ -77,7 +60,7 @@ def _relative(analysis: Analysis, row: Row, metric: Metric, cell: Cell) -> str:
 def _tooltip(metric: Metric, cell: Cell) -> str:
     text = f"{metric.title}: {fmt(cell.value)}"
     if cell.delta_interval:
-        text += f"; change 95 % CI [{fmt(cell.delta_interval[1])}, {fmt(cell.delta_interval[2])}]"
+        text += f"; change 95 % CI {change_interval(cell)}"
     if cell.q_value is not None:
         text += f", q = {cell.q_value:.2g}, {cell.n_paired} paired items"
     return text
@@ -86,25 +69,25 @@ def _tooltip(metric: Metric, cell: Cell) -> str:
 def _main_sub(analysis: Analysis, row: Row, metric: Metric, cell: Cell) -> tuple[str, str]:
     """What a compared cell says: the change, and its size relative to dense's value where the
     direction has a reading (else the change's 95 % interval); perplexity: value and ratio."""
-    if metric is PPL:
+    if metric.entry.perplexity:
         base, star = cell.value - cell.delta, "*" if cell.significant else ""
         return f"{fmt(cell.value, 1)}{star}", f"x{cell.value / base:.2f} dense" if base else ""
     relative = _relative(analysis, row, metric, cell) if metric.higher_is_worse is not None else ""
     if relative:
-        return _change(cell), f"{relative} vs dense"
-    low_high = cell.delta_interval[1:] if cell.delta_interval else None
-    return _change(cell), f"CI [{fmt(low_high[0])}, {fmt(low_high[1])}]" if low_high else ""
+        return signed_change(cell), f"{relative} vs dense"
+    interval = f"CI {change_interval(cell)}" if cell.delta_interval else ""
+    return signed_change(cell), interval
 
 
-def metric_cell(analysis: Analysis, row: Row, metric: Metric) -> PageCell | str:
+def overview_cell(analysis: Analysis, row: Row, metric: Metric) -> TableCell | str:
     """The change vs dense (dense: its value), coloured by direction, strong if significant."""
     cell = analysis.cell(row, metric.key)
     if cell is None:
         return "-"
     if cell.delta is None:
-        value = fmt(cell.value, 1 if metric is PPL else 3)
+        value = fmt(cell.value, 1 if metric.entry.perplexity else 3)
         note = "dense" if row.is_dense else "not compared"
-        return PageCell(f"{value} ({note})", (value, note), "vm")
+        return TableCell(f"{value} ({note})", (value, note), "vm")
     word = tone(metric, cell)
     main, sub = _main_sub(analysis, row, metric, cell)
     text = (
@@ -112,7 +95,7 @@ def metric_cell(analysis: Analysis, row: Row, metric: Metric) -> PageCell | str:
         + (f" ({sub})" if sub else "")
         + (f" {word}" if cell.significant and word in ("worse", "better") else "")
     )
-    return PageCell(text, (main, sub), "dm", word, cell.significant, _tooltip(metric, cell))
+    return TableCell(text, (main, sub), "dm", word, cell.significant, _tooltip(metric, cell))
 
 
 def overview_table(analysis: Analysis) -> Table:
@@ -120,19 +103,22 @@ def overview_table(analysis: Analysis) -> Table:
     heads = headlines(analysis)
     header = ["config", "sparsity", "perplexity", *(f"{d}: {m.title}" for d, m in heads)]
     rows = []
+    ppl = analysis.catalogue.perplexity
     for row in analysis.rows:
         label, detail = row_name(analysis, row)
         sparsity = row.compression.get("measured_sparsity")
-        cells = [PageCell(row.display, (label, detail), "vm")]
+        cells = [TableCell(row.display, (label, detail), "vm")]
         cells.append(fmt(sparsity, 2) if isinstance(sparsity, (int, float)) else "-")
-        cells += [metric_cell(analysis, row, m) for m in (PPL, *(m for _, m in heads))]
+        cells.append(overview_cell(analysis, row, ppl) if ppl else "-")
+        cells += [overview_cell(analysis, row, m) for _, m in heads]
         rows.append(cells)
     return Table(header, rows)
 
 
 def caption(analysis: Analysis) -> str:
     parts = []
-    for _, metric in [*headlines(analysis), ("", PPL)]:
+    ppl = analysis.catalogue.perplexity
+    for _, metric in [*headlines(analysis), *([("", ppl)] if ppl else [])]:
         cells = [c for r in analysis.rows if (c := analysis.cell(r, metric.key))]
         if cells:
             parts.append(f"{metric.title}: {items_text(cells)}")
@@ -150,7 +136,7 @@ def summaries(analysis: Analysis) -> list[str]:
     present = analysis.metrics_present()
     heads = dict(headlines(analysis))
     out = []
-    for dimension in DIMENSIONS:
+    for dimension in analysis.catalogue.dimensions():
         metrics = [m for d, m in present if d == dimension]
         if not metrics:
             continue
@@ -171,7 +157,8 @@ def _headline_sentence(analysis: Analysis, metric: Metric) -> str:
     for row, cell in compared:
         if cell.significant:
             way = f"{'higher' if cell.delta > 0 else 'lower'}{_word(metric, cell)}"
-            moved.setdefault(way, []).append(f"{row_name(analysis, row)[0]} ({_change(cell)})")
+            name = row_name(analysis, row)[0]
+            moved.setdefault(way, []).append(f"{name} ({signed_change(cell)})")
     parts = [f"{way} under {', '.join(names)}" for way, names in moved.items()]
     quiet = [row_name(analysis, r)[0] for r, c in compared if not c.significant]
     if quiet:
@@ -218,10 +205,11 @@ def _tally(analysis: Analysis, metrics: list[Metric]) -> str:
 def draw_overview(analysis: Analysis, folder: Path) -> Figure | None:
     """The overview as a figure: a grid of coloured cells, colour strength by the size of the
     change within its column (strong when significant, pale when not), a legend below."""
-    heads, rows = headlines(analysis), analysis.rows
-    if not rows or not (heads or any(analysis.cell(r, PERPLEXITY) for r in rows)):
+    heads, rows, ppl = headlines(analysis), analysis.rows, analysis.catalogue.perplexity
+    if not rows or not (heads or (ppl and any(analysis.cell(r, ppl.key) for r in rows))):
         return None
-    columns = [("sparsity", "measured", 0.9, None), ("perplexity", "x dense", 1.3, PPL)]
+    columns = [("sparsity", "measured", 0.9, None)]
+    columns += [("perplexity", "x dense", 1.3, ppl)] if ppl else []
     columns += [(d, m.title, 1.9, m) for d, m in heads]
     names = [row_name(analysis, r) for r in rows]
     names = [(_clip(label, 44), _clip(detail, 60)) for label, detail in names]
@@ -273,7 +261,8 @@ def _draw_cell(ax, analysis: Analysis, row: Row, metric: Metric, cell, box, boun
         return
     if cell.delta is None:
         colour, alpha, weight, ink = "#d9d9d9", 0.6, "normal", "#333"
-        main, sub = fmt(cell.value, 1 if metric is PPL else 3), "dense" if row.is_dense else "-"
+        digits = 1 if metric.entry.perplexity else 3
+        main, sub = fmt(cell.value, digits), "dense" if row.is_dense else "-"
     else:
         strength = abs(cell.delta) / bound if bound else 0.0
         colour = COLOURS[tone(metric, cell) or "neutral"]

@@ -18,6 +18,8 @@ from typing import Protocol
 import numpy as np
 from scipy.stats import t as student_t
 
+from compsafe.report.stats.bootstrap import finite, standard_error
+
 FDR = 0.05  # a change is marked when its q-value is at most this
 ALPHA = 0.05  # the level the detectable change is stated at (two-sided)
 POWER = 0.8
@@ -48,23 +50,17 @@ class Tested(Protocol):
     significant: bool
 
 
-def _finite(stats: np.ndarray) -> np.ndarray | None:
-    """The finite resample statistics; None when more than half are not (no inference)."""
-    finite = stats[np.isfinite(stats)]
-    return None if len(finite) < 2 or len(finite) < len(stats) // 2 else finite
-
-
 def p_value(stats: np.ndarray, difference: float, units: int) -> float | None:
     """Two-sided bootstrap p-value of a change from its resample distribution `stats`.
 
     `units`: the resampled units (items or clusters) it rests on, which bound it below: no test
     on n paired units can honestly claim less than an exact sign-flip test's 2^(1 - n)."""
-    finite = _finite(stats)
-    if finite is None or units < 2:
+    kept = finite(stats)
+    if kept is None or units < 2:
         return None
-    tail = min(int((finite <= 0).sum()), int((finite >= 0).sum()))
-    p = min(1.0, 2 * (tail + 1) / (len(finite) + 1))
-    se = float(np.std(finite, ddof=1))
+    tail = min(int((kept <= 0).sum()), int((kept >= 0).sum()))
+    p = min(1.0, 2 * (tail + 1) / (len(kept) + 1))
+    se = float(np.std(kept, ddof=1))
     if tail == 0 and se > 0 and math.isfinite(difference):  # beyond the resamples' resolution
         p = min(p, float(2 * student_t.sf(abs(difference) / se, units - 1)))
     return max(p, 2.0 ** (1 - units))
@@ -85,18 +81,13 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
 
 
 def control_fdr(cells: Iterable[Tested]) -> int:
-    """Sets q-values and significance over every tested cell together; returns how many."""
+    """Sets q-values and significance over every tested cell together; returns how many. The
+    one place a change is called significant: every mark of the report reads `significant`."""
     tested = [c for c in cells if c.p_value is not None]
     for cell, q in zip(tested, benjamini_hochberg([c.p_value for c in tested]), strict=True):
         cell.q_value = q
         cell.significant = q <= FDR
     return len(tested)
-
-
-def standard_error(stats: np.ndarray) -> float | None:
-    """The bootstrap SE: the standard deviation of the finite resample statistics."""
-    finite = _finite(stats)
-    return None if finite is None else float(np.std(finite, ddof=1))
 
 
 def detectable_change(stats: np.ndarray) -> float | None:

@@ -6,22 +6,23 @@ from __future__ import annotations
 import statistics
 from itertools import groupby
 
-from compsafe.report import findings as finding
-from compsafe.report.analysis import Analysis, Row
-from compsafe.report.catalogue import DIMENSIONS, Metric
-from compsafe.report.inference import FDR, METHODS
-from compsafe.report.overview import overview_table, summaries, tone
-from compsafe.report.page import (
-    Cell,
+from compsafe.report.data.catalogue import Metric
+from compsafe.report.data.cells import Analysis
+from compsafe.report.data.records import Row
+from compsafe.report.stats.inference import FDR, METHODS
+from compsafe.report.view import findings as finding
+from compsafe.report.view.overview import overview_table, summaries
+from compsafe.report.view.page import (
     Document,
     Figure,
     Figures,
     Folded,
     Section,
     Table,
+    TableCell,
     Text,
-    fmt,
 )
+from compsafe.report.view.text import fmt, signed_change, tone
 
 PAIRING = (
     "A change vs dense is computed on the same documents, matched by a hash of each document "
@@ -54,12 +55,11 @@ def cell_text(analysis: Analysis, row: Row, metric: Metric) -> str:
     if cell.interval:
         text += f" [{fmt(cell.interval[0])}, {fmt(cell.interval[1])}]"
     if cell.delta is not None:
-        sign, star = ("+" if cell.delta >= 0 else ""), ("*" if cell.significant else "")
-        text += f" ({sign}{fmt(cell.delta)}{star})"
+        text += f" ({signed_change(cell)})"
     return text
 
 
-def metric_cell(analysis: Analysis, row: Row, metric: Metric) -> Cell | str:
+def dimension_cell(analysis: Analysis, row: Row, metric: Metric) -> TableCell | str:
     """A dimension table's cell: `cell_text` in report.md; value, interval and change stacked
     in report.html, the change coloured by direction and the cell shaded when significant."""
     cell = analysis.cell(row, metric.key)
@@ -69,13 +69,12 @@ def metric_cell(analysis: Analysis, row: Row, metric: Metric) -> Cell | str:
     interval = f"[{fmt(cell.interval[0])}, {fmt(cell.interval[1])}]" if cell.interval else ""
     change, title = "", f"{cell.n_items} items" if cell.n_items else ""
     if cell.delta is not None:
-        sign, star = ("+" if cell.delta >= 0 else ""), ("*" if cell.significant else "")
-        change = f"{sign}{fmt(cell.delta)}{star} vs dense"
+        change = f"{signed_change(cell)} vs dense"
         if cell.q_value is not None:
             title = f"q = {cell.q_value:.2g}, {cell.n_paired} items paired with dense"
             title += f", detectable change {fmt(cell.detectable)}" if cell.detectable else ""
     lines = (value, interval, change)
-    return Cell(
+    return TableCell(
         cell_text(analysis, row, metric), lines, "vmd", tone(metric, cell), cell.significant, title
     )
 
@@ -84,7 +83,7 @@ def dimension_tables(analysis: Analysis, metrics: list[Metric]) -> list[Table]:
     """One table per task of the dimension (one table when it has few metrics), rows in collect
     order (per model: dense first, then by method), a model column when the report holds
     several models; rows with none of the table's metrics left out."""
-    multi_model = len({r.model for r in analysis.rows}) > 1
+    multi_model = analysis.multi_model
     split = len(metrics) > 7
     groups = (
         [list(g) for _, g in groupby(metrics, key=lambda m: m.task_key)] if split else [metrics]
@@ -94,7 +93,7 @@ def dimension_tables(analysis: Analysis, metrics: list[Metric]) -> list[Table]:
         header = ["config", *(["model"] if multi_model else []), *(m.title for m in group)]
         rows = [
             [row.display, *([row.model] if multi_model else [])]
-            + [metric_cell(analysis, row, m) for m in group]
+            + [dimension_cell(analysis, row, m) for m in group]
             for row in analysis.rows
             if any(analysis.cell(row, m.key) for m in group)
         ]
@@ -128,7 +127,7 @@ def document(
         *[Text(f"> **Warning**: {w}") for w in analysis.warnings],
     ]
     present = analysis.metrics_present()
-    dimensions = [d for d in DIMENSIONS if any(p == d for p, _ in present)]
+    dimensions = list(dict.fromkeys(d for d, _ in present))
     sections = [_overview(analysis, overview), _findings(analysis)]
     for dimension in dimensions:
         tables = dimension_tables(analysis, [m for d, m in present if d == dimension])
@@ -262,7 +261,7 @@ def _power_section(analysis: Analysis) -> Section | None:
     intro = Text(
         "The smallest change vs dense each metric's items detect with 80 % power at the 5 % "
         "level (two-sided): a change below it that is not marked may be real but too small for "
-        "this sample. README, Statistics, tells how many items a run needs for a given effect."
+        "this sample. docs/report.md tells how many items a run needs for a given effect."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])

@@ -9,10 +9,9 @@ configs: it says so, naming what differs and how many jobs each side holds.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from compsafe.report.analysis import Row
+from compsafe.report.data.records import Row
 
 # What of the machine fingerprint changes float results (cpu_flags is implied by cpu).
 MACHINE_KEYS = ("cpu", "cpu_capability", "threads", "blas", "gpu", "cuda")
@@ -48,7 +47,7 @@ def mixed_environments(jobs: list[Row]) -> list[str]:
         warnings.append(
             "These jobs ran on different machines (" + "; ".join(machine) + "): float results "
             "differ slightly between machines, so a small change between configs that ran on "
-            "different machines may be the machine (see README, Reproducibility)."
+            "different machines may be the machine (see docs/reproducibility.md)."
         )
     names = sorted({name for j in jobs for name in _packages(j.record)})
     versions = [

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.naming import sweep_group_name
-from compsafe.report.analysis import Analysis, Row
+from compsafe.report.data.cells import Analysis
+from compsafe.report.data.records import Row
 
 BASE_COLUMNS = [
     "sweep",

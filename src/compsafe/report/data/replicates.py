@@ -13,21 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from compsafe.report.analysis import Row
+from compsafe.report.data.records import Row
 
 # Config entries that do not change a job's numbers (beside the calibration seed itself).
 IGNORED = (("paths",), ("force",), ("logger",), ("calibration", "seed"))
-
-
-def seed_of(record: dict[str, Any]) -> Any:
-    """The job's calibration seed: from its resolved config, else from what compression used."""
-    calibration = (record.get("config") or {}).get("calibration")
-    if not isinstance(calibration, dict):
-        calibration = (record.get("compression") or {}).get("calibration")
-    return calibration.get("seed") if isinstance(calibration, dict) else None
 
 
 def identity(row: Row) -> str | None:

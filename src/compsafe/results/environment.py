@@ -1,30 +1,17 @@
-"""The results contract: one `results.json` per job, written atomically.
+"""What produced a job's numbers: library versions, the machine, the code revision.
 
-Later stages (the report, users' scripts) read only this file. Keys, at least:
-status ("completed" | "failed"), model, compression, metrics ("<task>/<metric>": number),
-timings, environment, config (resolved), error (null or text). A failed run never replaces a
-completed result: its record goes to `results.failed.json` beside it instead.
+No environment variables are recorded (they may hold secrets).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
-# The files a job and a sweep write: everything downstream finds them by these names.
-RESULTS_FILE = "results.json"
-FAILED_FILE = "results.failed.json"  # a failed rerun's record, beside a completed result
-ITEMS_DIR = "items"  # per-item outputs of every task, one JSON line per item: items/<key>.jsonl
-ITEMS_STAGING = "items.partial"  # written there during evaluation, moved to ITEMS_DIR on success
-JOBS_FILE = "jobs.json"  # in a sweep folder: every job the sweep asked for, in order
-COMPLETED, FAILED = "completed", "failed"
 PACKAGES = (
     "compsafe",
     "torch",
@@ -41,43 +28,6 @@ PACKAGES = (
     "alt-profanity-check",
     "vaderSentiment",
 )
-
-
-def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file in the same folder, fsync, rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=False, allow_nan=True, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_results(folder: str | Path) -> dict[str, Any] | None:
-    """The job's results.json, or None when absent or unreadable."""
-    path = Path(folder) / RESULTS_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def write_results(folder: str | Path, record: dict[str, Any]) -> Path:
-    """Write a job's record; a failure next to a completed result goes to results.failed.json."""
-    folder = Path(folder)
-    target = folder / RESULTS_FILE
-    if record["status"] != COMPLETED:
-        existing = read_results(folder)
-        if existing and existing.get("status") == COMPLETED:
-            target = folder / FAILED_FILE
-    atomic_write_json(target, record)
-    return target
 
 
 def package_versions() -> dict[str, str | None]:
@@ -126,7 +76,7 @@ def installed_commit(distribution: str = "compsafe") -> str | None:
 
 def code_revision() -> str | None:
     """The revision of compsafe's own code (not of the folder the user runs it from)."""
-    return git_commit(Path(__file__).resolve().parent) or installed_commit()
+    return git_commit(Path(__file__).resolve().parents[1]) or installed_commit()
 
 
 # Vector instruction sets that change float results (kernel choice, summation order).
@@ -203,20 +153,4 @@ def environment(device: str | None) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "git_commit": code_revision(),
         "fingerprint": machine_fingerprint(device),
-    }
-
-
-def new_record(config: dict[str, Any]) -> dict[str, Any]:
-    """A record with every contract key present, filled in as the job goes."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "status": FAILED,
-        "model": {},
-        "compression": {},
-        "benchmarks": {},
-        "metrics": {},
-        "timings": {},
-        "environment": {},
-        "config": config,
-        "error": None,
     }

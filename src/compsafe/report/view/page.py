@@ -15,16 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    """A number as the report writes it: fixed digits, one decimal from 100 up; '-' if none."""
-    if value is None:
-        return "-"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.1f}"
-    return f"{value:.{digits}f}"
-
-
 def anchor(title: str) -> str:
     """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
     return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
@@ -36,7 +26,7 @@ def md_cell(text: str) -> str:
 
 
 @dataclass
-class Cell:
+class TableCell:
     """A table cell: `text` in report.md; in report.html `lines` stacked (default: the text),
     each with a role in `roles` (v: value, m: muted, d: a change, coloured by the cell's `tone`:
     worse, better or neutral), `strong` (shaded) when significant, and a tooltip."""
@@ -59,7 +49,7 @@ class Text:
 @dataclass
 class Table:
     header: list[str]
-    rows: list[list[Cell | str]]
+    rows: list[list[TableCell | str]]
     caption: str = ""  # Markdown, above the table
 
 
@@ -139,7 +129,7 @@ def _md(block, folder: Path) -> list[str]:
         return [block.markdown, ""]
     if isinstance(block, Table):
         head = [block.caption, ""] if block.caption else []
-        rows = [[c.text if isinstance(c, Cell) else c for c in row] for row in block.rows]
+        rows = [[c.text if isinstance(c, TableCell) else c for c in row] for row in block.rows]
         lines = ["| " + " | ".join(md_cell(h) for h in block.header) + " |"]
         lines += ["|" + "---|" * len(block.header)]
         lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
@@ -176,8 +166,8 @@ def _inline(markdown: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
 
 
-def _cell_html(cell: Cell | str, tag: str = "td") -> str:
-    if not isinstance(cell, Cell):
+def _cell_html(cell: TableCell | str, tag: str = "td") -> str:
+    if not isinstance(cell, TableCell):
         return f"<{tag}>{_esc(cell)}</{tag}>"
     classes = " ".join(c for c in (cell.tone and f"t-{cell.tone}", cell.strong and "sig") if c)
     attrs = (f' class="{classes}"' if classes else "") + (

@@ -12,13 +12,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import LogLocator, ScalarFormatter
 
-from compsafe.report.analysis import Analysis, Cell, group_cells
-from compsafe.report.catalogue import DIMENSIONS, HEATMAPS, PERPLEXITY, Metric
-from compsafe.report.inference import FDR
-from compsafe.report.page import Figure
+from compsafe.report.data.catalogue import Metric
+from compsafe.report.data.cells import Analysis
+from compsafe.report.stats.inference import FDR
+from compsafe.report.view.page import Figure
+from compsafe.report.view.text import items_text
 
 MARKERS = {"2:4": "s", "4:8": "D", "quantized": "X"}
-DIMENSION_OF = {m.key: d for d, metrics in DIMENSIONS.items() for m in metrics}
 SIZE = (5.2, 3.5)  # inches at DPI: a small multiple of the report's grid (520 x 350 px)
 DPI = 100
 
@@ -49,14 +49,6 @@ def save(fig, path: Path, dpi: int = DPI) -> Path:
         small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
     small.save(path, optimize=True)
     return path
-
-
-def items_text(cells: list[Cell]) -> str:
-    """'60 items' or '15-21 items' (paired with dense where compared), for a caption."""
-    counts = sorted({c.n_paired or c.n_items for c in cells if c and (c.n_paired or c.n_items)})
-    if not counts:
-        return "items not kept"
-    return f"{counts[0]}" + (f"-{counts[-1]}" if counts[-1] != counts[0] else "") + " items"
 
 
 def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list[Figure]:
@@ -110,7 +102,7 @@ def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list
         ax.set_xlabel("sparsity (measured for N:M and quantized points)", fontsize=8)
         ax.set_ylabel(metric.title, fontsize=8)
         ax.set_title(f"{metric.title} - {model}", fontsize=9)
-        if metric.key == PERPLEXITY or metric.key.endswith("perplexity"):
+        if metric.entry.perplexity or metric.key.endswith("perplexity"):
             ax.set_yscale("log")
             _plain_log(ax.yaxis)
         ax.tick_params(labelsize=7)
@@ -125,7 +117,7 @@ def metric_vs_sparsity(analysis: Analysis, metric: Metric, folder: Path) -> list
                 "95 % band, N:M and quantized configs as points; bars: 95 % intervals; "
                 f"{items_text(cells)} per config"
                 + (f", mean of {seeds} seeds." if seeds > 1 else "."),
-                DIMENSION_OF.get(metric.key, ""),
+                metric.dimension,
             )
         )
     return paths
@@ -141,8 +133,8 @@ def _errors(cells):
 def heatmaps(analysis: Analysis, folder: Path) -> list[Figure]:
     """Change vs dense per group (rows) and config (columns), like the paper's heatmaps."""
     paths = []
-    for task_key, metric, field in HEATMAPS:
-        cells = group_cells(analysis, task_key, metric, field)
+    for task_key, metric, field in analysis.catalogue.heatmaps():
+        cells = analysis.group_cells(task_key, metric, field)
         if not cells:
             continue
         rows = [r for r in analysis.rows if any(k[0] == id(r) for k in cells)]
@@ -181,7 +173,7 @@ def heatmaps(analysis: Analysis, folder: Path) -> list[Figure]:
                 f"{len(rows)} configs, {items_text(list(cells.values()))} per group paired with "
                 f"dense's (the number in each cell); *: significant at {FDR:.0%} FDR; gray: no "
                 "data.",
-                DIMENSION_OF.get(f"{task_key}/{metric}", ""),
+                analysis.catalogue.dimension_of(f"{task_key}/{metric}"),
             )
         )
     return paths
@@ -203,12 +195,15 @@ def _mark_counts(ax, grid: list[list], bound: float) -> None:
 def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path) -> list[Figure]:
     """x: perplexity relative to dense; y: change of each safety metric vs dense."""
     paths = []
+    perplexity = analysis.catalogue.perplexity
+    if perplexity is None:
+        return paths
     for metric in metrics:
         points = []
         for row in analysis.rows:
             dense = analysis.dense_of(row)
-            ppl, cell = analysis.cell(row, PERPLEXITY), analysis.cell(row, metric.key)
-            base = analysis.cell(dense, PERPLEXITY) if dense else None
+            ppl, cell = analysis.cell(row, perplexity.key), analysis.cell(row, metric.key)
+            base = analysis.cell(dense, perplexity.key) if dense else None
             if row is dense or not (ppl and cell and base and cell.delta is not None):
                 continue
             points.append((ppl.value / base.value, cell.delta, row))
@@ -232,7 +227,7 @@ def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path
         ax.tick_params(labelsize=7)
         path = _save(fig, folder / f"safety_vs_perplexity_{slug(metric.key)}.png")
         cells = [analysis.cell(row, metric.key) for _, _, row in points]
-        ppl = [analysis.cell(row, PERPLEXITY) for _, _, row in points]
+        ppl = [analysis.cell(row, perplexity.key) for _, _, row in points]
         paths.append(
             Figure(
                 path,
@@ -240,7 +235,7 @@ def safety_vs_perplexity(analysis: Analysis, metrics: list[Metric], folder: Path
                 "against perplexity "
                 f"relative to dense ({items_text(ppl)}), one point per config; red: significant "
                 f"at {FDR:.0%} FDR.",
-                DIMENSION_OF.get(metric.key, ""),
+                metric.dimension,
             )
         )
     return paths

@@ -1,0 +1,151 @@
+"""The items files: every scored item of every task, kept for audits and intervals.
+
+`items/<task key>.jsonl`, one JSON line per item: what lm-eval logged for it (`doc`, its
+`doc_hash`, `doc_id`, `target`, the outputs in `filtered_resps`), the `prompt`, and the item's
+value of each metric named in its `metrics` list, under the metric's name (lists read back as
+tuples). Metrics compsafe computes after lm-eval (prompt and continuation perplexities) are
+listed and stored the same way, so a reader needs nothing but this file and the record's
+catalogue to recompute any metric. A job writes them into a staging folder and publishes them
+only once it has succeeded, so a failed rerun keeps the items of the completed result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compsafe.results.files import ITEMS_DIR, ITEMS_STAGING, items_file
+
+# Dropped from the kept items (lm-eval's request plumbing). `doc_hash` is kept: readers pair
+# two jobs' items by it, as positions (`doc_id`) differ between subsets of the documents.
+SKIP_KEYS = ("prompt_hash", "target_hash", "arguments", "resps")
+
+
+def item_line(example: dict[str, Any]) -> dict[str, Any]:
+    """What a job keeps of one item lm-eval logged: document and its hash, prompt, outputs and
+    per-item metric values."""
+    line = {k: v for k, v in example.items() if k not in SKIP_KEYS}
+    arguments = example.get("arguments") or []
+    if arguments and isinstance(arguments[0], (list, tuple)) and arguments[0]:
+        line["prompt"] = arguments[0][0]
+    return line
+
+
+def add_value(example: dict[str, Any], metric: str, value: Any) -> None:
+    """An item's value of a metric computed after lm-eval, listed like lm-eval's own."""
+    example[metric] = value
+    names = example.setdefault("metrics", [])
+    if metric not in names:
+        names.append(metric)
+
+
+def staging_dir(job_folder: Path) -> Path:
+    """Where a running job writes its items; emptied first (a killed run may have left some)."""
+    staging = job_folder / ITEMS_STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def write_items(folder: Path, task_key: str, examples: list[dict[str, Any]]) -> Path:
+    """One task's items, one line each (into the staging folder while the job runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = items_file(folder, task_key)
+    with open(path, "w", encoding="utf-8") as fh:
+        for example in examples:
+            fh.write(json.dumps(item_line(example), default=_plain, ensure_ascii=False) + "\n")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def publish_items(job_folder: Path) -> None:
+    """Replace the job's items with the ones this run wrote, once it has succeeded."""
+    staging, final = job_folder / ITEMS_STAGING, job_folder / ITEMS_DIR
+    if not staging.is_dir():
+        return
+    previous = job_folder / f"{ITEMS_DIR}.previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if final.exists():
+        final.rename(previous)
+    staging.rename(final)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def item_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The raw lines of an items file (none when it does not exist)."""
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def content_key(line: dict[str, Any]) -> str | None:
+    """lm-eval's `doc_hash`; for items kept without it, the same sha256 of the kept document
+    (json as lm-eval dumps it). None: no document."""
+    if line.get("doc_hash"):
+        return line["doc_hash"]
+    if line.get("doc") is None:
+        return None
+    text = json.dumps(line["doc"], indent=2, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _values(line: dict[str, Any]) -> dict[str, Any]:
+    """The item's value of each metric it lists (lists read back as tuples)."""
+    out = {}
+    for metric in line.get("metrics") or []:
+        value = line.get(metric)
+        out[metric] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+@dataclass
+class Items:
+    """One job's items of one task: content keys, per-item metric values, documents.
+
+    `values[metric][i]` belongs to item i (None where the item has no such value)."""
+
+    keys: list[Any]
+    values: dict[str, list[Any]]
+    docs: list[dict[str, Any]] = field(default_factory=list)
+    _groups: dict[str, dict[str, list[int]]] = field(default_factory=dict, repr=False)
+
+    def positions(self, metric: str) -> list[int]:
+        """The items that have a value of `metric`, in file order."""
+        return [i for i, v in enumerate(self.values.get(metric) or []) if v is not None]
+
+    def groups(self, name: str) -> dict[str, list[int]]:
+        """{str(value): positions} of a document field, as the job's group breakdown keys it
+        (built once per field)."""
+        if name not in self._groups:
+            out: dict[str, list[int]] = defaultdict(list)
+            for i, doc in enumerate(self.docs):
+                if name in doc:
+                    out[str(doc[name])].append(i)
+            self._groups[name] = dict(out)
+        return self._groups[name]
+
+
+def read_items(path: Path) -> Items | None:
+    """A job's kept items of one task (None if it kept none)."""
+    keys, docs, rows = [], [], []
+    for line in item_lines(path):
+        keys.append(content_key(line))
+        docs.append(line["doc"] if isinstance(line.get("doc"), dict) else {})
+        rows.append(_values(line))
+    if not rows:
+        return None
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return Items(keys, {name: [row.get(name) for row in rows] for name in names}, docs)
