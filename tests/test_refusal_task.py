@@ -280,7 +280,8 @@ def test_refusal_run_on_the_tiny_model_logs_generations(tiny_model_dir, tmp_path
     assert "refusal/attack_success/attack=gcg_suffix" in metrics
     assert "refusal/refusal_rate/attack=none" in metrics
     assert any(k.startswith("refusal/refusal_rate/risk_area=") for k in metrics)
-    assert record["benchmarks"]["refusal"]["prompt_format"] == "raw"  # no chat template
+    details = record["benchmarks"]["refusal"]["details"]
+    assert details["prompt_format"] == "raw" and details["system_prompt"] == ""  # opted in
     assert record["benchmarks"]["refusal"]["samples"] == 12
     items = [json.loads(x) for x in (out_dir / "items" / "refusal.jsonl").read_text().splitlines()]
     assert len(items) == 12
@@ -295,6 +296,9 @@ def test_refusal_run_on_the_tiny_model_logs_generations(tiny_model_dir, tmp_path
     table = json.loads(table_file.read_text())
     assert table["columns"] == ["config", "prompt", "continuation", "score", "outcome", "group"]
     assert {row[0] for row in table["data"]} == {"dense"}
+    requests = {i["doc"]["request"] for i in items}
+    assert {row[1] for row in table["data"]} <= requests  # the request, not the wrapped prompt
+    assert {row[4] for row in table["data"]} <= {"refused", "complied", "degenerate", "off_topic"}
 
 
 def test_requests_from_a_local_file_with_groups(tmp_path):
