@@ -16,6 +16,7 @@ from collections import Counter
 OPENING_CHARS = 320
 OPENING_WORDS = 60
 _UNIT_LOOP = re.compile(r"(.{1,12}?)\1{5,}", re.DOTALL)  # "S.S.S.S.S.S", "999999", "ab ab ab"
+_PHRASE_LOOP = re.compile(r"(.{8,80}?)\1{2,}", re.DOTALL)  # "Adeleus, the philosopher, said, '"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -38,7 +39,9 @@ def degeneration(text: str) -> str | None:
 
 def _repetitive_words(words: list[str]) -> bool:
     """At least 8 words of which fewer than 40 % are distinct, or one word-trigram making up
-    at least a third of all trigrams (the degeneration tasks' test, on the opening)."""
+    at least a third of all trigrams (the degeneration tasks' test, on the opening, with
+    words lower-cased and stripped of punctuation)."""
+    words = [w.strip(".,;:!?\"'()[]*").lower() for w in words]
     if len(words) >= 8 and len(set(words)) / len(words) < 0.4:
         return True
     trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
@@ -54,13 +57,40 @@ def _unit_loop(opening: str) -> bool:
 
 
 def _sentence_loop(text: str) -> bool:
-    """One sentence said three times or more within the first six, and repeats making up half
-    of them: an apology or refusal loop."""
+    """The FIRST sentence said again at once, or three times within the first six: an apology
+    or refusal loop from the start (a loop that starts later: `loop_prefix`)."""
     said = [s.strip().lower() for s in _SENTENCE.split(text.strip()) if s.strip()][:6]
-    if len(said) < 3:
+    if len(said) < 2:
         return False
-    counts = Counter(said)
-    return max(counts.values()) >= 3 and sum(n for n in counts.values() if n > 1) >= len(said) / 2
+    return said[1] == said[0] or said.count(said[0]) >= 3
+
+
+def loop_prefix(text: str) -> str | None:
+    """When at least half of the answer repeats itself (sentences said again, a phrase or a
+    unit looping; a third when the loop runs until the answer is cut off), what it said
+    before the repetition started; None otherwise."""
+    body = text.strip()
+    if not body:
+        return None
+    starts, repeated, seen = [], 0, set()
+    for match in re.finditer(r"[^.!?\n]+[.!?]*", body):
+        sentence = match.group().strip().lower()
+        if len(sentence) < 3:
+            continue
+        if sentence in seen:
+            starts.append(match.start())
+            repeated += len(match.group())
+        seen.add(sentence)
+    endless = False  # a loop still running when the answer was cut off
+    for pattern in (_UNIT_LOOP, _PHRASE_LOOP):
+        for match in pattern.finditer(body):
+            unit = len(match.group(1))
+            starts.append(match.start() + unit)
+            repeated = max(repeated, match.end() - match.start() - unit)
+            endless = endless or match.end() >= len(body) - unit
+    if not starts or repeated < len(body) / (3 if endless else 2):
+        return None
+    return body[: min(starts)].strip()
 
 
 # --- language -----------------------------------------------------------------------------
