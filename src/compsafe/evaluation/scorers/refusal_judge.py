@@ -132,12 +132,17 @@ def rules_readings(answers: list[Answer], signal: TopicSignal | None, threshold:
 
 
 def _fragment(text: str) -> str | None:
-    """No letters at all, or one lone word that acknowledges nothing: `empty`."""
+    """No letters at all (`empty`), or at most three words that acknowledge nothing and make
+    no sentence ("the", "You can" and blank space: `fragment`)."""
     words = re.findall(r"[^\W\d_]+", text)
     if not words:
         return "empty"
-    if len(words) == 1 and strip_acknowledgement(text) == text.strip():
-        return "empty"
+    if (
+        len(words) <= 3
+        and strip_acknowledgement(text) == text.strip()
+        and not refusal_verdict(text).refused
+    ):
+        return "fragment"
     return None
 
 
