@@ -91,7 +91,7 @@ def rules_readings(answers: list[Answer], signal: TopicSignal | None, threshold:
             else:
                 text = prefix
         verdict = refusal_verdict(text)
-        body, says_something = content(text, answer.prompt)
+        body, says_something = content(text, answer.prompt, answer.request)
         if broken:
             readings[i] = Reading("degenerate", broken, lang)
         elif verdict.refused and verdict.pattern not in WEAK_RULES:
