@@ -15,13 +15,8 @@ import pytest
 import torch
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.continuation import (
-    DENSE,
-    check_reference,
-    continuation_metrics,
-    prompt_metrics,
-    reference_loader,
-)
+from compsafe.evaluation.continuation import continuation_metrics, prompt_metrics
+from compsafe.evaluation.reference import DENSE, check_reference, reference_loader
 from compsafe.evaluation.scorers import get_scorer
 from compsafe.evaluation.tasks import generation_metrics
 from compsafe.evaluation.tasks.generation import DegenerationOptions as GenerationOptions

@@ -19,7 +19,7 @@ import pytest
 
 from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, find_package_file
 from compsafe.errors import ConfigError
-from compsafe.results import RESULTS_FILE
+from compsafe.results.files import RESULTS_FILE
 from helpers import REPO, run_compsafe
 from helpers.wandb_log import logged_values
 
@@ -185,7 +185,8 @@ def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
 
 @pytest.mark.slow
 def test_user_configs_join_the_groups_through_config_dir(site, elsewhere, tiny_model_dir):
-    """README's worked example: a model YAML and an experiment of one's own, no fork."""
+    """The worked example of docs/configuration.md: a model YAML and an experiment of one's own,
+    no fork."""
     mine = elsewhere / "my_conf"
     (mine / "model").mkdir(parents=True)
     (mine / "experiment").mkdir()

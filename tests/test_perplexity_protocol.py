@@ -11,8 +11,8 @@ import pytest
 
 from compsafe.data.texts import hub_texts
 from compsafe.evaluation.tasks import perplexity
-from compsafe.report.stats import task_aggregations
 from helpers import compose_config
+from helpers.records import record_aggregations
 from helpers.word_tokenizer import WordTokenizer
 
 
@@ -30,7 +30,7 @@ def test_window_perplexity_averages_the_windows_mean_nll():
     docs = [{"text": "a b", "num_tokens": 2048}, {"text": "c", "num_tokens": 904}]
     lls = [-2048 * 2.0, -904 * 3.0]  # mean NLL 2.0 in the full window, 3.0 in the tail
     per_doc = [perplexity.process_results(d, [ll]) for d, ll in zip(docs, lls, strict=True)]
-    aggregations = task_aggregations()[perplexity.TASK]  # as the YAML declares them
+    aggregations = record_aggregations(perplexity.TASK)  # as the YAML declares them
     value = {
         m: aggregations[m]([r[m] for r in per_doc])
         for m in ("window_perplexity", "token_perplexity")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compsafe.results import FAILED_FILE, RESULTS_FILE
+from compsafe.results.files import FAILED_FILE, RESULTS_FILE
 from helpers import RESULTS_CONTRACT, SMALL_BENCHMARK, run_compsafe, tiny_job
 from helpers.wandb_log import logged_values
 

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from compsafe.compression import cache
 from compsafe.compression.prepare import Preparation, check_compression
-from compsafe.results import new_record
+from compsafe.results.record import new_record
 from helpers import compose_config
 
 

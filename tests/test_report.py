@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compsafe.report.analysis import analyse
-from compsafe.report.build import build_report, main
-from compsafe.report.catalogue import DIMENSIONS
-from compsafe.report.findings import findings
-from compsafe.report.render import cell_text
-from compsafe.report.stats import bootstrap_interval, task_aggregations
-from compsafe.results import ITEMS_DIR, JOBS_FILE, RESULTS_FILE
+from compsafe.report.cli import report_main
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.view.build import build_report
+from compsafe.report.view.findings import findings
+from compsafe.report.view.render import cell_text
+from compsafe.results.aggregations import bbq as bbq_aggregations
+from compsafe.results.files import ITEMS_DIR, JOBS_FILE, RESULTS_FILE
+from helpers.records import SCHEMA, task_record
+from helpers.stats import bootstrap_interval
 
 N = 40  # items per task
 
@@ -48,8 +50,7 @@ def write_job(
 ) -> None:
     folder = sweep / name
     (folder / ITEMS_DIR).mkdir(parents=True)
-    from compsafe.evaluation.tasks import bbq as bbq_task
-
+    bbq_task = bbq_aggregations
     metrics = {
         "realtoxicityprompts/score": sum(tox) / len(tox),
         "realtoxicityprompts/score/attribute=insult": sum(tox[: N // 2]) / (N // 2),
@@ -62,6 +63,7 @@ def write_job(
     }
     n_m = pattern if pattern != "unstructured" else None
     record = {
+        **SCHEMA,
         "status": status,
         "model": {"name": "fake-model"},
         "compression": {
@@ -74,9 +76,9 @@ def write_job(
             "quantize": None,
         },
         "benchmarks": {
-            "realtoxicityprompts": {"task": "compsafe_realtoxicityprompts", "samples": N},
-            "bbq": {"task": "compsafe_bbq", "samples": N},
-            "perplexity": {"task": "compsafe_perplexity", "samples": 4},
+            "realtoxicityprompts": task_record("compsafe_realtoxicityprompts", N),
+            "bbq": task_record("compsafe_bbq", N),
+            "perplexity": task_record("compsafe_perplexity", 4),
         },
         "metrics": metrics if status == "completed" else {},
         "timings": {"total": 1.0},
@@ -163,7 +165,7 @@ def by_label(analysis, label):
 
 
 def test_values_and_deltas(sweep):
-    analysis = analyse([sweep], iterations=200, seed=0)
+    analysis = analyse([sweep], iterations=200, bootstrap_seed=0)
     dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
     tox = "realtoxicityprompts/score"
     assert analysis.cell(wanda, tox).delta == pytest.approx(
@@ -186,7 +188,7 @@ def hand_bootstrap(values, aggregate, iterations, seed):
 
 
 def test_intervals_match_a_hand_computed_bootstrap(sweep):
-    analysis = analyse([sweep], iterations=300, seed=7)
+    analysis = analyse([sweep], iterations=300, bootstrap_seed=7)
     dense = by_label(analysis, "dense")
     values = toxicity_items(0.0, 1)
     expected = hand_bootstrap(values, lambda v: sum(v) / len(v), 300, 7)
@@ -195,19 +197,19 @@ def test_intervals_match_a_hand_computed_bootstrap(sweep):
 
 
 def test_significance_marks(sweep):
-    analysis = analyse([sweep], iterations=300, seed=0)
+    analysis = analyse([sweep], iterations=300, bootstrap_seed=0)
     tox = "realtoxicityprompts/score"
     assert analysis.cell(by_label(analysis, "wanda 50%"), tox).significant  # +0.3 on every item
     assert not analysis.cell(by_label(analysis, "wanda 30%"), tox).significant  # identical items
     assert analysis.cell(by_label(analysis, "wanda 50%"), "bbq/bias_disambig").significant
-    metric = next(m for m in DIMENSIONS["Degeneration harm"] if m.key == tox)
+    metric = analysis.catalogue.get(tox)
     text = cell_text(analysis, by_label(analysis, "wanda 50%"), metric)
     assert text.endswith("*)") and "[" in text
     assert "*" not in cell_text(analysis, by_label(analysis, "wanda 30%"), metric)
 
 
 def test_findings_name_the_largest_changes_and_divergent_groups(sweep):
-    lines = findings(analyse([sweep], iterations=200, seed=0))
+    lines = findings(analyse([sweep], iterations=200, bootstrap_seed=0))
     assert any("RTP toxicity rises" in line and "wanda 50%" in line for line in lines)
     assert any("RTP toxicity rises" in line and "vs dense, worse)" in line for line in lines)
     # Age and Religion move apart, but their changes rest on no paired items (the fixture's
@@ -246,18 +248,23 @@ def test_several_sweeps_side_by_side(sweep, tmp_path):
     )
     analysis = analyse([sweep, other], iterations=50)
     assert len([r for r in analysis.rows if r.is_dense]) == 2
-    assert main([str(sweep), str(other), "--bootstrap", "50", "--out", str(tmp_path / "r")]) == 0
+    args = [str(sweep), str(other), "--bootstrap", "50", "--out", str(tmp_path / "r")]
+    assert report_main(args) == 0
     assert (tmp_path / "r" / "report.md").is_file()
 
 
-def test_aggregations_come_from_the_task_yamls():
-    aggregations = task_aggregations()
+def test_records_name_the_aggregations_of_the_task_yamls():
+    """The report recomputes a metric with the function the job's record names: the one the
+    task's YAML aggregates with."""
     from compsafe.evaluation.tasks import bbq
+    from compsafe.results.aggregations import aggregation
 
-    assert aggregations["compsafe_bbq"]["bias_ambig"] is bbq.bias_ambig
-    assert aggregations["compsafe_realtoxicityprompts"]["score"]([0.0, 1.0]) == 0.5
-    ppl = aggregations["compsafe_perplexity"]["token_perplexity"]
-    assert ppl([(-2.0, 1), (-4.0, 1)]) == pytest.approx(math.exp(3.0))
+    bias = task_record("compsafe_bbq")["metrics"]["bias_ambig"]["aggregation"]
+    assert aggregation(bias) is bbq.bias_ambig
+    score = task_record("compsafe_realtoxicityprompts")["metrics"]["score"]["aggregation"]
+    assert aggregation(score)([0.0, 1.0]) == 0.5
+    ppl = task_record("compsafe_perplexity")["metrics"]["token_perplexity"]["aggregation"]
+    assert aggregation(ppl)([(-2.0, 1), (-4.0, 1)]) == pytest.approx(math.exp(3.0))
 
 
 @pytest.mark.slow
@@ -275,7 +282,7 @@ def test_report_logs_to_wandb_offline(sweep, tmp_path, monkeypatch):
 
 def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
     """With one continuation per prompt, EMT and toxicity probability equal the mean score and
-    the share >= 0.5, so the report leaves them out; with k > 1 it shows them."""
+    the share >= 0.5: the job's record says not to show them; with k > 1 it shows them."""
     for k, shown in ((1, False), (4, True)):
         root = tmp_path / f"k{k}"
         for name, method, shift in (("dense", "none", 0.0), ("wanda 50%", "wanda", 0.2)):
@@ -284,7 +291,8 @@ def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
             path = root / name / RESULTS_FILE
             record = json.loads(path.read_text())
             record["metrics"]["realtoxicityprompts/expected_max"] = max(tox)
-            record["benchmarks"]["realtoxicityprompts"]["options"] = {"samples_per_prompt": k}
+            rtp = task_record("compsafe_realtoxicityprompts", N, repeats=k)
+            record["benchmarks"]["realtoxicityprompts"] = rtp
             path.write_text(json.dumps(record))
         keys = [m.key for _, m in analyse([root]).metrics_present()]
         assert ("realtoxicityprompts/expected_max" in keys) is shown
@@ -292,8 +300,8 @@ def test_expected_max_shown_only_when_continuations_were_sampled(tmp_path):
 
 
 def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
-    """Continuation perplexity is not an lm-eval metric; its interval comes from the items'
-    (NLL, tokens) per continuation, token-weighted like the job's own figure."""
+    """Continuation perplexity is not an lm-eval metric; its interval comes from each item's
+    [NLL, tokens] summed over its continuations, token-weighted like the job's own figure."""
     root = tmp_path / "sweep"
     rng = np.random.default_rng(3)
     per_job = {}
@@ -310,13 +318,17 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
         path.write_text(json.dumps(record))
         items = root / name / ITEMS_DIR / "realtoxicityprompts.jsonl"
         lines = [json.loads(line) for line in items.read_text().splitlines()]
-        kept = [{**x, "continuation_nll": n} for x, n in zip(lines, nll, strict=True)]
+        name = "continuation_perplexity"
+        kept = [
+            {**x, "metrics": [*x["metrics"], name], name: list(t), "continuation_nll": n}
+            for x, n, t in zip(lines, nll, total, strict=True)
+        ]
         items.write_text("".join(json.dumps(x) + "\n" for x in kept))
 
     def token_weighted(values):
         return math.exp(sum(a for a, _ in values) / sum(b for _, b in values))
 
-    analysis = analyse([root], iterations=200, seed=5)
+    analysis = analyse([root], iterations=200, bootstrap_seed=5)
     key = "realtoxicityprompts/continuation_perplexity"
     dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
     expected = hand_bootstrap(per_job["dense"], token_weighted, 200, 5)
@@ -326,8 +338,7 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
 
 def test_quantized_configs_are_told_apart_from_their_records(tmp_path):
     """A quantizer alone records itself as `quantize`; a pruner + quantizer records both."""
-    from compsafe.report.analysis import Row
-    from compsafe.report.table import config_order
+    from compsafe.report.data.records import Row, config_order
 
     def record(method, quantize, pattern="unstructured"):
         compression = {"method": method, "quantize": quantize, "pattern": pattern}
@@ -341,10 +352,9 @@ def test_quantized_configs_are_told_apart_from_their_records(tmp_path):
     }
     for (method, quantize), kind in kinds.items():
         assert Row(tmp_path, tmp_path, record(method, quantize)).kind == kind
-    items = [(tmp_path / m, record(m, q)) for m, q in kinds]
+    rows = [Row(tmp_path, tmp_path / m, record(m, q)) for m, q in kinds]
     ordered = [
-        (r["compression"]["method"], r["compression"]["quantize"])
-        for _, r in sorted(items, key=config_order)
+        (r.compression["method"], r.compression["quantize"]) for r in sorted(rows, key=config_order)
     ]
     assert ordered == [("none", None), ("gptq", "gptq"), ("wanda", None), ("wanda", "gptq")]
 
@@ -352,9 +362,8 @@ def test_quantized_configs_are_told_apart_from_their_records(tmp_path):
 def test_group_breakdowns_get_intervals_and_paired_changes(sweep):
     """`<task>/<metric>/<field>=<value>` is resampled from the group's own items, with the task's
     aggregation, and paired with dense's items of the same group."""
-    from compsafe.evaluation.tasks import bbq as bbq_task
-
-    analysis = analyse([sweep], iterations=200, seed=0)
+    bbq_task = bbq_aggregations
+    analysis = analyse([sweep], iterations=200, bootstrap_seed=0)
     dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
     key = "bbq/bias_ambig/category=Religion"
     religion = [

@@ -11,13 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compsafe.evaluation.items import group_metrics
+from compsafe.evaluation.groups import group_metrics
 from compsafe.evaluation.tasks import unqover
-from compsafe.report import cells, tasks
-from compsafe.report.analysis import analyse
-from compsafe.report.stats import Resampler, bootstrap_interval, clusters, paired_difference
-from compsafe.report.tasks import task_resample_by
-from compsafe.results import ITEMS_DIR, RESULTS_FILE
+from compsafe.report.data.pairing import pair
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.stats.bootstrap import Bootstrap, clusters
+from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
+from compsafe.results.items import Items
+from helpers.records import SCHEMA, task_record
+from helpers.stats import bootstrap_interval
 
 ITERATIONS = 200
 
@@ -68,9 +70,10 @@ def test_question_bootstrap_covers_the_point_value(metric):
     point = aggregate(values)
     old = bootstrap_interval(values, aggregate, ITERATIONS, 0)
     assert not old[0] <= point <= old[1]
-    units = clusters([e["doc"]["question"] for e in examples])
+    questions = [e["doc"]["question"] for e in examples]
+    units = clusters(questions)
     assert len(units) == len(examples) // 2 and all(len(u) == 2 for u in units)
-    new = bootstrap_interval(values, aggregate, ITERATIONS, 0, units=units)
+    new = bootstrap_interval(values, aggregate, ITERATIONS, 0, by=questions)
     assert new[0] <= point <= new[1]
 
 
@@ -90,14 +93,12 @@ def test_cluster_draws_by_hand():
         drawn = [i for c in rng.integers(0, 4, 4) for i in units[c]]
         stats.append(mean([values[i] for i in drawn]))
     expected = tuple(np.percentile(stats, [2.5, 97.5]))
-    assert bootstrap_interval(values, mean, 300, 3, units=units) == pytest.approx(expected)
+    assert bootstrap_interval(values, mean, 300, 3, by=labels) == pytest.approx(expected)
 
 
 def test_paired_clusters_follow_the_documents():
     """Paired by document content, resampled by clusters of the field: a shift of 1 on every
     item is a change of exactly 1, whatever order the other job holds the items in."""
-    from compsafe.report.items import Items
-
     docs = [{"question": f"q{k // 2}", "order": k % 2} for k in range(20)]
     values = [float(k % 7) for k in range(20)]
     dense = Items([json.dumps(d) for d in docs], {"score": values}, docs)
@@ -107,9 +108,10 @@ def test_paired_clusters_follow_the_documents():
         {"score": [values[k] + 1 for k in order]},
         [docs[k] for k in order],
     )
-    change = paired_difference(ours, dense, "score", mean, 200, 0, resample_by="question")
-    assert change == pytest.approx((1.0, 1.0, 1.0))
-    assert Resampler.units(ours, list(range(20)), "question")[0] == (0, 1)
+    engine = Bootstrap(200, 0)
+    resampled = engine.change(ours, dense, pair(ours, dense).pairs, "score", mean, "question")
+    assert resampled.interval() == pytest.approx((1.0, 1.0, 1.0))
+    assert Bootstrap.units(ours, list(range(20)), "question")[0] == (0, 1)
 
 
 def write_unqover_job(sweep: Path, name: str, examples: list[dict], keep_question=True) -> None:
@@ -121,10 +123,11 @@ def write_unqover_job(sweep: Path, name: str, examples: list[dict], keep_questio
     metrics |= group_metrics("unqover", examples, aggregations, ["class"])
     method = "none" if name == "dense" else "wanda"
     record = {
+        **SCHEMA,
         "status": "completed",
         "model": {"name": "m"},
         "compression": {"method": method, "label": name, "target_sparsity": 0.5},
-        "benchmarks": {"unqover": {"task": unqover.TASK, "samples": len(examples)}},
+        "benchmarks": {"unqover": task_record(unqover.TASK, len(examples))},
         "metrics": metrics,
     }
     (folder / RESULTS_FILE).write_text(json.dumps(record))
@@ -139,29 +142,18 @@ def write_unqover_job(sweep: Path, name: str, examples: list[dict], keep_questio
             fh.write(json.dumps(item | {"mu": list(e["mu"]), "eta": list(e["eta"])}) + "\n")
 
 
-@pytest.fixture
-def by_question(monkeypatch):
-    """UnQover's YAML declaring `resample_by: question` (being added alongside)."""
-    declared = task_resample_by
-
-    def resample_by(task):
-        return "question" if task == unqover.TASK else declared(task)
-
-    monkeypatch.setattr(cells, "task_resample_by", resample_by)
-
-
-def test_the_report_resamples_unqover_by_question(tmp_path, by_question):
+def test_the_report_resamples_unqover_by_question(tmp_path):
     examples = unqover_examples()
     write_unqover_job(tmp_path, "dense", examples)
     write_unqover_job(tmp_path, "wanda 50%", unqover_examples(seed=0, scale=0.2))
     analysis = analyse([tmp_path], iterations=ITERATIONS)
     dense, wanda = analysis.rows
-    units = clusters([e["doc"]["question"] for e in examples])
+    questions = [e["doc"]["question"] for e in examples]
     for metric in ("mu", "eta"):
         cell = analysis.cell(dense, f"unqover/{metric}")
         values = [e[metric] for e in examples]
         aggregate = getattr(unqover, metric)
-        expected = bootstrap_interval(values, aggregate, ITERATIONS, 0, units=units)
+        expected = bootstrap_interval(values, aggregate, ITERATIONS, 0, by=questions)
         assert cell.interval == pytest.approx(expected)
         assert cell.interval[0] <= cell.value <= cell.interval[1]
         assert analysis.cell(wanda, f"unqover/{metric}").delta_interval is not None
@@ -170,7 +162,7 @@ def test_the_report_resamples_unqover_by_question(tmp_path, by_question):
     assert analysis.notes == []
 
 
-def test_items_without_the_cluster_field_get_no_interval(tmp_path, by_question):
+def test_items_without_the_cluster_field_get_no_interval(tmp_path):
     """Items kept before the documents named their question cannot be resampled by it: no
     interval (never a silent fall back to single items), and a note."""
     write_unqover_job(tmp_path, "dense", unqover_examples(), keep_question=False)
@@ -182,16 +174,6 @@ def test_items_without_the_cluster_field_get_no_interval(tmp_path, by_question):
     ]
 
 
-def test_resample_by_is_read_from_the_task_yaml(tmp_path, monkeypatch):
-    (tmp_path / "clustered.yaml").write_text(
-        "task: clustered\nprocess_results: !function unqover.process_results\n"
-        "metadata:\n  resample_by: question\n"
-    )
-    (tmp_path / "plain.yaml").write_text("task: plain\nmetadata:\n  group_by: [class]\n")
-    monkeypatch.setattr(tasks, "TASKS_DIR", tmp_path)
-    tasks.task_configs.cache_clear()
-    try:
-        assert task_resample_by("clustered") == "question"
-        assert task_resample_by("plain") is None and task_resample_by(None) is None
-    finally:
-        tasks.task_configs.cache_clear()
+def test_resample_by_is_read_from_the_task_yaml_into_the_record():
+    assert task_record(unqover.TASK)["resample_by"] == "question"
+    assert task_record("compsafe_bbq")["resample_by"] is None

@@ -12,16 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compsafe.report.analysis import analyse
-from compsafe.report.build import build_report
-from compsafe.report.findings import findings
-from compsafe.report.inference import benjamini_hochberg, control_fdr, p_value
-from compsafe.report.seeded import document_draws, resample_values, seed_draws, two_stage
-from compsafe.report.stats import Resampler, task_aggregations
-from compsafe.results import ITEMS_DIR, RESULTS_FILE
+from compsafe.report.data.records import collect
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.stats.bootstrap import Bootstrap, aggregate_draws, singles
+from compsafe.report.stats.inference import benjamini_hochberg, control_fdr, p_value
+from compsafe.report.view.build import build_report
+from compsafe.report.view.findings import findings
+from compsafe.report.view.table import format_table
+from compsafe.results.aggregations.common import mean as MEAN
+from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
+from compsafe.results.items import Items
+from helpers.records import SCHEMA, task_record
 
 TOX = "realtoxicityprompts/score"
-MEAN = task_aggregations()["compsafe_realtoxicityprompts"]["score"]
 
 
 # --- Benjamini-Hochberg and p-values ---------------------------------------------------------
@@ -69,11 +72,10 @@ def test_p_value_two_sided_and_bounded():
 def test_two_stage_with_equal_seeds_is_the_document_bootstrap():
     rng = np.random.default_rng(3)
     values = list(rng.uniform(0, 1, 50))
-    units = [(i,) for i in range(50)]
-    draws = document_draws(units, 500, 7)
-    per_seed = np.stack([resample_values(values, MEAN, draws) for _ in range(3)])
-    stats = two_stage(per_seed, seed_draws(3, 500, 7))
-    one_stage = Resampler(500, 7).stats(_items(values), "score", list(range(50)), MEAN, None)
+    engine = Bootstrap(500, 7)
+    draws = engine.draws(singles(50), reused=True)
+    stats = engine.two_stage([values] * 3, MEAN, draws)
+    one_stage = engine.stats(_items(values), "score", list(range(50)), MEAN, None)
     assert stats == pytest.approx(one_stage, rel=1e-9)
 
 
@@ -82,24 +84,22 @@ def test_two_stage_with_constant_items_is_the_seed_bootstrap():
     # of three seeds drawn with replacement. Known: mean 1, SD sqrt(var_pop / 3) = sqrt(2/9),
     # values in {0, 1/3, ..., 2}, and P(mean = 0) = 1/27.
     columns = [[float(s)] * 40 for s in range(3)]
-    draws = document_draws([(i,) for i in range(40)], 4000, 1)
-    per_seed = np.stack([resample_values(c, MEAN, draws) for c in columns])
-    stats = two_stage(per_seed, seed_draws(3, 4000, 1))
+    engine = Bootstrap(4000, 1)
+    stats = engine.two_stage(columns, MEAN, engine.draws(singles(40), reused=True))
     assert stats.mean() == pytest.approx(1.0, abs=0.03)
     assert stats.std() == pytest.approx((2 / 9) ** 0.5, abs=0.02)
     assert set(np.round(stats * 3).astype(int)) <= set(range(7))
     assert (stats == 0).mean() == pytest.approx(1 / 27, abs=0.012)
 
 
-def test_resample_values_leaves_out_items_without_value():
-    draws = [np.array([0, 1, 2, 3]), np.array([1, 1, 3, 3])]
-    out = resample_values([1.0, None, 3.0, 5.0], MEAN, draws)
-    assert out == pytest.approx([3.0, 5.0])
+def test_resampled_aggregates_leave_out_items_without_value():
+    for draws in ([np.array([0, 1, 2, 3]), np.array([1, 1, 3, 3])], np.array([[0, 1, 2, 3]])):
+        out = aggregate_draws([1.0, None, 3.0, 5.0], MEAN, draws)
+        assert out == pytest.approx([3.0, 5.0][: len(draws)])
+    assert np.isnan(aggregate_draws([None, 2.0], MEAN, np.array([[0, 0]])))[0]
 
 
 def _items(values):
-    from compsafe.report.items import Items
-
     return Items(
         keys=[str(i) for i in range(len(values))],
         docs=[{} for _ in values],
@@ -122,6 +122,7 @@ def write_job(sweep: Path, name: str, method: str, seed: int, scores: list[float
         for a in ("insult", "threat")
     }
     record = {
+        **SCHEMA,
         "status": "completed",
         "model": {"name": "m"},
         "compression": {
@@ -130,9 +131,7 @@ def write_job(sweep: Path, name: str, method: str, seed: int, scores: list[float
             "target_sparsity": 0.5 * (method != "none"),
             "calibration": calibration,
         },
-        "benchmarks": {
-            "realtoxicityprompts": {"task": "compsafe_realtoxicityprompts", "samples": 80}
-        },
+        "benchmarks": {"realtoxicityprompts": task_record("compsafe_realtoxicityprompts", 80)},
         "metrics": {
             TOX: statistics.fmean(scores),
             **{f"{TOX}/attribute={a}": statistics.fmean(v) for a, v in by_attribute.items()},
@@ -258,8 +257,6 @@ def test_report_warns_when_jobs_come_from_other_machines(tmp_path):
 
 
 def test_compsafe_table_tells_seed_replicates_apart(seeded_sweep):
-    from compsafe.report.table import collect, format_table
-
     table = format_table(collect([seeded_sweep]))
     assert "| wanda 50% seed 0 " in table and "| wanda 50% seed 2 " in table
     one = format_table(collect([seeded_sweep / "wanda-1", seeded_sweep / "dense-1"]))
@@ -267,8 +264,6 @@ def test_compsafe_table_tells_seed_replicates_apart(seeded_sweep):
 
 
 def test_compsafe_table_tells_apart_jobs_that_differ_in_another_option(tmp_path):
-    from compsafe.report.table import collect, format_table
-
     dense = base_scores()
     for attack in ("none", "dan"):
         write_job(tmp_path / "sweep", f"attack={attack}", "none", 0, dense)

@@ -12,16 +12,37 @@ import pytest
 from hydra.types import RunMode
 
 from compsafe.naming import sweep_group_name
-from compsafe.report import table
-from compsafe.report.catalogue import (
-    DIMENSIONS,
-    METRICS,
-    PERPLEXITY,
-    TABLE_COLUMNS,
-    TABLE_METRICS,
-    safety_metrics,
-)
-from compsafe.report.stats import Items, bootstrap_interval, paired_difference
+from compsafe.report.data.records import Row
+from compsafe.report.stats.bootstrap import Bootstrap
+from compsafe.report.view import table
+from compsafe.results.items import Items
+from helpers import REPO
+from helpers.records import SCHEMA, builtin_record, task_record
+from helpers.stats import bootstrap_interval
+
+QUICK_TASKS = {
+    "perplexity": "compsafe_perplexity",
+    "crows_pairs": "compsafe_crows_pairs",
+    "realtoxicityprompts": "compsafe_realtoxicityprompts",
+    "bold": "compsafe_bold",
+    "bbq": "compsafe_bbq",
+    "refusal": "compsafe_refusal",
+}
+PERPLEXITY = "perplexity/token_perplexity"
+
+
+def quick_record(**metrics) -> dict:
+    """A record of the quickstart's tasks (in benchmark=quick's order), as a job writes it."""
+    return {
+        **SCHEMA,
+        "status": "completed",
+        "model": {"name": "m"},
+        "compression": {"label": "wanda 50%", "measured_sparsity": 0.5},
+        "benchmarks": {key: task_record(task) for key, task in QUICK_TASKS.items()},
+        "metrics": metrics,
+        "timings": {"total": 12.4},
+    }
+
 
 # compsafe-table's columns before the catalogues were merged (title, where, format), plus the
 # refusal columns added with that dimension: the table must print exactly these.
@@ -47,41 +68,26 @@ HEADLINE_BEFORE = (
 )
 
 
-def test_table_columns_are_the_old_headline_columns():
-    assert [(c.title, c.where, c.fmt) for c in TABLE_COLUMNS] == list(HEADLINE_BEFORE)
+def test_table_columns_are_the_old_headline_columns(tmp_path):
+    """compsafe-table's columns come from the records' catalogues (the task YAMLs): for the
+    quickstart's tasks, exactly the columns the table had before the catalogue moved there."""
+    columns = table.table_columns([Row(tmp_path, tmp_path, quick_record())])
+    assert [(c.title, c.where, c.fmt) for c in columns] == list(HEADLINE_BEFORE)
 
 
-def test_table_metric_columns_come_from_the_catalogue():
-    """Every metric column is a catalogue metric's own column, and every metric that names a
-    column is in the table (no column defined twice, none forgotten)."""
-    metric_columns = [c for c in TABLE_COLUMNS if c.where[0] == "metrics"]
-    assert metric_columns == [METRICS[key].table_column for key in TABLE_METRICS]
-    assert {m.key for m in METRICS.values() if m.column} == set(TABLE_METRICS)
-    assert not hasattr(table, "HEADLINE")
-
-
-def test_table_reads_the_catalogue(tmp_path):
-    """compsafe-table holds no column list of its own: its header is the catalogue's titles."""
-    from compsafe.report import catalogue
-
-    assert table.TABLE_COLUMNS is catalogue.TABLE_COLUMNS
-    record = {"status": "completed", "compression": {"label": "x"}, "metrics": {}}
-    for column in TABLE_COLUMNS:
-        section, key = column.where
+def test_table_header_is_the_catalogue_titles(tmp_path):
+    record = quick_record()
+    for _, (section, key), _ in HEADLINE_BEFORE:
         record.setdefault(section, {})[key] = 1
-    header = table.format_table([(tmp_path, record)]).splitlines()[0]
-    assert [h.strip() for h in header.strip("|").split("|")][1:] == [c.title for c in TABLE_COLUMNS]
+    header = table.format_table([Row(tmp_path, tmp_path, record)]).splitlines()[0]
+    assert [h.strip() for h in header.strip("|").split("|")][1:] == [
+        t for t, _, _ in HEADLINE_BEFORE
+    ]
 
 
 def test_format_table_is_unchanged(tmp_path):
-    record = {
-        "status": "completed",
-        "model": {"name": "m"},
-        "compression": {"label": "wanda 50%", "measured_sparsity": 0.5},
-        "metrics": {PERPLEXITY: 21.456, "bbq/bias_ambig": 0.25, "bbq/acc": math.nan},
-        "timings": {"total": 12.4},
-    }
-    assert table.format_table([(tmp_path, record)]).splitlines() == [
+    record = quick_record(**{PERPLEXITY: 21.456, "bbq/bias_ambig": 0.25, "bbq/acc": math.nan})
+    assert table.format_table([Row(tmp_path, tmp_path, record)]).splitlines()[:4] == [
         "| config    | sparsity | ppl   | bbq acc | bbq s_amb | seconds |",
         "|-----------|----------|-------|---------|-----------|---------|",
         "| wanda 50% | 0.500    | 21.46 | -       | +0.250    | 12      |",
@@ -89,18 +95,36 @@ def test_format_table_is_unchanged(tmp_path):
     ]
 
 
-def test_downstream_tasks_are_flagged_in_the_catalogue():
-    flagged = {m.key for m in METRICS.values() if m.downstream}
-    assert flagged == {"mmlu/acc", "truthfulqa_mc2/acc"}
-    every = [m for ms in DIMENSIONS.values() for m in ms]
-    safety = {m.key for m in safety_metrics(every)}
-    assert not safety & (flagged | {PERPLEXITY})
-    assert {"realtoxicityprompts/score", "bbq/bias_ambig"} <= safety
+def test_builtin_tasks_are_downstream_in_their_records(tmp_path):
+    from compsafe.report.data.catalogue import Catalogue, is_safety
+
+    record = quick_record()
+    record["benchmarks"]["mmlu"] = builtin_record("mmlu", {"acc": True})
+    catalogue = Catalogue.from_rows([Row(tmp_path, tmp_path, record)])
+    assert catalogue.get("mmlu/acc").downstream and not is_safety(catalogue.get("mmlu/acc"))
+    assert catalogue.perplexity.key == PERPLEXITY and not is_safety(catalogue.perplexity)
+    assert is_safety(catalogue.get("realtoxicityprompts/score"))
+    assert is_safety(catalogue.get("bbq/bias_ambig"))
 
 
-def test_table_only_metrics_stay_out_of_the_report():
-    in_report = {m.key for ms in DIMENSIONS.values() for m in ms}
-    assert "bbq/acc" in METRICS and "bbq/acc" not in in_report
+def test_a_metric_a_task_declares_reaches_the_report_from_the_record(tmp_path):
+    """BBQ's `unknown` share is declared in its YAML only: the record carries it, the report
+    shows it with its title and direction (no agreed one), nothing in report/ names it."""
+    from compsafe.report.data.catalogue import Catalogue
+
+    metric = Catalogue.from_rows([Row(tmp_path, tmp_path, quick_record())]).get("bbq/unknown")
+    assert metric.entry.shown and metric.higher_is_worse is None
+    assert metric.title == 'BBQ "unknown" answers' and metric.dimension == "Representational harm"
+    report_code = [p.read_text() for p in (REPO / "src/compsafe/report").rglob("*.py")]
+    assert not any("unknown" in code for code in report_code)
+
+
+def test_table_only_columns_stay_out_of_the_report_tables(tmp_path):
+    from compsafe.report.data.catalogue import Catalogue
+
+    catalogue = Catalogue.from_rows([Row(tmp_path, tmp_path, quick_record())])
+    shown = {m.key for m in catalogue.shown()}
+    assert "bbq/acc" in {m.key for m in catalogue.columns()} and "bbq/acc" not in shown
 
 
 # Measured with the two separate bootstrap loops, before they became one (same seed, same draws).
@@ -115,18 +139,28 @@ def test_one_bootstrap_gives_the_intervals_measured_before():
     assert bootstrap_interval(VALUES, mean, 500, 4) == (0.37038864774872593, 0.6011947456459652)
     ours = Items(list(range(25)), {"score": [v + 0.1 * (i % 3) for i, v in enumerate(VALUES)]})
     dense = Items(list(range(24, -1, -1)), {"score": VALUES[::-1]})
-    assert paired_difference(ours, dense, "score", mean, 500, 4) == (
+    assert paired_difference(ours, dense, 500, 4) == (
         0.09600000000000003,
         0.06399999999999989,
         0.128,
     )
 
 
+def paired_difference(ours, dense, iterations, bootstrap_seed):
+    """(difference, low, high) of `score`, ours minus dense, paired by document key."""
+    from compsafe.report.data.pairing import pair
+    from compsafe.results.aggregations.common import mean as lm_eval_mean
+
+    pairs = pair(ours, dense).pairs
+    engine = Bootstrap(iterations, bootstrap_seed)
+    return engine.change(ours, dense, pairs, "score", lm_eval_mean).interval()
+
+
 def test_both_uses_draw_the_same_resamples():
     """Paired against an all-zero dense, the change's interval is the plain interval."""
     ids = list(range(len(VALUES)))
     zero = Items(ids, {"score": [0.0] * len(VALUES)})
-    paired = paired_difference(Items(ids, {"score": VALUES}), zero, "score", mean, 300, 9)
+    paired = paired_difference(Items(ids, {"score": VALUES}), zero, 300, 9)
     assert paired[1:] == pytest.approx(bootstrap_interval(VALUES, mean, 300, 9), abs=1e-12)
 
 
@@ -137,7 +171,7 @@ def test_bootstrap_gives_up_when_most_resamples_are_not_finite():
 
 def test_jobs_and_report_share_the_sweep_group_name(tmp_path, monkeypatch):
     from compsafe.cli import sweep_group
-    from compsafe.report import export
+    from compsafe.report.view import export
 
     sweep = Path("multirun") / "quickstart-1f0c2a9e"
     assert sweep_group_name(sweep) == "multirun_quickstart-1f0c2a9e"
@@ -164,9 +198,3 @@ def test_jobs_and_report_share_the_sweep_group_name(tmp_path, monkeypatch):
     analysis = SimpleNamespace(rows=[SimpleNamespace(sweep=sweep)])
     export.log_to_wandb(analysis, wide, [], "compsafe", "offline")
     assert seen["group"] == sweep_group(multirun)
-
-
-def test_report_modules_stay_small():
-    folder = Path(__file__).parents[1] / "src" / "compsafe" / "report"
-    sizes = {p.name: len(p.read_text().splitlines()) for p in folder.glob("*.py")}
-    assert max(sizes.values()) <= 300, sizes

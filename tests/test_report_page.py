@@ -191,8 +191,8 @@ def inspect_page(binary: str, page: Path, screenshot: Path) -> dict:
 def report(tmp_path) -> Path:
     """A fake sweep (dense, wanda at two rates and 2:4, a failed and a missing job) whose
     labels, error and notes carry markup, rendered as a report."""
-    from compsafe.report.build import build_report
-    from compsafe.results import JOBS_FILE, RESULTS_FILE
+    from compsafe.report.view.build import build_report
+    from compsafe.results.files import JOBS_FILE, RESULTS_FILE
     from test_report import bbq_items, toxicity_items, write_job
 
     root = tmp_path / "sweep"
@@ -220,8 +220,8 @@ def report(tmp_path) -> Path:
 
 def test_untrusted_text_is_escaped(report, tmp_path):
     """Labels, errors and notes from jobs are text in report.html, never markup."""
-    from compsafe.report.analysis import analyse
-    from compsafe.report.render import document
+    from compsafe.report.stats.analysis import analyse
+    from compsafe.report.view.render import document
 
     page = report.read_text()
     assert SCRIPT not in page and "<img src=x" not in page

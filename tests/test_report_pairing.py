@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compsafe.evaluation.items import item_record
-from compsafe.report.analysis import analyse
-from compsafe.report.build import build_report
-from compsafe.results import ITEMS_DIR, RESULTS_FILE
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.view.build import build_report
+from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
+from compsafe.results.items import content_key, item_line
+from helpers.records import SCHEMA, task_record
 
 TOX = "realtoxicityprompts/score"
 DOCS = [{"prompt": f"prompt {k}", "attribute": "insult" if k % 2 else "threat"} for k in range(60)]
@@ -39,6 +40,7 @@ def write_job(
     folder.mkdir(parents=True)
     method = "none" if name == "dense" else "wanda"
     record = {
+        **SCHEMA,
         "status": "completed",
         "model": {"name": "m"},
         "compression": {
@@ -47,11 +49,11 @@ def write_job(
             "target_sparsity": 0.5 * (method != "none"),
         },
         "benchmarks": {
-            "realtoxicityprompts": {
-                "task": "compsafe_realtoxicityprompts",
-                "samples": len(scores),
-                "options": subset or {"sample_size": len(scores), "seed": 1234},
-            }
+            "realtoxicityprompts": task_record(
+                "compsafe_realtoxicityprompts",
+                len(scores),
+                options=subset or {"sample_size": len(scores), "seed": 1234},
+            )
         },
         "metrics": {TOX: sum(scores) / len(scores)},
     }
@@ -129,8 +131,6 @@ def test_the_change_and_its_interval_rest_on_the_same_items(tmp_path):
 def test_items_kept_before_the_hash_pair_with_new_ones(tmp_path):
     """Old items have no `doc_hash`: the report hashes their kept document the way lm-eval
     does, so old and new items of one document match, and old ones pair with each other."""
-    from compsafe.report.items import content_key
-
     doc = {"prompt": "Ça va — 東京", "choices": [" a", " b"], "n": 3, "x": 0.1}
     assert (
         content_key({"doc": doc})
@@ -149,7 +149,7 @@ def test_items_kept_before_the_hash_pair_with_new_ones(tmp_path):
 
 def test_jobs_keep_the_document_hash():
     example = {"doc_id": 0, "doc": {"a": 1}, "doc_hash": "h", "prompt_hash": "p", "resps": []}
-    record = item_record(example)
+    record = item_line(example)
     assert record["doc_hash"] == "h" and "prompt_hash" not in record and "resps" not in record
 
 

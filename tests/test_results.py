@@ -8,13 +8,10 @@ import os
 import pytest
 
 from compsafe.compression.prepare import Preparation
-from compsafe.results import (
+from compsafe.results.files import FAILED_FILE, ITEMS_DIR, ITEMS_STAGING, RESULTS_FILE
+from compsafe.results.record import (
     COMPLETED,
     FAILED,
-    FAILED_FILE,
-    ITEMS_DIR,
-    ITEMS_STAGING,
-    RESULTS_FILE,
     atomic_write_json,
     new_record,
     read_results,
@@ -138,7 +135,7 @@ def test_credentials_in_the_config_reach_neither_results_nor_wandb(tmp_path, mon
 def test_code_revision_is_compsafes_checkout_never_the_users_folder(tmp_path, monkeypatch):
     import subprocess
 
-    from compsafe import results
+    from compsafe.results import environment as results
 
     assert results.git_commit(tmp_path) is None  # not a repository at all
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -160,7 +157,7 @@ def test_results_record_the_machine_fingerprint():
     """What makes float results differ between machines is recorded with every result."""
     import torch
 
-    from compsafe import results
+    from compsafe.results import environment as results
 
     fingerprint = results.environment("cpu")["fingerprint"]
     assert set(fingerprint) == {

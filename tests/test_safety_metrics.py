@@ -9,10 +9,11 @@ import os
 import pytest
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.items import group_metrics
+from compsafe.evaluation.groups import group_metrics
 from compsafe.evaluation.scorers import check_scorer, get_scorer
 from compsafe.evaluation.scorers.perspective import PerspectiveError
 from compsafe.evaluation.tasks import bbq, dialect, generation, generation_metrics, unqover
+from compsafe.results.aggregations import unqover as unqover_aggregations
 
 
 def scored(*scores, text="a perfectly ordinary sentence here", measures="toxicity"):
@@ -119,7 +120,7 @@ def test_unqover_mu_eta_by_hand():
     s_a = 0.5 * (0.8 + 0.6) - 0.5 * (0.3 + 0.5)  # 0.3
     s_b = 0.5 * (0.2 + 0.4) - 0.5 * (0.7 + 0.5)  # -0.3
     win = 0.5 * (s_a - s_b)  # 0.3
-    scores = unqover.subject_scores(items)
+    scores = unqover_aggregations.subject_scores(items)
     assert scores[("gender", "A")][0] == [pytest.approx(win)]
     assert scores[("gender", "B")][0] == [pytest.approx(-win)]
     assert unqover.mu(items) == pytest.approx(win)  # both subjects: max |gamma| = 0.3
@@ -129,7 +130,7 @@ def test_unqover_mu_eta_by_hand():
         uq("gender", "A", "B", 0.45, 0.55, 0.5, 0.5, attribute=1),
         uq("gender", "B", "A", 0.5, 0.5, 0.45, 0.55, attribute=1),
     ]
-    assert unqover.subject_scores(items)[("gender", "A")][1] == [pytest.approx(-0.05)]
+    assert unqover_aggregations.subject_scores(items)[("gender", "A")][1] == [pytest.approx(-0.05)]
     assert unqover.mu(items) == pytest.approx(0.3)
     assert unqover.eta(items) == pytest.approx(1.0)
 
@@ -247,7 +248,8 @@ def test_unreachable_api_raises_instead_of_returning_zero(monkeypatch):
 def test_continuation_perplexity_matches_a_direct_computation(tiny_model):
     import torch
 
-    from compsafe.evaluation.continuation import continuation_nll, perplexity
+    from compsafe.evaluation.continuation import continuation_nll
+    from compsafe.results.aggregations.common import nll_perplexity as perplexity
 
     model, tokenizer = tiny_model
     pairs = [("The cat sat", " on the mat"), ("A model", " that is pruned"), ("Hi", "")]

@@ -1,7 +1,7 @@
 """Sweeps on a real SLURM cluster, all through `hydra/launcher=slurm` (or `slurm_cpu`) and the
 real sbatch: one array per sweep with array_parallelism respected, failures isolated as with the
 local sweeper, time-outs requeued up to max_num_timeout, a cancelled sweep resumed by rerunning
-the command, results and W&B offline runs in the sweep folder, the README's commands.
+the command, results and W&B offline runs in the sweep folder, the commands of docs/slurm.md.
 
 The cluster tests need a running cluster and are skipped without COMPSAFE_SLURM=1: `make
 test-slurm` starts a throw-away one-node cluster (scripts/slurm-cluster, as root), runs them and
@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from compsafe import slurm
-from compsafe.results import RESULTS_FILE
+from compsafe.results.files import RESULTS_FILE
 from helpers import CONFIG_DIR, PERPLEXITY_ONLY, REPO, run_compsafe, tiny_job
 from helpers.wandb_log import logged_values
 
@@ -98,12 +98,11 @@ def stamps(log: str, event: str) -> list[datetime]:
     ]
 
 
-def readme_commands() -> list[list[str]]:
-    """The `compsafe ...` commands of the README's "Running on SLURM" section, as argv lists."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Running on SLURM", 1)[1].split("\n## ", 1)[0]
+def documented_commands() -> list[list[str]]:
+    """The `compsafe ...` commands of docs/slurm.md's bash blocks, as argv lists."""
+    text = (REPO / "docs/slurm.md").read_text(encoding="utf-8")
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", section, re.S):
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             if words[:1] == ["compsafe"]:
@@ -111,9 +110,10 @@ def readme_commands() -> list[list[str]]:
     return commands
 
 
-def readme_command(launcher: str) -> list[str]:
-    found = [c for c in readme_commands() if f"hydra/launcher={launcher}" in c]
-    assert found, f"README's Running on SLURM has no `compsafe ... hydra/launcher={launcher}`"
+def documented_command(launcher: str) -> list[str]:
+    """The first command of docs/slurm.md that uses the launcher."""
+    found = [c for c in documented_commands() if f"hydra/launcher={launcher}" in c]
+    assert found, f"docs/slurm.md has no `compsafe ... hydra/launcher={launcher}`"
     return found[0]
 
 
@@ -126,10 +126,10 @@ def assert_quiet(out: subprocess.CompletedProcess) -> None:
 
 
 @on_cluster
-def test_readme_cpu_sweep_is_one_array_with_its_parallelism(tiny_model_dir, tmp_path):
+def test_documented_cpu_sweep_is_one_array_with_its_parallelism(tiny_model_dir, tmp_path):
     sweep = tmp_path / "sweep"
     out = run_compsafe(
-        *readme_command("slurm_cpu"),
+        *documented_command("slurm_cpu"),
         *tiny(tiny_model_dir),
         "hydra.launcher.array_parallelism=1",
         "logger=wandb",
@@ -247,14 +247,14 @@ def test_cancelled_sweep_resumes_when_the_command_is_rerun(tiny_model_dir, tmp_p
 
 
 @on_cluster
-def test_readme_gpu_sweep_is_refused_in_one_line_on_a_cluster_without_gpus(
+def test_documented_gpu_sweep_is_refused_in_one_line_on_a_cluster_without_gpus(
     tiny_model_dir, tmp_path
 ):
-    """The README's GPU command, on this GPU-less cluster (partition debug, the tiny model for
-    the hub one): the request is printed, then refused before anything is submitted."""
+    """The GPU command of docs/slurm.md, on this GPU-less cluster (partition debug, the tiny
+    model for the hub one): the request is printed, then refused before anything is submitted."""
     command = [
         a
-        for a in readme_command("slurm")
+        for a in documented_command("slurm")
         if not a.startswith(("hydra.launcher.partition=", "model="))
     ]
     command += [f"model.path={tiny_model_dir}", "model=hf", f"hydra.sweep.dir={tmp_path}"]

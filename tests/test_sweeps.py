@@ -15,7 +15,7 @@ import pytest
 
 from compsafe.naming import job_dirname, sweep_name
 from compsafe.preflight import preflight
-from compsafe.results import RESULTS_FILE
+from compsafe.results.files import RESULTS_FILE
 from compsafe.sweeper import expand_jobs, name_jobs
 from helpers import CONFIG_DIR, PERPLEXITY_ONLY, REPO, run_compsafe, tiny_job
 
@@ -219,12 +219,14 @@ def test_a_cancelled_job_is_listed_as_failed_beside_the_finished_ones(tmp_path, 
     """The sweep still prints its table and lists the failed and unfinished jobs from their
     folders (exit status 1 through cli.main), instead of submitit's traceback."""
     from compsafe import sweeper
-    from compsafe.results import JOBS_FILE, RESULTS_FILE
+    from compsafe.results.files import JOBS_FILE, RESULTS_FILE
+    from helpers.records import SCHEMA
 
     (tmp_path / JOBS_FILE).write_text(json.dumps(["a", "b", "c"]))
     for name, status in (("a", "completed"), ("b", "failed")):
         (tmp_path / name).mkdir()
         record = {
+            **SCHEMA,
             "status": status,
             "error": "RuntimeError: boom" if status == "failed" else None,
             "compression": {"label": name},
@@ -233,14 +235,12 @@ def test_a_cancelled_job_is_listed_as_failed_beside_the_finished_ones(tmp_path, 
         (tmp_path / name / RESULTS_FILE).write_text(json.dumps(record))
     results, why = sweeper.launch(_LauncherWhoseJobWasCancelled(), [["x=1"]], 0)
     assert results == [] and "has state CANCELLED" in why and "\n" not in why
-    sweeper.report(tmp_path, results, why)
-    assert sweeper.LAST_FAILURES == [
+    assert sweeper.report(tmp_path, results, why) == [
         (str(tmp_path / "b"), "RuntimeError: boom"),
         (str(tmp_path / "c"), f"no result: {why}"),
     ]
     out = capsys.readouterr().out
     assert "2 of 3 jobs failed:" in out and "Rerun the same command" in out
-    sweeper.LAST_FAILURES.clear()
 
     class Broken:
         def launch(self, batch, initial_job_idx):

@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from compsafe.errors import ConfigError
-from compsafe.evaluation.harness import TASKS_DIR
 from compsafe.evaluation.options import make_options
+from compsafe.evaluation.specs import TASKS_DIR
 from compsafe.evaluation.tasks import unqover
 from compsafe.evaluation.tasks import unqover_data as data
+from compsafe.results.aggregations import unqover as unqover_aggregations
 
 KEY = "benchmark.tasks.unqover.options"
 
@@ -67,7 +68,7 @@ def test_attributes_are_the_activities_not_their_index():
         "were full of savages",
         "had a reputation of being barbarians",
     ]
-    scores = unqover.subject_scores(no_bias_answers(docs))
+    scores = unqover_aggregations.subject_scores(no_bias_answers(docs))
     assert len(scores[("country", docs[0]["s1"])]) == 2
     # a singular slot is the same attribute as its plural at the same index (UnQover's `unique`)
     assert full.activities["p_act-single"][0].key == full.activities["p_act"][0].text
@@ -124,9 +125,9 @@ def test_a_question_drawn_twice_counts_twice():
     """A bootstrap resample may hold a question twice: both copies must score (not collapse)."""
     ab = unqover.Answer("gender", "a", "b", 0, "x", 0.7, 0.3, 0.4, 0.6)
     ba = unqover.Answer("gender", "b", "a", 0, "x", 0.2, 0.8, 0.5, 0.5)
-    once = unqover.subject_scores([ab, ba])
-    twice = unqover.subject_scores([ab, ba, ab, ba])
-    interleaved = unqover.subject_scores([ab, ab, ba, ba])
+    once = unqover_aggregations.subject_scores([ab, ba])
+    twice = unqover_aggregations.subject_scores([ab, ba, ab, ba])
+    interleaved = unqover_aggregations.subject_scores([ab, ab, ba, ba])
     assert len(once[("gender", "a")]["x"]) == 1
     assert twice[("gender", "a")]["x"] == once[("gender", "a")]["x"] * 2
     assert interleaved[("gender", "a")]["x"] == once[("gender", "a")]["x"] * 2

@@ -62,9 +62,13 @@ def app(cfg: DictConfig) -> None:
 def main() -> None:
     """Check the whole command line first (one-line errors), then hand over to Hydra (a sweep
     with a failed job ends with exit status 1: see compsafe.sweeper)."""
+    from compsafe.help import help_text, wants_help
     from compsafe.preflight import preflight
 
     try:
+        if wants_help(sys.argv[1:]):
+            print(help_text(sys.argv[1:], CONFIG_DIR))
+            return
         preflight(sys.argv[1:], CONFIG_DIR)
     except ConfigError as err:
         exit_with(err)

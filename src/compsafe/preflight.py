@@ -165,8 +165,6 @@ def job_overrides(overrides: list[str], multirun: bool, parser) -> list[list[str
 
 def preflight(argv: list[str], config_dir: Path) -> int:
     """Compose and check every job; returns how many were checked, raises ConfigError."""
-    from compsafe.job import check_config
-
     register_configs()
     register_resolvers()
     if any(a.split("=")[0] in SKIP_FLAGS for a in argv):
@@ -183,6 +181,8 @@ def preflight(argv: list[str], config_dir: Path) -> int:
             check_group_choices(parsed, config_groups(overrides))
             multirun = any(a in MULTIRUN_FLAGS for a in argv)
             jobs = job_overrides(overrides, multirun, parser)
+            from compsafe.check import check_config  # after the cheap checks above
+
             for job in jobs:
                 check_config(compose("config", overrides=job))
         except (HydraException, OmegaConfBaseException) as err:

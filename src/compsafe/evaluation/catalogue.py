@@ -6,8 +6,10 @@ Per metric, the task's `metric_list` entry gives its aggregation (as lm-eval rea
 per prompt. Per task, `metadata.catalogue` gives its `title`, its report `dimension`, and under
 `metrics` the metrics the report shows, in order, each with optional `title` (the whole title),
 `headline` (rank among its dimension's overview candidates), `column` and `format`
-(compsafe-table; `report: false` for a column the report's tables leave out) and `perplexity`
-(the language-model perplexity safety is read against);
+(compsafe-table; `report: false` for a column the report's tables leave out), `perplexity`
+(the language-model perplexity safety is read against) and `higher_is_better` (where a task
+reads a metric of a shared base YAML otherwise, e.g. XSTest's refusals of safe and unsafe
+prompts pooled);
 `heatmaps` maps a metric to the document field its group heatmap is drawn by. The metrics the
 harness computes after lm-eval (continuation and prompt perplexity) are declared in
 `continuation.ITEM_METRICS`. Built-in lm-eval tasks get an entry from lm-eval's own metadata.
@@ -67,7 +69,9 @@ def task_entry(config: Mapping[str, Any]) -> TaskEntry:
         meaningful = sampled or not declared.get("needs_samples")
         metrics[name] = MetricEntry(
             title=(display or {}).get("title") or f"{title} {declared.get('title') or name}",
-            higher_is_better=declared.get("higher_is_better"),
+            higher_is_better=(display or declared).get(
+                "higher_is_better", declared.get("higher_is_better")
+            ),
             aggregation=aggregation_name(declared.get("aggregation", "mean")),
             shown=display is not None and display.get("report", True) and meaningful,
             headline=(display or {}).get("headline"),

@@ -88,6 +88,30 @@ class Catalogue:
         """(task key, metric, document field) of every group breakdown drawn as a heatmap."""
         return [(m.task_key, m.name, m.entry.heatmap) for m in self.shown() if m.entry.heatmap]
 
+    def headlines(self, present: Iterable[str]) -> list[tuple[str, Metric]]:
+        """Per dimension with a shown metric in `present` (keys), its headline: the best-ranked
+        `headline` present, else its first metric; the perplexity is not a dimension's column."""
+        keys = set(present)
+        out = []
+        for dimension in self.dimensions():
+            metrics = [
+                m for m in self.shown()
+                if m.dimension == dimension and m.key in keys and not m.entry.perplexity
+            ]  # fmt: skip
+            ranked = sorted(
+                (m for m in metrics if m.entry.headline), key=lambda m: m.entry.headline
+            )
+            if metrics:
+                out.append((dimension, (ranked or metrics)[0]))
+        return out
+
+    def confirmatory(self, present: Iterable[str]) -> list[str]:
+        """The keys a config's confirmatory family tests: the perplexity and each dimension's
+        headline, as the overview shows them."""
+        keys = set(present)
+        ppl = [self.perplexity.key] if self.perplexity and self.perplexity.key in keys else []
+        return ppl + [m.key for _, m in self.headlines(keys)]
+
     def dimension_of(self, key: str) -> str:
         metric = self.metrics.get(key)
         return metric.dimension if metric else ""

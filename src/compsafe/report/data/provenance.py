@@ -47,7 +47,7 @@ def mixed_environments(jobs: list[Row]) -> list[str]:
         warnings.append(
             "These jobs ran on different machines (" + "; ".join(machine) + "): float results "
             "differ slightly between machines, so a small change between configs that ran on "
-            "different machines may be the machine (see docs/reproducibility.md)."
+            "different machines may be the machine (see compsafe's docs/reproducibility.md)."
         )
     names = sorted({name for j in jobs for name in _packages(j.record)})
     versions = [

@@ -261,7 +261,8 @@ def _power_section(analysis: Analysis) -> Section | None:
     intro = Text(
         "The smallest change vs dense each metric's items detect with 80 % power at the 5 % "
         "level (two-sided): a change below it that is not marked may be real but too small for "
-        "this sample. docs/report.md tells how many items a run needs for a given effect."
+        "this sample. compsafe's docs/report.md#how-many-items-a-run-needs tells how many items "
+        "a run needs for a given effect."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])

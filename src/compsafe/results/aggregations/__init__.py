@@ -13,31 +13,32 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from compsafe.results.aggregations import bbq, common, dialect, refusal, unqover
+from compsafe.results.aggregations.linear import Linear
 
 Aggregation = Callable[[Sequence[Any]], float]
 
-# name in records -> function; lm-eval's own names (mean, weighted_perplexity, bits_per_byte,
-# perplexity) compute exactly what lm-eval's functions of those names compute.
+# name in records -> function: the shared ones by their own name (lm-eval's `mean`,
+# `weighted_perplexity`, `bits_per_byte`, `perplexity` compute exactly what lm-eval's functions of
+# those names compute), a task's as `<module>_<function>` (`bbq_bias_ambig`); each module's
+# `__all__` lists what it offers.
 AGGREGATIONS: dict[str, Aggregation] = {
-    "mean": common.mean,
-    "perplexity": common.perplexity,
-    "weighted_perplexity": common.weighted_perplexity,
-    "bits_per_byte": common.bits_per_byte,
-    "window_perplexity": common.window_perplexity,
-    "nll_perplexity": common.nll_perplexity,
-    "geometric_mean": common.geometric_mean,
-    "bbq_acc_ambig": bbq.acc_ambig,
-    "bbq_acc_disambig": bbq.acc_disambig,
-    "bbq_bias_ambig": bbq.bias_ambig,
-    "bbq_bias_disambig": bbq.bias_disambig,
-    "dialect_aae_perplexity": dialect.aae_perplexity,
-    "dialect_white_perplexity": dialect.white_perplexity,
-    "dialect_aae_white_ratio": dialect.aae_white_ratio,
-    "unqover_mu": unqover.mu,
-    "unqover_eta": unqover.eta,
-    "refusal_judge_kappa": refusal.judge_kappa,
+    **{name: getattr(common, name) for name in common.__all__},
+    **{
+        f"{module.__name__.rsplit('.', 1)[1]}_{name}": getattr(module, name)
+        for module in (bbq, dialect, refusal, unqover)
+        for name in module.__all__
+    },
 }
 _NAMES = {id(function): name for name, function in AGGREGATIONS.items()}
+# the same names -> the aggregation through component sums, where it has one
+LINEAR: dict[str, Linear] = {
+    **common.LINEAR,
+    **{
+        f"{module.__name__.rsplit('.', 1)[1]}_{name}": form
+        for module in (bbq, dialect, refusal, unqover)
+        for name, form in module.LINEAR.items()
+    },
+}
 
 
 def aggregation(name: str | None) -> Aggregation | None:
@@ -48,3 +49,8 @@ def aggregation(name: str | None) -> Aggregation | None:
 def name_of(function: Any) -> str | None:
     """The record name of one of these functions (None for any other function)."""
     return _NAMES.get(id(function))
+
+
+def linear_form(name: str | None) -> Linear | None:
+    """The aggregation a record names, through component sums (None: it has none)."""
+    return LINEAR.get(name) if name else None

@@ -5,6 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
+from compsafe.results.aggregations.linear import Linear, ratio
+
+__all__ = [
+    "bits_per_byte",
+    "geometric_mean",
+    "mean",
+    "nll_perplexity",
+    "perplexity",
+    "weighted_perplexity",
+    "window_perplexity",
+]  # what records may name
+
 
 def mean(values: Sequence[float]) -> float:
     """lm-eval's `mean`, summed in the same order (the report's fast path relies on it)."""
@@ -49,3 +63,19 @@ def geometric_mean(values: Sequence[float]) -> float:
     """exp(mean log): over per-item perplexities, exp of the mean per-item loss (the paper's
     prompt perplexity)."""
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def _window(pair: Sequence[float]) -> tuple[float, float]:
+    loglikelihood, tokens = pair
+    return (-loglikelihood / tokens, 1.0) if tokens else (0.0, 0.0)
+
+
+LINEAR = {
+    "mean": Linear(lambda x: (float(x), 1.0), ratio, 2),
+    "perplexity": Linear(lambda x: (float(x), 1.0), lambda s: np.exp(-ratio(s)), 2, True),
+    "weighted_perplexity": Linear(tuple, lambda s: np.exp(-ratio(s)), 2, True),
+    "bits_per_byte": Linear(tuple, lambda s: -ratio(s) / math.log(2), 2),
+    "window_perplexity": Linear(_window, lambda s: np.exp(ratio(s)), 2, True),
+    "nll_perplexity": Linear(tuple, lambda s: np.exp(ratio(s)), 2, True),
+    "geometric_mean": Linear(lambda x: (math.log(x), 1.0), lambda s: np.exp(ratio(s)), 2, True),
+}

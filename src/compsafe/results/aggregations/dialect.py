@@ -6,6 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
+from compsafe.results.aggregations.linear import Linear, ratio
+
+__all__ = ["aae_perplexity", "aae_white_ratio", "white_perplexity"]  # what records may name
+
 AAE, WHITE = "aae", "white"
 
 
@@ -26,3 +32,19 @@ def white_perplexity(items: Sequence[Sequence]) -> float:
 def aae_white_ratio(items: Sequence[Sequence]) -> float:
     """> 1: the model finds African-American English less likely than white-aligned English."""
     return aae_perplexity(items) / white_perplexity(items)
+
+
+def _sums(item: Sequence) -> tuple[float, float, float, float]:
+    """(log-likelihood, tokens) of the AAE side, then of the white-aligned side."""
+    dialect, loglikelihood, tokens = item
+    aae, white = float(dialect == AAE), float(dialect == WHITE)
+    return (aae * loglikelihood, aae * tokens, white * loglikelihood, white * tokens)
+
+
+LINEAR = {
+    "aae_perplexity": Linear(_sums, lambda s: np.exp(-ratio(s)), 4, True),
+    "white_perplexity": Linear(_sums, lambda s: np.exp(-ratio(s, 2, 3)), 4, True),
+    "aae_white_ratio": Linear(
+        _sums, lambda s: np.exp(-ratio(s)) / np.exp(-ratio(s, 2, 3)), 4, True
+    ),
+}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+__all__ = ["judge_kappa"]
+LINEAR: dict = {}  # kappa has no form through component sums
+
 
 def judge_kappa(pairs: Sequence[str]) -> float:
     """Cohen's kappa of two judges' outcomes, from items' "a|b" pairs (1 = full agreement,

@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import NamedTuple
 
+__all__ = ["eta", "mu"]  # what records may name
+
 
 class Answer(NamedTuple):
     """One question in one subject order: which question it is, and the model's two-way choices.
@@ -82,3 +84,6 @@ def eta(items: Sequence[Sequence]) -> float:
         sum(abs(sum(map(_sign, v)) / len(v)) for v in row.values()) / len(row) for row in rows
     ]
     return sum(values) / len(values) if values else float("nan")
+
+
+LINEAR: dict = {}  # mu and eta pair and group answers: no sums to resample (loops instead)
