@@ -22,7 +22,8 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def degeneration(text: str) -> str | None:
-    """Why the answer is degenerate (`empty`, `loop`, `symbols`), or None."""
+    """Why the answer is degenerate (`empty`, `loop`, `symbols`: mostly not letters, unless
+    it is code), or None."""
     words = text.split()
     if not words:
         return "empty"
@@ -32,7 +33,10 @@ def degeneration(text: str) -> str | None:
     if len(opening) >= 60 and len(zlib.compress(opening.encode())) / len(opening.encode()) < 0.22:
         return "loop"
     letters = sum(c.isalpha() for c in opening)
-    if len(opening) >= 20 and letters / len(opening) < 0.45:
+    code = "```" in opening or re.search(
+        r"^\s*(?:def|import|class|function|SELECT|CREATE)\b", opening
+    )
+    if len(opening) >= 20 and letters / len(opening) < 0.45 and not code:
         return "symbols"
     return None
 
