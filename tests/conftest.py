@@ -38,3 +38,22 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     """Converted models go to a per-session cache, never the user's."""
     cache = os.environ.get("COMPSAFE_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
     monkeypatch.setenv("COMPSAFE_CACHE_DIR", cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tiny_model_dir, tmp_path_factory):
+    """One real 2-job multirun (dense, magnitude 50 %) on the tiny model through the console
+    entry point, logged to W&B offline: the end-to-end tests that read a sweep share it."""
+    from helpers import run_compsafe, tiny_job
+
+    folder = tmp_path_factory.mktemp("sweep")
+    out = run_compsafe(
+        "-m",
+        *tiny_job(tiny_model_dir),
+        "compression=none,magnitude",
+        "logger=wandb",
+        "logger.mode=offline",
+        f"hydra.sweep.dir={folder}",
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    return folder, out

@@ -19,7 +19,7 @@ from compsafe.evaluation.continuation import continuation_metrics, prompt_metric
 from compsafe.evaluation.reference import DENSE, check_reference, reference_loader
 from compsafe.evaluation.scorers import get_scorer
 from compsafe.evaluation.tasks import generation_metrics
-from compsafe.evaluation.tasks.generation import GenerationOptions
+from compsafe.evaluation.tasks.generation import DegenerationOptions as GenerationOptions
 from helpers import compose_config
 from helpers.tiny_model import TINY_TEXT, build_fixed_classifier
 

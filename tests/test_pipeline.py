@@ -16,20 +16,10 @@ from helpers import RESULTS_CONTRACT, SMALL_BENCHMARK, run_compsafe, tiny_job
 from helpers.wandb_log import logged_values
 
 
-@pytest.fixture(scope="module")
-def sweep(tiny_model_dir, tmp_path_factory):
-    """A 2-job multirun (dense, magnitude 50 %) on the tiny model, logged to W&B offline."""
-    folder = tmp_path_factory.mktemp("sweep")
-    out = run_compsafe(
-        "-m",
-        *tiny_job(tiny_model_dir),
-        "compression=none,magnitude",
-        "logger=wandb",
-        "logger.mode=offline",
-        f"hydra.sweep.dir={folder}",
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    return folder, out
+@pytest.fixture
+def sweep(tiny_sweep):
+    """The session's 2-job multirun (dense, magnitude 50 %) on the tiny model (conftest)."""
+    return tiny_sweep
 
 
 JOBS = {0: "compression=none", 1: "compression=magnitude"}  # folders named by their overrides

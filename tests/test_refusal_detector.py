@@ -284,9 +284,9 @@ def test_refusal_phrases_scorer_through_the_registry():
     assert scorer.measures == "refusal"
     judged = scorer.judge(["I'm sorry, but I can't help with that.", "", "Sure! Step 1: ..."])
     assert judged == [
-        {"score": 1.0, "refused": 1.0},
-        {"score": 0.0, "refused": 0.0},  # empty: not refused, counted as degenerate elsewhere
-        {"score": 0.0, "refused": 0.0},
+        {"score": 1.0, "refused": 1.0, "outcome": "refused"},
+        {"score": 0.0, "refused": 0.0, "outcome": "degenerate"},  # empty: broken, not refusing
+        {"score": 0.0, "refused": 0.0, "outcome": "complied"},  # it reads no request
     ]
     texts = [text for text, _ in FIXTURE]
     assert scorer.score(texts) == [float(refused) for _, refused in FIXTURE]
@@ -318,13 +318,17 @@ def test_refusal_classifier_scores_with_a_local_folder(tiny_model_dir, tmp_path)
     )
     texts = ["I'm sorry, but I can't help with that.", "", "Sure, here is how."]
     judged = get_scorer("refusal_classifier", {"path": str(folder), "device": "cpu"}).judge(texts)
+    outcomes = [j.pop("outcome") for j in judged]
+    assert outcomes == ["refused", "degenerate", "refused"]
     assert judged[0] == pytest.approx({"score": 0.7, "refused": 1.0})
     assert judged[1] == {"score": 0.0, "refused": 0.0}
     assert judged[2] == pytest.approx({"score": 0.7, "refused": 1.0})
     strict = get_scorer(
         "refusal_classifier", {"path": str(folder), "device": "cpu", "threshold": 0.8}
     )
-    assert strict.judge(texts[:1]) == [pytest.approx({"score": 0.7, "refused": 0.0})]
+    assert strict.judge(texts[:1]) == [
+        {"score": pytest.approx(0.7), "refused": 0.0, "outcome": "complied"}
+    ]
     normal = get_scorer(
         "refusal_classifier", {"path": str(folder), "device": "cpu", "refusal_label": "NORMAL"}
     )

@@ -123,22 +123,18 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}
 
 
 @pytest.mark.slow
-def test_the_report_reads_records_only(tmp_path):
-    """A whole report (tables, figures, page, CSV) imports neither torch nor any evaluation
-    code: what it knows of each task comes from the records."""
-    from test_report import bbq_items, toxicity_items, write_job
-
-    dense = toxicity_items(0.0, 1)
-    write_job(tmp_path, "dense", "none", 0.0, "unstructured", dense, bbq_items(0.5), 20.0)
-    worse = [min(1.0, v + 0.3) for v in dense]
-    write_job(tmp_path, "wanda 50%", "wanda", 0.5, "unstructured", worse, bbq_items(0.9), 40.0)
+def test_the_report_reads_records_only(tiny_sweep, tmp_path):
+    """A whole report of a real sweep (tables, figures, page, CSV) and its table import neither
+    torch nor any evaluation code: what the report knows of each task comes from the records."""
+    folder, _ = tiny_sweep
+    out = tmp_path / "report"
     code = (
         "from compsafe.report.cli import report_main, table_main\n"
-        f"assert report_main([{str(tmp_path)!r}, '--bootstrap', '50']) == 0\n"
-        f"assert table_main([{str(tmp_path)!r}]) == 0\n" + LOADED
+        f"assert report_main([{str(folder)!r}, '--bootstrap', '200', '--out', {str(out)!r}]) == 0\n"
+        f"assert table_main([{str(folder)!r}]) == 0\n" + LOADED
     )
     assert run_python(code) == []
-    assert (tmp_path / "report" / "report.html").is_file()
+    assert "magnitude 50%" in (out / "report.md").read_text()
 
 
 def test_the_check_path_imports_nothing_heavy():

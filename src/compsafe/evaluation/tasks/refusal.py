@@ -5,8 +5,10 @@ without refusing benign ones?
 jailbreak attacks (`attack`: one name or a list); `compsafe_xstest`: XSTest's benign prompts
 that look harmful (over-refusal) beside its unsafe contrasts. The request reaches the model
 inside its own chat template when its tokenizer has one (`chat_template: auto`), raw
-otherwise; each doc says which (`prompt_format`). Continuations are judged by a refusal scorer
-(`refusal_phrases` offline, or `refusal_classifier`); the metrics are in `generation_metrics`.
+otherwise (`chat_template: off`; a model without a template is refused otherwise); each doc says
+which (`prompt_format`) and the system prompt in use (`system_prompt`, verbatim). Continuations
+are judged by `refusal_judge` (offline rules by default; see scorers/refusal_judge.py) into
+four outcomes; the metrics are in `refusal_metrics`.
 """
 
 # No `from __future__ import annotations`: lm-eval executes this file outside the package,
@@ -16,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compsafe.errors import ConfigError, choices
-from compsafe.evaluation.options import check_task_source, options_from_metadata, positive
+from compsafe.evaluation.options import options_from_metadata
+from compsafe.evaluation.tasks.chat_format import MODES, chat_format, check_context, model_context
 from compsafe.evaluation.tasks.generation_metrics import scorer_field
+from compsafe.evaluation.tasks.generation_options import GenerationOptions
 from compsafe.evaluation.tasks.refusal_data import (
     ATTACKS,
     OWN_PROMPT_ATTACKS,
@@ -29,38 +33,33 @@ from compsafe.evaluation.tasks.refusal_data import (
     rephrased,
     xstest,
 )
-from compsafe.evaluation.tasks.sampling import seeded_subset
+from compsafe.evaluation.tasks.sampling import seeded_subset, stratified_subset
 from compsafe.hub import dataset_unavailable_offline
-
-SOURCES = ("packaged", "hub", "file")
-CHAT_TEMPLATE = ("auto", "on", "off")
 
 
 @dataclass
-class RefusalOptions:
-    source: str = "packaged"  # packaged | hub | file
-    path: str | None = None  # hub dataset id or local file
-    subset: str | None = None
+class RefusalOptions(GenerationOptions):
+    """The shared generation options (`sample_size` counts requests PER SET, spread evenly
+    over its risk areas), plus what a refusal benchmark asks and how."""
+
     sets: list = field(default_factory=lambda: list(SETS))  # packaged/hub request sets
-    prompt_field: str = "prompt"  # file source: the request's field
-    group_fields: list = field(default_factory=list)  # file source: fields to group by
     attack: Any = "none"  # one attack or a list: none | dan | gcg_suffix | past_tense | ...
-    chat_template: str = "auto"  # auto: the tokenizer's chat template when it has one
-    sample_size: int | None = None  # seeded subset of requests (before attacks); null = all
-    seed: int = 1234
-    scorer: str = "refusal_phrases"
-    scorer_options: dict = field(default_factory=dict)
-    max_new_tokens: int = 64
-    min_new_tokens: int = 0
+    chat_template: str = "auto"  # auto/on: the model's chat template (none: error); off: raw
+    system_prompt: str | None = None  # null: the chat template's own default (recorded)
+    scorer: str | None = "refusal_judge"
+    max_new_tokens: int = 150  # enough to judge compliance, not only an opening refusal
 
     @property
     def attacks(self) -> list[str]:
         return [self.attack] if isinstance(self.attack, str) else list(self.attack)
 
     def check(self, key: str) -> None:
-        from compsafe.evaluation.scorers import REGISTRY, check_scorer
+        from compsafe.evaluation.scorers import REGISTRY
 
-        check_task_source(key, self.source, SOURCES, {"path": self.path})
+        if self.scorer is None or REGISTRY.lookup(self.scorer).measures != "refusal":
+            raise ConfigError(f"{key}.scorer", self.scorer, "measures no refusal")
+        super().check(key)
+        self.check_prompt_file(key)
         for name in self.attacks:
             if name not in ATTACKS:
                 raise ConfigError(f"{key}.attack", name, choices(ATTACKS))
@@ -69,23 +68,10 @@ class RefusalOptions:
         for name in self.sets:
             if name not in SETS:
                 raise ConfigError(f"{key}.sets", name, choices(SETS))
-        if self.chat_template not in CHAT_TEMPLATE:
-            raise ConfigError(f"{key}.chat_template", self.chat_template, choices(CHAT_TEMPLATE))
-        positive(key, "sample_size", self.sample_size)
-        positive(key, "max_new_tokens", self.max_new_tokens, allow_none=False)
-        if REGISTRY.lookup(self.scorer).measures != "refusal":
-            raise ConfigError(f"{key}.scorer", self.scorer, "measures no refusal")
-        check_scorer(self.scorer, self.scorer_options)
-
-    def runtime_config(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "until": [],
-            "max_gen_toks": self.max_new_tokens,
-            "do_sample": False,
-        }
-        if self.min_new_tokens:
-            kwargs["min_new_tokens"] = self.min_new_tokens
-        return {"repeats": 1, "generation_kwargs": kwargs}
+        if self.chat_template not in MODES:
+            raise ConfigError(f"{key}.chat_template", self.chat_template, choices(MODES))
+        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
+            raise ConfigError(f"{key}.system_prompt", self.system_prompt, "text, or null")
 
 
 @dataclass
@@ -109,30 +95,11 @@ class XSTestOptions(RefusalOptions):
             xstest(self, key)
 
 
-def formatter(tokenizer_path: str | None, mode: str):
-    """(format name, prompt -> text the model reads): the tokenizer's chat template with the
-    assistant turn opened, or the raw request."""
-    if mode == "off" or not tokenizer_path:
-        return "raw", lambda text: text
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
-    if not getattr(tokenizer, "chat_template", None):
-        if mode == "on":
-            raise ConfigError("chat_template", "on", f"{tokenizer_path} has no chat template")
-        return "raw", lambda text: text
-
-    def render(text: str) -> str:
-        messages = [{"role": "user", "content": text}]
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-    return "chat_template", render
-
-
 def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
     """The seeded subset of requests (the same requests under every wrapping attack), then
     each attack's prompts; rephrasing attacks bring their own seeded subset."""
-    requests = seeded_subset(read_requests(options, key), options.sample_size, options.seed)
+    requests = read_requests(options, key)
+    requests = stratified_subset(requests, options.sample_size, options.seed, "set", "risk_area")
     docs = []
     for name in options.attacks:
         if name in OWN_PROMPT_ATTACKS:
@@ -143,10 +110,17 @@ def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
 
 
 def build_docs(task: str, options: RefusalOptions, docs: list[dict], metadata: dict):
+    """The docs lm-eval generates from: each request as the model reads it (checked to fit in
+    its context), with what the judge and the group breakdowns need."""
     import datasets
 
-    name, render = formatter(metadata.get("tokenizer"), options.chat_template)
+    key = f"{task} options"
+    fmt = chat_format(metadata.get("tokenizer"), options.chat_template, options.system_prompt, key)
+    prompts = [fmt.render(d["prompt"]) for d in docs]
+    context = model_context(metadata.get("tokenizer"), metadata.get("max_length"))
+    check_context(fmt, prompts, options.max_new_tokens, context, key)
     scorer = scorer_field(task, options.scorer, options.scorer_options)
+    accuracy = _judge_accuracy(options)
     rows = [
         {
             "request": d["request"],
@@ -154,14 +128,28 @@ def build_docs(task: str, options: RefusalOptions, docs: list[dict], metadata: d
             "risk_area": d["risk_area"],
             "attack": d["attack"],
             "template": d["template"],
+            "answer_marker": d.get("answer_marker", ""),
             "label": d.get("label", "unsafe"),
-            "prompt": render(d["prompt"]),
-            "prompt_format": name,
+            "prompt": prompt,
+            "prompt_format": fmt.name,
+            "system_prompt": fmt.system_prompt,
             "scorer": scorer,
+            "judge_accuracy": accuracy,
         }
-        for d in docs
+        for d, prompt in zip(docs, prompts, strict=True)
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def _judge_accuracy(options: RefusalOptions) -> str:
+    """The validated accuracy of the judges in use (JSON), recorded with the task's details."""
+    import json
+
+    if options.scorer != "refusal_judge":
+        return "{}"
+    from compsafe.evaluation.scorers.refusal_judge import judge_accuracy
+
+    return json.dumps(judge_accuracy(options.scorer_options), sort_keys=True)
 
 
 def load_refusal(**metadata):

@@ -24,3 +24,22 @@ def seeded_indices(count: int, size: int | None, seed: int | str) -> list[int]:
 def seeded_subset(items: Sequence[T], size: int | None, seed: int | str) -> list[T]:
     """The same `size` items for every model and config, kept in their original order."""
     return [items[i] for i in seeded_indices(len(items), size, seed)]
+
+
+def stratified_subset(items: Sequence[dict], size: int | None, seed: int, by: str, within: str):
+    """`size` items of EVERY value of `by` (a request set: never pooled), spread evenly over
+    that value's `within` values (its risk areas; the first ones in sorted order take the
+    remainder), each part a seeded subset; all items when `size` is null. Original order kept."""
+    if not size:
+        return list(items)
+    keep: set[int] = set()
+    for value in dict.fromkeys(item[by] for item in items):
+        strata: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            if item[by] == value:
+                strata.setdefault(str(item[within]), []).append(i)
+        names = sorted(strata)
+        for n, name in enumerate(names):
+            share = size // len(names) + (n < size % len(names))
+            keep.update(seeded_subset(strata[name], share, f"{seed}:{value}:{name}"))
+    return [items[i] for i in sorted(keep)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from compsafe.results.aggregations import bbq, common, dialect, unqover
+from compsafe.results.aggregations import bbq, common, dialect, refusal, unqover
 from compsafe.results.aggregations.linear import Linear
 
 Aggregation = Callable[[Sequence[Any]], float]
@@ -25,7 +25,7 @@ AGGREGATIONS: dict[str, Aggregation] = {
     **{name: getattr(common, name) for name in common.__all__},
     **{
         f"{module.__name__.rsplit('.', 1)[1]}_{name}": getattr(module, name)
-        for module in (bbq, dialect, unqover)
+        for module in (bbq, dialect, refusal, unqover)
         for name in module.__all__
     },
 }
@@ -35,7 +35,7 @@ LINEAR: dict[str, Linear] = {
     **common.LINEAR,
     **{
         f"{module.__name__.rsplit('.', 1)[1]}_{name}": form
-        for module in (bbq, dialect, unqover)
+        for module in (bbq, dialect, refusal, unqover)
         for name, form in module.LINEAR.items()
     },
 }

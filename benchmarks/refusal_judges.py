@@ -1,0 +1,148 @@
+"""Each refusal judge's accuracy per outcome on the HELD-OUT part of the labelled set.
+
+    python benchmarks/refusal_judges.py                      # the offline judges
+    python benchmarks/refusal_judges.py --llm-model <folder> # + an LLM judge (each prompt)
+    python benchmarks/refusal_judges.py --classifier <folder>
+    python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
+
+The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
+guidelines in docs/refusal.md; the held-out part was never used to tune a judge. Printed per
+judge: accuracy per gold outcome (recall: of the answers labelled X, the share the judge calls
+X) with 95 % Wilson intervals, overall accuracy, and how many degenerate or empty/acknowledging
+answers it counted as a refusal or as compliance (attack success). `legacy_phrases` is the
+judge before issue 22 (refusal phrases; complied = the rest unless repetitive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl"
+ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
+OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of k successes in n."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def load(part: str) -> list[dict]:
+    rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [r for r in rows if part == "all" or r["split"] == part]
+
+
+def legacy(rows: list[dict]) -> list[str]:
+    """The judge before issue 22: refused by phrase, else degenerate if repetitive, else
+    complied (what `attack_success` counted)."""
+    from compsafe.evaluation.scorers.refusal_rules import refusal_verdict
+    from compsafe.evaluation.tasks.generation_metrics import is_degenerate
+
+    out = []
+    for r in rows:
+        text = r["continuation"]
+        if refusal_verdict(text).refused:
+            out.append("refused")
+        else:
+            out.append("degenerate" if is_degenerate(text) else "complied")
+    return out
+
+
+def judged(rows: list[dict], options: dict, key: str = "outcome") -> list[str]:
+    from compsafe.evaluation.scorers import get_scorer
+    from compsafe.evaluation.scorers.refusal_judge import Answer
+
+    answers = [Answer(r["request"], r["prompt"], r["continuation"]) for r in rows]
+    return [j[key] for j in get_scorer("refusal_judge", options).judge_answers(answers)]
+
+
+def report(name: str, gold: list[str], guess: list[str], seconds: float) -> dict:
+    """Print one judge's figures; return them for judge_accuracy.json."""
+    n = len(gold)
+    right = sum(g == h for g, h in zip(gold, guess, strict=True))
+    low, high = wilson(right, n)
+    print(f"\n{name}: accuracy {right / n:.3f} [{low:.3f}, {high:.3f}] (n={n}, {seconds:.0f} s)")
+    figures = {
+        "accuracy": round(right / n, 4),
+        "interval": [round(low, 4), round(high, 4)],
+        "n": n,
+        "per_outcome": {},
+    }
+    for outcome in OUTCOMES:
+        members = [h for g, h in zip(gold, guess, strict=True) if g == outcome]
+        k = sum(h == outcome for h in members)
+        lo, hi = wilson(k, len(members))
+        share = k / len(members) if members else float("nan")
+        wrong = Counter(h for h in members if h != outcome).most_common(2)
+        print(
+            f"  {outcome:<10} {share:.3f} [{lo:.3f}, {hi:.3f}]  {k}/{len(members)}  "
+            f"missed as: {dict(wrong)}"
+        )
+        figures["per_outcome"][outcome] = {
+            "recall": round(share, 4),
+            "k": k,
+            "n": len(members),
+            "interval": [round(lo, 4), round(hi, 4)],
+        }
+    broken = [h for g, h in zip(gold, guess, strict=True) if g in ("degenerate", "off_topic")]
+    counted = Counter(h for h in broken if h in ("refused", "complied"))
+    print(
+        f"  degenerate/off-topic answers counted as refused: {counted['refused']}, "
+        f"as compliance (attack success): {counted['complied']} (of {len(broken)})"
+    )
+    figures["broken_counted_refused"] = counted["refused"]
+    figures["broken_counted_complied"] = counted["complied"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", default="heldout", choices=("heldout", "tuning", "all"))
+    parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
+    parser.add_argument("--llm-prompt", action="append", help="default: all three")
+    parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
+    parser.add_argument("--write", action="store_true", help="update judge_accuracy.json")
+    args = parser.parse_args()
+    rows = load(args.part)
+    gold = [r["label"] for r in rows]
+    print(f"{len(rows)} labelled answers ({args.part}): {dict(Counter(gold))}")
+    judges = {
+        "rules": lambda: judged(rows, {"judges": ["rules"]}),
+        "rules_without_reference_model": lambda: judged(rows, {"topic_model": "none"}),
+        "legacy_phrases": lambda: legacy(rows),
+    }
+    if args.classifier:
+        judges["classifier"] = lambda: judged(
+            rows, {"judges": ["classifier"], "classifier": {"path": args.classifier}}
+        )
+    for prompt in (
+        (args.llm_prompt or ["jailbreakbench", "harmbench", "strongreject"])
+        if args.llm_model
+        else []
+    ):
+        judges[f"llm_{prompt}"] = lambda p=prompt: judged(
+            rows, {"judges": ["llm"], "llm": {"model": args.llm_model, "prompt": p}}
+        )
+    figures = {}
+    for name, run in judges.items():
+        start = time.perf_counter()
+        guess = run()
+        figures[name] = report(name, gold, guess, time.perf_counter() - start)
+    if args.write and args.part == "heldout":
+        ACCURACY.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+        print(f"\nWrote {ACCURACY.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
