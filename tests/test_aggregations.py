@@ -27,6 +27,9 @@ def items_for(name: str) -> list:
             )
             for _ in range(n)
         ]
+    if name == "refusal_judge_kappa":
+        outcomes = ["refused", "complied", "degenerate", "off_topic"]
+        return [f"{RNG.choice(outcomes)}|{RNG.choice(outcomes)}" for _ in range(n)]
     if name in ("weighted_perplexity", "bits_per_byte", "window_perplexity"):
         return [(float(-RNG.uniform(10, 90)), int(RNG.integers(5, 30))) for _ in range(n)]
     if name in ("nll_perplexity", "token_mean"):
@@ -38,8 +41,8 @@ def items_for(name: str) -> list:
 
 @pytest.mark.parametrize("name", sorted(n for n in LINEAR if not n.startswith("unqover")))
 def test_linear_forms_compute_the_aggregation(name):
-    form, aggregate = linear_form(name), AGGREGATIONS[name]
     items = items_for(name)
+    form, aggregate = linear_form(name).fitted(items), AGGREGATIONS[name]
     assert form.of(form.matrix(items).sum(axis=0)) == pytest.approx(aggregate(items), rel=1e-12)
     with_missing = [*items, None, None]  # an item without a value counts for nothing
     assert form.of(form.matrix(with_missing).sum(axis=0)) == pytest.approx(aggregate(items))
