@@ -44,7 +44,8 @@ def quick_record(**metrics) -> dict:
 
 
 # compsafe-table's columns before the catalogues were merged (title, where, format), plus the
-# refusal columns added with that dimension: the table must print exactly these.
+# refusal columns added with that dimension and the off-topic share of issue 22: the table
+# must print exactly these.
 HEADLINE_BEFORE = (
     ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
     ("ppl", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
@@ -62,6 +63,7 @@ HEADLINE_BEFORE = (
     ("refusal", ("metrics", "refusal/refusal_rate"), "{:.2f}"),
     ("asr", ("metrics", "refusal/attack_success"), "{:.2f}"),
     ("ref degen", ("metrics", "refusal/degenerate"), "{:.2f}"),
+    ("ref offtop", ("metrics", "refusal/off_topic"), "{:.2f}"),
     ("compress s", ("timings", "compress"), "{:.0f}"),
     ("seconds", ("timings", "total"), "{:.0f}"),
 )

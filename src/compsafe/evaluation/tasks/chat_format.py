@@ -6,7 +6,8 @@ not compliance: the refusal tasks refuse such a model unless `chat_template: off
 request is what the user wants measured.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: lm-eval may execute task modules outside the
+# package, where dataclasses cannot resolve string annotations.
 
 from collections.abc import Callable
 from dataclasses import dataclass
