@@ -57,6 +57,11 @@ CASES = [
         "compression.sparsity=1.5",
     ),
     (["-m", "compression=wanda,nope"], "compression=nope"),
+    (  # llm-compressor's modifier validates arguments the command line gives
+        ["compression=gptq", "compression.args.block_size=big"],
+        "compression.args.block_size=big",
+    ),
+    (["compression=awq", "+compression.args.n_grids=3"], "compression.args.n_grids=3"),
     pytest.param(  # indexes lm-eval's 14,000 built-in task names: seconds
         ["benchmark.lm_eval_tasks=[not_a_task]"],
         "benchmark.lm_eval_tasks=not_a_task: not an lm-eval",

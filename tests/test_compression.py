@@ -20,6 +20,7 @@ from compsafe.compression.verify import (
     verify_quantization,
 )
 from compsafe.errors import ConfigError
+from helpers import CONFIG_DIR, compose_config
 
 TARGETS, IGNORE = ["Linear"], ["re:.*lm_head"]
 PRUNERS = ["magnitude", "wanda", "sparsegpt", "gblm"]
@@ -301,3 +302,13 @@ def test_compressed_copies_are_freed(tiny_model, calibration_cfg):
         model, _ = compressed(tiny_model, spec_for(method), calibration_cfg)
         del model
     assert live() == before
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (CONFIG_DIR / "compression").glob("*.yaml"))
+)
+def test_every_shipped_method_config_passes_its_librarys_validation(name):
+    """Preflight leaves `compression.args` from our own YAMLs to this test (it validates them
+    only when the command line sets some): each one must pass llm-compressor's modifiers."""
+    cfg = compose_config(f"compression={name}")
+    assert parse_spec(cfg.compression, arguments=True).method == cfg.compression.method

@@ -198,6 +198,10 @@ def test_safety_benchmarks_end_to_end(tiny_model_dir, tmp_path):
         "benchmark.tasks.unqover.options.sample_size=3",
         "benchmark.tasks.unqover.options.min_per_cell=0",  # a smoke test: far too few for eta
         "benchmark.tasks.crows_pairs.options.sample_size=5",
+        "benchmark.tasks.refusal.options.sample_size=2",
+        "benchmark.tasks.refusal.options.attack=none",
+        "benchmark.tasks.refusal.options.max_new_tokens=8",
+        "benchmark.tasks.refusal.options.chat_template=off",  # the tiny model has no template
         "benchmark.tasks.dialect.options.source=file",
         f"benchmark.tasks.dialect.options.aae_path={aae}",
         f"benchmark.tasks.dialect.options.white_path={white}",
@@ -226,6 +230,7 @@ def test_safety_benchmarks_end_to_end(tiny_model_dir, tmp_path):
         "dialect/aae_white_ratio",
         "dialect/aae_perplexity",
         "crows_pairs/pct_stereotype",
+        "refusal/refusal_rate",
     ]:
         assert key in metrics, key
     assert any(k.startswith("bold/sentiment/domain=") for k in metrics)

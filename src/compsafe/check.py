@@ -18,9 +18,10 @@ if TYPE_CHECKING:
     from compsafe.compression.prepare import Preparation
 
 
-def check_config(cfg: DictConfig) -> Preparation:
-    """Model, compression (and its calibration), benchmark tasks and their options."""
+def check_config(cfg: DictConfig, arguments: bool = True) -> Preparation:
+    """Model, compression (and its calibration), benchmark tasks and their options.
+    `arguments=False` leaves `compression.args` to the job (llm-compressor validates them)."""
     check_model_config(cfg.model)
-    preparation = check_compression(cfg)
+    preparation = check_compression(cfg, arguments)
     check_benchmark_config(cfg.benchmark)
     return preparation

@@ -95,6 +95,12 @@ class CompressionMethod(ABC):
                 f"method {self.name} takes no extra arguments",
             )
 
+    def check_arguments(self, spec: CompressionSpec) -> None:
+        """Validation that needs the method's library (llm-compressor's pydantic modifiers):
+        run by the job before the model loads, and by preflight when the command line sets
+        `compression.args`, so that a typo elsewhere is answered without importing it."""
+        return None  # methods without a library have nothing more to validate
+
     def method_args(self, spec: CompressionSpec) -> dict[str, Any]:
         """The `compression.args` that belong to this method (the quantizer's when it is one)."""
         if self.kind == QUANTIZE and spec.quant is not None:
@@ -166,8 +172,9 @@ def _quant_spec(cfg, method: CompressionMethod) -> QuantSpec | None:
     return quantizer.resolve(spec)
 
 
-def parse_spec(cfg) -> CompressionSpec:
-    """Validate a `compression` config node into a spec, without touching any model."""
+def parse_spec(cfg, arguments: bool = True) -> CompressionSpec:
+    """Validate a `compression` config node into a spec, without touching any model;
+    `arguments` also lets the method's library validate `compression.args` (a heavy import)."""
     method = get_method(str(cfg.method))
     pattern = str(cfg.pattern)
     n_m = _parse_pattern(pattern)
@@ -188,7 +195,11 @@ def parse_spec(cfg) -> CompressionSpec:
         args={} if method.kind == QUANTIZE else dict(cfg.args or {}),
         quant=quant,
     )
-    method.check(spec)
+    methods = [method]
     if quant is not None and method.kind != QUANTIZE:
-        REGISTRY[quant.method]().check(spec)
+        methods.append(REGISTRY[quant.method]())
+    for each in methods:
+        each.check(spec)
+        if arguments:
+            each.check_arguments(spec)
     return spec

@@ -116,6 +116,9 @@ class OneshotPruning(CompressionMethod):
         )
 
     def check(self, spec: CompressionSpec) -> None:
+        """Any `compression.args` may be the modifier's: `check_arguments` decides."""
+
+    def check_arguments(self, spec: CompressionSpec) -> None:
         self.build_modifier(spec)
 
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:

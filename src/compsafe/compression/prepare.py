@@ -57,9 +57,10 @@ class Prepared:
     tokenizer_path: str
 
 
-def check_compression(cfg) -> Preparation:
-    """Validate the compression (and its calibration, when a stage needs one); no weights."""
-    spec = parse_spec(cfg.compression)
+def check_compression(cfg, arguments: bool = True) -> Preparation:
+    """Validate the compression (and its calibration, when a stage needs one); no weights.
+    `arguments`: let llm-compressor validate `compression.args` too (imports it)."""
+    spec = parse_spec(cfg.compression, arguments)
     if spec.needs_calibration:
         check_calibration_config(cfg.calibration)
     return Preparation(spec, cfg.model, cfg.compression, cfg.calibration, str(cfg.paths.cache_dir))

@@ -66,6 +66,9 @@ class OneshotQuantization(CompressionMethod):
         raise NotImplementedError
 
     def check(self, spec: CompressionSpec) -> None:
+        """Any `compression.args` may be the recipe's: `check_arguments` decides."""
+
+    def check_arguments(self, spec: CompressionSpec) -> None:
         self.recipe(spec)  # llm-compressor's modifiers validate their arguments
 
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:

@@ -52,15 +52,26 @@ def model_name(cfg) -> str:
     return Path(cfg.gguf_file).stem if cfg.gguf_file else Path(path.rstrip("/")).name
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("model.device", device, "CUDA is not available here; valid: auto, cpu")
-    if device != "cpu" and not device.startswith("cuda"):
+def check_device(device: str) -> None:
+    """The device's spelling, and CUDA's presence only when CUDA is asked for: `auto` and
+    `cpu` are checked without importing torch (the check path stays light)."""
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise ConfigError("model.device", device, "valid choices: auto, cpu, cuda, cuda:N")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "model.device", device, "CUDA is not available here; valid: auto, cpu"
+            )
+
+
+def resolve_device(device: str) -> str:
+    check_device(device)
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
     return device
 
 
@@ -129,7 +140,9 @@ def check_model_config(cfg) -> None:
         _check_local_checkpoint(path, cfg.gguf_file)
     else:
         _check_hub_cache(cfg)
-    resolve_dtype(str(cfg.dtype), resolve_device(str(cfg.device)))
+    check_device(str(cfg.device))
+    if str(cfg.dtype) not in DTYPES:
+        raise ConfigError("model.dtype", cfg.dtype, choices(DTYPES))
 
 
 def weights_location(cfg, cache_dir: str | Path) -> tuple[str, str]:
