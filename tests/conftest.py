@@ -42,15 +42,16 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_sweep(tiny_model_dir, tmp_path_factory):
-    """One real 2-job multirun (dense, magnitude 50 %) on the tiny model through the console
-    entry point, logged to W&B offline: the end-to-end tests that read a sweep share it."""
+    """One real 3-job multirun (dense, magnitude 50 %, SparseGPT 50 % after the other two) on
+    the tiny model through the console entry point, logged to W&B offline: the end-to-end
+    tests that read a sweep share it."""
     from helpers import run_compsafe, tiny_job
 
     folder = tmp_path_factory.mktemp("sweep")
     out = run_compsafe(
         "-m",
         *tiny_job(tiny_model_dir),
-        "compression=none,magnitude",
+        "compression=none,magnitude,sparsegpt",
         "logger=wandb",
         "logger.mode=offline",
         f"hydra.sweep.dir={folder}",
