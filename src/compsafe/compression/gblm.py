@@ -6,6 +6,11 @@ G = sqrt(sum over samples of (scale * dL/dW)^2), the l2 norm of the dense model'
 gradients of the language-modelling loss (scale 100, as the authors' code). Weights with the
 lowest scores are pruned per output row, or per group for N:M. No library ships it: we compute
 the gradients, then reuse llm-compressor's Wanda pipeline with our score.
+
+Mixture-of-experts models run unfused (experts.py), so each expert's matrices are layers of
+their own. An expert's gradient term sums over the tokens the router sends it; an expert that
+no calibration token reaches gets a zero gradient term, so its score is Wanda's, |W| * ||X_j||,
+with input norms over every calibration token (llm-compressor calibrates all experts).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ def gradient_norms(model, spec: CompressionSpec, calibration, scale: float) -> d
             ids = torch.tensor([sample], device=device)
             model(input_ids=ids, labels=ids).loss.backward()
             for module, total in sums.items():
+                if module.weight.grad is None:
+                    continue  # an expert no token of this sample was routed to
                 total += (module.weight.grad.float() * scale) ** 2
                 module.weight.grad = None
     finally:

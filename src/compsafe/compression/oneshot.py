@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionMethod, CompressionSpec
+from compsafe.compression.layers import EXPERTS, LINEAR
 from compsafe.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class OneshotPruning(CompressionMethod):
     """A pruning modifier run once over the calibration set; subclasses name the modifier."""
 
     needs_calibration = True
+    handles = frozenset({LINEAR, EXPERTS})
+    linearizes_experts = True
     modifier_path: ClassVar[str]  # "module:ClassName"
 
     def modifier_class(self):

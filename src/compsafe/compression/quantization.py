@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 from compsafe.compression.base import QUANTIZE, CompressionMethod, CompressionSpec, QuantSpec
-from compsafe.compression.layers import target_layers
+from compsafe.compression.layers import EXPERTS, LINEAR, target_layers
 from compsafe.compression.oneshot import build, import_class, run_oneshot
 
 
@@ -57,6 +57,8 @@ class OneshotQuantization(CompressionMethod):
 
     kind = QUANTIZE
     needs_calibration = True
+    handles = frozenset({LINEAR, EXPERTS})
+    linearizes_experts = True
     fixed: ClassVar[dict[str, Any]] = {}  # scheme values the method defines (int8: 8 bits)
 
     def resolve(self, quant: QuantSpec) -> QuantSpec:
