@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from compsafe.compression.layers import EXPERTS, LINEAR
+from compsafe.compression.layers import LINEAR
 from compsafe.errors import ConfigError, choices
 from compsafe.registry import Registry
 

@@ -20,7 +20,7 @@ import logging
 from compsafe.compression.base import CompressionSpec, register
 from compsafe.compression.layers import target_layers
 from compsafe.compression.masks import n_m_mask, row_mask
-from compsafe.compression.oneshot import OneshotPruning, run_oneshot
+from compsafe.compression.oneshot import OneshotPruning, library_limits, run_oneshot
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +97,5 @@ class GBLM(OneshotPruning):
         modifier = self.build_modifier(spec)
         log.info("GBLM: gradients of the dense model over %d samples", len(calibration))
         modifier._gradients = gradient_norms(model, spec, calibration, modifier.gradient_scale)
-        run_oneshot(model, tokenizer, calibration, [modifier])
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, calibration, [modifier])

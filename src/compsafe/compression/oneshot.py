@@ -46,6 +46,36 @@ def forget_fx_wraps():
                 del table[key]
 
 
+# llm-compressor's own limits, as its errors word them: (text in the error, what it means).
+LIBRARY_LIMITS = (
+    (
+        "expects a tensor with <= 2 dimensions",
+        "its calibration hooks take 2- or 3-D layer inputs, and a layer here gets 4-D ones "
+        "(DeepSeek's kv_b_proj): add it to compression.ignore, or methods that can: magnitude, "
+        "rtn, gptq, awq, int8",
+    ),
+    (
+        "Found a final incomplete set with matches",
+        "llm-compressor has no AWQ layer mappings for this architecture; "
+        "methods that can: rtn, gptq, int8",
+    ),
+)
+
+
+@contextmanager
+def library_limits(method: str, model):
+    """A known limit of llm-compressor on this architecture becomes one line naming it."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as err:
+        for text, meaning in LIBRARY_LIMITS:
+            if text in str(err):
+                raise ConfigError(
+                    "compression.method", method, f"{type(model).__name__}: {meaning}"
+                ) from None
+        raise
+
+
 def run_oneshot(model, tokenizer, calibration, recipe: list) -> None:
     """Apply `recipe` to `model` in place over the calibration set (or data-free when None)."""
     from llmcompressor import oneshot
@@ -127,4 +157,5 @@ class OneshotPruning(CompressionMethod):
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
         if calibration is None:
             raise ValueError(f"{self.name} needs calibration data")
-        run_oneshot(model, tokenizer, calibration, [self.build_modifier(spec)])
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, calibration, [self.build_modifier(spec)])

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from compsafe.compression.base import QUANTIZE, CompressionMethod, CompressionSpec, QuantSpec
 from compsafe.compression.layers import EXPERTS, LINEAR, target_layers
-from compsafe.compression.oneshot import build, import_class, run_oneshot
+from compsafe.compression.oneshot import build, import_class, library_limits, run_oneshot
 
 
 def config_groups(spec: CompressionSpec) -> dict[str, Any]:
@@ -75,5 +75,6 @@ class OneshotQuantization(CompressionMethod):
 
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
         data = calibration if self.needs_calibration else None
-        run_oneshot(model, tokenizer, data, self.recipe(spec))
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, data, self.recipe(spec))
         materialize(model, spec)

@@ -109,7 +109,9 @@ def check_none_left_dense(model, spec: CompressionSpec) -> None:
     ]
     if left:
         raise CompressionMismatch(
-            f"{spec.label}: {len(left)} targeted matrices left (nearly) dense, e.g. {left[0]}"
+            f"{spec.label}: {len(left)} targeted matrices left (nearly) dense, e.g. {left[0]} "
+            "(a layer the method never saw run, such as one used through its weight: "
+            "compression.ignore takes it out)"
         )
 
 
