@@ -112,7 +112,14 @@ def prepare_and_evaluate(
     """Get the model, evaluate it (items into the staging folder), publish the items, fill in."""
     staging = staging_dir(output_dir)
     prepared = preparation.prepare(record)
-    log.info("Measured sparsity: %.4f", record["compression"]["measured_sparsity"])
+    facts = record["compression"]
+    log.info(
+        "Measured sparsity: %.4f of the targeted weights (%.1f %% of the non-embedding weights),"
+        " %.4f overall",
+        facts["measured_sparsity"],
+        100 * facts["targeted_share"],
+        facts["overall_sparsity"],
+    )
     result = evaluate(
         prepared.model,
         prepared.tokenizer,
