@@ -30,7 +30,7 @@ CONV1D = (ConfigError, "Conv1D layers (conv1d, e.g. transformer.h.0.attn.c_attn)
 NO_AWQ_MAPPING = (ConfigError, "no AWQ layer mappings")
 FOUR_D = (ConfigError, "a layer here gets 4-D ones")
 DT_PROJ_INPUTS = (ConfigError, "dt_proj has 4 inputs, not a multiple of 32")
-DT_PROJ_DENSE = (CompressionMismatch, "left (nearly) dense, e.g. backbone.layers.0.mixer.dt_proj")
+DT_PROJ_DENSE = (ConfigError, "left dense, e.g. backbone.layers.0.mixer.dt_proj: the method never")
 REFUSED = {
     **{("gpt2", m): CONV1D for m in METHODS if m != "magnitude"},
     ("gpt_neox", "awq"): NO_AWQ_MAPPING,

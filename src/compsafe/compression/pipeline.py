@@ -13,6 +13,7 @@ from compsafe.compression.verify import (
     check_layer_kinds,
     check_layer_shapes,
     check_targeted,
+    refuse_left_dense,
     restore_mask,
     snapshot_mask,
     verify_mask_kept,
@@ -51,6 +52,7 @@ def run_stages(model, spec: CompressionSpec, stages, tokenizer, calibration) -> 
         log.info("Compressing: %s (%s)", spec.label, stage.name)
         stage.apply(model, spec, calibration=calibration, tokenizer=tokenizer)
         if stage.kind == PRUNE:
+            refuse_left_dense(model, spec, stage.name)
             stats["sparsity_after_pruning"] = verify_pruning(model, spec)["measured_sparsity"]
             zeros = snapshot_mask(model, spec) if spec.quant else None
         else:

@@ -99,19 +99,37 @@ def check_targeted(model, spec: CompressionSpec, asked: int) -> None:
         )
 
 
-def check_none_left_dense(model, spec: CompressionSpec) -> None:
-    """No targeted matrix is (nearly) dense: a method that skips experts fails here."""
+def left_dense(model, spec: CompressionSpec) -> list[str]:
+    """The targeted matrices pruned to less than half the target: left out by the method."""
     floor = spec.target_sparsity * LEFT_DENSE
-    left = [
+    return [
         m.name
         for m in target_matrices(model, spec.targets, spec.ignore)
         if float((m.weight == 0).float().mean()) < floor
     ]
+
+
+def refuse_left_dense(model, spec: CompressionSpec, method: str) -> None:
+    """Right after a calibrated method prunes: a matrix it left dense is one it never saw run
+    (a model that applies a layer through its weight, as Mamba does with dt_proj): one line
+    that says how to leave it out, not a failed verification."""
+    left = left_dense(model, spec)
+    if left:
+        raise ConfigError(
+            "compression.method",
+            method,
+            f"{len(left)} targeted matrices left dense, e.g. {left[0]}: the method never saw "
+            "them run (the model uses them through their weights); compression.ignore takes "
+            "them out, or magnitude prunes them",
+        )
+
+
+def check_none_left_dense(model, spec: CompressionSpec) -> None:
+    """No targeted matrix is (nearly) dense: a method that skips experts fails here."""
+    left = left_dense(model, spec)
     if left:
         raise CompressionMismatch(
-            f"{spec.label}: {len(left)} targeted matrices left (nearly) dense, e.g. {left[0]} "
-            "(a layer the method never saw run, such as one used through its weight: "
-            "compression.ignore takes it out)"
+            f"{spec.label}: {len(left)} targeted matrices left (nearly) dense, e.g. {left[0]}"
         )
 
 
