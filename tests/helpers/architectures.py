@@ -49,6 +49,10 @@ def _configs() -> dict:
                 "v_head_dim": 16,
             },
         ),
+        "gpt_oss": (
+            t.GptOssConfig,
+            {**ATTENTION, **MOE, "num_local_experts": 4, "head_dim": 16, "sliding_window": 16},
+        ),
     }
 
 
@@ -66,8 +70,9 @@ ARCHITECTURES = (
     "qwen3_moe",
     "mamba",
     "deepseek_v3",
+    "gpt_oss",
 )
-MOE_ARCHITECTURES = ("mixtral", "qwen3_moe", "deepseek_v3")
+MOE_ARCHITECTURES = ("mixtral", "qwen3_moe", "deepseek_v3", "gpt_oss")
 
 
 def build_architecture(name: str, tokenizer_dir: Path, folder: Path) -> Path:
