@@ -6,7 +6,6 @@ model still generates. docs/architectures.md holds the table these tests pin."""
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 import torch
@@ -17,7 +16,7 @@ from compsafe.compression.masks import n_m_violations
 from compsafe.compression.pipeline import compress_model
 from compsafe.compression.verify import CompressionMismatch
 from compsafe.errors import ConfigError
-from helpers.architectures import ARCHITECTURES, build_architecture
+from helpers.architectures import ARCHITECTURES, distinct_per_group, linear_maps
 
 PRUNERS = ("magnitude", "wanda", "sparsegpt", "gblm")
 QUANTIZERS = ("rtn", "gptq", "awq", "int8")
@@ -66,86 +65,8 @@ def spec_for(method: str, pattern: str = "unstructured", ignore=IGNORE):
     )
 
 
-@pytest.fixture(scope="module")
-def calibration_cfg(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("calib") / "calib.txt"
-    corpus.write_text(
-        "\n\n".join(
-            f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(200)
-        )
-    )
-    return OmegaConf.create(
-        {
-            "name": "t",
-            "source": "file",
-            "path": str(corpus),
-            "subset": None,
-            "data_files": None,
-            "split": "train",
-            "text_field": "text",
-            "num_samples": 2,
-            "seq_len": 32,
-            "seed": 0,
-        }
-    )
-
-
-@pytest.fixture(scope="session")
-def zoo(tiny_model_dir, tmp_path_factory):
-    """{architecture: folder}, each built on first use."""
-    folders: dict = {}
-
-    def get(name: str):
-        if name not in folders:
-            folders[name] = build_architecture(name, tiny_model_dir, tmp_path_factory.mktemp(name))
-        return folders[name]
-
-    return get
-
-
-@pytest.fixture(scope="session")
-def loaded(zoo):
-    """{architecture: (model, tokenizer)}, each loaded once."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    models: dict = {}
-
-    def get(name: str):
-        if name not in models:
-            folder = zoo(name)
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
-            models[name] = (model, AutoTokenizer.from_pretrained(folder))
-        return models[name]
-
-    return get
-
-
-def linear_maps(model) -> dict[str, torch.Tensor]:
-    """Every [out, in] linear map of the model but the head, found without compsafe's matcher:
-    Linear weights, Conv1D weights transposed, one slice per expert of 3-D expert parameters."""
-    maps = {}
-    for name, module in model.named_modules():
-        if name.endswith("lm_head"):
-            continue
-        if isinstance(module, torch.nn.Linear):
-            maps[name] = module.weight.detach()
-        elif type(module).__name__ == "Conv1D":
-            maps[name] = module.weight.detach().t()
-        for pname, param in module.named_parameters(recurse=False):
-            if param.dim() == 3 and "experts" in name:
-                transposed = getattr(module, "is_transposed", False)
-                for e, weight in enumerate(param.detach()):
-                    maps[f"{name}.{pname}[{e}]"] = weight.t() if transposed else weight
-    return maps
-
-
-def distinct_per_group(weight: torch.Tensor, group: int | None) -> int:
-    rows = weight.reshape(-1, group) if group else weight
-    return max(len(torch.unique(row)) for row in rows)
-
-
-def compress(loaded, arch, method, calibration_cfg, **kwargs):
-    base, tokenizer = loaded(arch)
+def compress(arch_model, arch, method, calibration_cfg, **kwargs):
+    base, tokenizer = arch_model(arch)
     model = copy.deepcopy(base)
     stats = compress_model(model, spec_for(method, **kwargs), tokenizer, calibration_cfg)
     return model, stats, tokenizer
@@ -174,25 +95,25 @@ def check_everything_compressed(model, stats, method):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("arch", ARCHITECTURES)
-def test_every_method_on_every_architecture(loaded, calibration_cfg, arch, method):
+def test_every_method_on_every_architecture(arch_model, arch_calibration, arch, method):
     refusal = REFUSED.get((arch, method))
     if refusal is None:
-        model, stats, _ = compress(loaded, arch, method, calibration_cfg)
+        model, stats, _ = compress(arch_model, arch, method, arch_calibration)
         check_everything_compressed(model, stats, method)
         return
     error, text = refusal
     with pytest.raises(error) as caught:
-        compress(loaded, arch, method, calibration_cfg)
+        compress(arch_model, arch, method, arch_calibration)
     assert text in str(caught.value)
     assert "\n" not in str(caught.value)  # one line
 
 
 @pytest.mark.parametrize("method", ["magnitude", "wanda", "sparsegpt", "rtn", "gptq"])
 @pytest.mark.parametrize("arch", ["mixtral", "qwen3_moe"])
-def test_moe_coverage_counts_the_experts(loaded, calibration_cfg, arch, method):
+def test_moe_coverage_counts_the_experts(arch_model, arch_calibration, arch, method):
     """The record's shares count the fused experts (most of an MoE model's weights): on the
     old code magnitude left them dense while reporting 50 %."""
-    model, stats, _ = compress(loaded, arch, method, calibration_cfg)
+    model, stats, _ = compress(arch_model, arch, method, arch_calibration)
     experts = {n: w for n, w in linear_maps(model).items() if ".experts." in n}
     if method in PRUNERS:
         assert all(
@@ -210,118 +131,75 @@ def test_moe_coverage_counts_the_experts(loaded, calibration_cfg, arch, method):
         assert stats["quantized_share"] > 0.99
 
 
-def test_gblm_on_qwen3_moe_prunes_every_expert(loaded, calibration_cfg):
+def test_gblm_on_qwen3_moe_prunes_every_expert(arch_model, arch_calibration):
     """GBLM failed with a KeyError on Qwen3-MoE; experts no calibration token is routed to get
     Wanda's score (a zero gradient term), so every expert is pruned."""
-    model, stats, _ = compress(loaded, "qwen3_moe", "gblm", calibration_cfg)
+    model, stats, _ = compress(arch_model, "qwen3_moe", "gblm", arch_calibration)
     check_everything_compressed(model, stats, "gblm")
 
 
-def test_gpt2_conv1d_n_m_groups_run_along_the_inputs(loaded, calibration_cfg):
+def test_gpt2_conv1d_n_m_groups_run_along_the_inputs(arch_model, arch_calibration):
     """Conv1D stores [in, out]: 2:4 groups must be 4 consecutive inputs of one output."""
-    model, stats, _ = compress(loaded, "gpt2", "magnitude", calibration_cfg, pattern="2:4")
+    model, stats, _ = compress(arch_model, "gpt2", "magnitude", arch_calibration, pattern="2:4")
     conv = model.transformer.h[0].attn.c_attn.weight.detach()  # [in, out]
     assert n_m_violations(conv.t(), 2, 4) == 0
     assert n_m_violations(conv, 2, 4) > 0  # along the stored rows it would not hold
     assert stats["measured_sparsity"] == pytest.approx(0.5)
 
 
-def test_deepseek_wanda_runs_once_kv_b_proj_is_ignored(loaded, calibration_cfg):
+def test_deepseek_wanda_runs_once_kv_b_proj_is_ignored(arch_model, arch_calibration):
     """The refusal's advice works: ignore the layer fed 4-D inputs, the rest is pruned."""
     ignore = [*IGNORE, "re:.*kv_b_proj"]
-    model, stats, _ = compress(loaded, "deepseek_v3", "wanda", calibration_cfg, ignore=ignore)
+    model, stats, _ = compress(arch_model, "deepseek_v3", "wanda", arch_calibration, ignore=ignore)
     assert stats["measured_sparsity"] == pytest.approx(0.5)
     assert float((model.model.layers[0].self_attn.kv_b_proj.weight == 0).float().mean()) < 0.01
 
 
-def test_verification_fails_when_the_experts_are_left_dense(loaded):
+def test_verification_fails_when_the_experts_are_left_dense(arch_model):
     """A method that prunes only what an nn.Linear matcher sees (the old magnitude) fails
     verification, naming an expert."""
     from compsafe.compression import get_method
     from compsafe.compression.verify import verify_pruning
 
-    model = copy.deepcopy(loaded("mixtral")[0])
+    model = copy.deepcopy(arch_model("mixtral")[0])
     get_method("magnitude").apply(model, spec_for("magnitude", ignore=[*IGNORE, "re:.*experts"]))
     with pytest.raises(CompressionMismatch, match=r"experts\.gate_up_proj\[0\]"):
         verify_pruning(model, spec_for("magnitude"))
 
 
-def prepared(model_dir, cache_dir, method: str, calibration_path):
-    from compsafe.compression.prepare import check_compression
-    from compsafe.results.record import new_record
-    from helpers import compose_config
-
-    cfg = compose_config(
-        "logger=none",
-        f"model.path={model_dir}",
-        f"compression={method}",
-        "compression.group_size=32",
-        f"paths.cache_dir={cache_dir}",
-        "calibration.source=file",
-        f"calibration.path={calibration_path}",
-        "calibration.num_samples=2",
-        "calibration.seq_len=32",
-    )
-    record = new_record({})
-    preparation = check_compression(cfg)
-    record["compression"] = preparation.record()
-    return record, preparation.prepare(record).model
+DISPLAY = {
+    "Llama": "llama",
+    "Qwen2": "qwen2",
+    "Qwen3": "qwen3",
+    "Gemma-2": "gemma2",
+    "Gemma-3 text": "gemma3",
+    "Phi-3": "phi3",
+    "GPT-2": "gpt2",
+    "GPT-NeoX": "gpt_neox",
+    "OPT": "opt",
+    "Mixtral": "mixtral",
+    "Qwen3-MoE": "qwen3_moe",
+    "DeepSeek-V3": "deepseek_v3",
+    "gpt-oss": "gpt_oss",
+    "Mamba": "mamba",
+}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("method", ["wanda", "rtn"])
-def test_compressed_moe_reloads_from_the_cache_with_its_experts(
-    zoo, calibration_cfg, tmp_path, method
-):
-    """llm-compressor leaves experts unfused, a layout that reloads with fresh random experts:
-    pruned MoE models are repacked and reload equal; quantized ones are not cached."""
-    folder = zoo("mixtral")
-    first, fresh = prepared(folder, tmp_path, method, calibration_cfg.path)
-    second, again = prepared(folder, tmp_path, method, calibration_cfg.path)
-    assert first["compression"]["targeted_share"] > 0.99
-    ids = torch.tensor([[1, 5, 6, 7]])
-    assert torch.allclose(fresh(ids).logits, again(ids).logits, atol=1e-5)
-    if method == "rtn":
-        assert second["compression"]["cache"] == {"hit": False, "path": None}
-    else:
-        assert second["compression"]["cache"]["hit"] is True
-        assert second["compression"]["overall_sparsity"] == first["compression"]["overall_sparsity"]
+def test_the_documented_table_is_the_tested_one():
+    """docs/architectures.md's matrix says "yes" exactly where this file expects compression."""
+    from helpers import REPO
 
-
-@pytest.mark.slow
-def test_evaluation_runs_on_every_architecture(zoo, tmp_path):
-    """The real job on each architecture (magnitude, which compresses them all): a perplexity
-    window and one generation, the record's coverage filled in."""
-    from compsafe.results.files import RESULTS_FILE
-    from helpers import run_compsafe
-
-    paths = ",".join(str(zoo(arch)) for arch in ARCHITECTURES)
-    out = run_compsafe(
-        "-m",
-        "model=hf",
-        f"model.path={paths}",
-        "compression=magnitude",
-        "compression.cache=false",
-        "logger=none",
-        "benchmark=[perplexity,refusal]",
-        "benchmark.tasks.perplexity.options.window=32",
-        "benchmark.tasks.perplexity.options.max_windows=1",
-        "benchmark.tasks.refusal.options.sample_size=1",
-        "benchmark.tasks.refusal.options.sets=[harmbench]",
-        "benchmark.tasks.refusal.options.attack=none",
-        "benchmark.tasks.refusal.options.max_new_tokens=4",
-        "benchmark.tasks.refusal.options.chat_template=off",
-        f"hydra.sweep.dir={tmp_path}",
-    )
-    assert out.returncode == 0, out.stderr[-4000:]
-    records = [json.loads(p.read_text()) for p in tmp_path.glob(f"*/{RESULTS_FILE}")]
-    assert len(records) == len(ARCHITECTURES)
-    for record in records:
-        assert record["status"] == "completed", record["error"]
-        assert record["metrics"]["perplexity/token_perplexity"] > 1
-        assert "refusal/refusal_rate" in record["metrics"]
-        compression = record["compression"]
-        assert compression["measured_sparsity"] == pytest.approx(0.5, abs=0.005)
-        assert 0.9 < compression["targeted_share"] <= 1
-        assert compression["overall_sparsity"] > 0.45
-    assert "overall" in out.stdout
+    lines = (REPO / "docs" / "architectures.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| architecture |"))
+    methods = [cell.strip() for cell in header.strip("|").split("|")][1:]
+    assert tuple(methods) == METHODS
+    seen = set()
+    for line in lines[lines.index(header) + 2 :]:
+        if not line.startswith("|"):
+            break
+        name, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        arch = DISPLAY[name.rsplit(" (", 1)[0]]
+        seen.add(arch)
+        for method, cell in zip(methods, cells, strict=True):
+            assert (cell == "yes") == ((arch, method) not in REFUSED), (arch, method, cell)
+    assert seen == set(ARCHITECTURES)

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 DIMS = {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4}
 ATTENTION = {**DIMS, "num_key_value_heads": 2, "intermediate_size": 128}
@@ -95,3 +99,29 @@ def build_architecture(name: str, tokenizer_dir: Path, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def linear_maps(model) -> dict[str, torch.Tensor]:
+    """Every [out, in] linear map of the model but the head, found without compsafe's matcher:
+    Linear weights, Conv1D weights transposed, one slice per expert of 3-D expert parameters."""
+    import torch
+
+    maps = {}
+    for name, module in model.named_modules():
+        if name.endswith("lm_head"):
+            continue
+        if isinstance(module, torch.nn.Linear):
+            maps[name] = module.weight.detach()
+        elif type(module).__name__ == "Conv1D":
+            maps[name] = module.weight.detach().t()
+        for pname, param in module.named_parameters(recurse=False):
+            if param.dim() == 3 and "experts" in name:
+                transposed = getattr(module, "is_transposed", False)
+                for e, weight in enumerate(param.detach()):
+                    maps[f"{name}.{pname}[{e}]"] = weight.t() if transposed else weight
+    return maps
+
+
+def distinct_per_group(weight: torch.Tensor, group: int | None) -> int:
+    rows = weight.reshape(-1, group) if group else weight
+    return max(len(torch.unique(row)) for row in rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from compsafe.compression.base import REGISTRY, CompressionSpec
+from compsafe.compression.base import NONE, REGISTRY, CompressionSpec
 from compsafe.compression.layers import (
     EXPERTS,
     coverage,
@@ -58,7 +58,7 @@ def check_layer_kinds(model, spec: CompressionSpec) -> None:
         for kind, (name, cls) in found.items():
             if kind in method.handles:
                 continue
-            able = sorted(n for n, c in REGISTRY.items() if kind in c.handles and c.kind != "none")
+            able = sorted(n for n, c in REGISTRY.items() if kind in c.handles and c.kind != NONE)
             raise ConfigError(
                 "compression.method",
                 stage,
