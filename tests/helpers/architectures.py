@@ -123,5 +123,6 @@ def linear_maps(model) -> dict[str, torch.Tensor]:
 
 
 def distinct_per_group(weight: torch.Tensor, group: int | None) -> int:
+    """The most distinct values in any quantization group (a row when `group` is None)."""
     rows = weight.reshape(-1, group) if group else weight
-    return max(len(torch.unique(row)) for row in rows)
+    return max(len(row.unique()) for row in rows)
