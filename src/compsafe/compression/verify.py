@@ -49,7 +49,7 @@ def check_layer_shapes(model, spec: CompressionSpec) -> None:
 
 def check_layer_kinds(model, spec: CompressionSpec) -> None:
     """Every targeted layer is of a kind each stage compresses: else one line, right after
-    the model loads, naming the layer type and the methods that can."""
+    the model loads, naming the layer type and the methods (of the stage's kind) that can."""
     found: dict[str, tuple[str, str]] = {}
     for name, module, kind in target_modules(model, spec.targets, spec.ignore):
         found.setdefault(kind, (name, type(module).__name__))
@@ -59,12 +59,18 @@ def check_layer_kinds(model, spec: CompressionSpec) -> None:
             if kind in method.handles:
                 continue
             able = sorted(n for n, c in REGISTRY.items() if kind in c.handles and c.kind != NONE)
+            none_alike = f"no {method.kind} method can; " if method.kind not in kinds(able) else ""
             raise ConfigError(
-                "compression.method",
+                "compression.method" if stage == spec.method else "compression.quantize",
                 stage,
                 f"{cls} layers ({kind}, e.g. {name}) it cannot compress; "
-                f"methods that can: {', '.join(able)}",
+                f"{none_alike}methods that can: {', '.join(able)}",
             )
+
+
+def kinds(names: list[str]) -> set[str]:
+    """The kinds (prune, quantize) of the named methods."""
+    return {REGISTRY[n].kind for n in names}
 
 
 def snapshot_mask(model, spec: CompressionSpec) -> dict[str, torch.Tensor]:
