@@ -203,3 +203,28 @@ def test_the_documented_table_is_the_tested_one():
         for method, cell in zip(methods, cells, strict=True):
             assert (cell == "yes") == ((arch, method) not in REFUSED), (arch, method, cell)
     assert seen == set(ARCHITECTURES)
+
+
+def test_gblm_expert_no_token_reaches_is_pruned_by_wandas_score(arch_model, arch_calibration):
+    """With one token that has a target, the router sends it to 2 of Mixtral's 4 experts: the
+    other two get a zero gradient term (the documented rule) and are still pruned to 50 %, by
+    |W| x ||X|| (llm-compressor runs every expert on every token for the input norms)."""
+    from compsafe.compression import experts
+    from compsafe.compression.calibration import build_calibration
+    from compsafe.compression.gblm import gradient_norms
+
+    base, tokenizer = arch_model("mixtral")
+    one_token = OmegaConf.merge(arch_calibration, {"num_samples": 1, "seq_len": 2})
+    model = copy.deepcopy(base)
+    experts.linearize(model)
+    norms = gradient_norms(model, spec_for("gblm"), build_calibration(one_token, tokenizer), 100.0)
+    names = {module: name for name, module in model.named_modules()}
+    silent = {names[m] for m, g in norms.items() if not g.any() and ".experts." in names[m]}
+    assert len(silent) == 2 * 3  # two experts x (gate, up, down): only token 0 has a target
+    model = copy.deepcopy(base)
+    stats = compress_model(model, spec_for("gblm"), tokenizer, one_token)
+    assert stats["measured_sparsity"] == pytest.approx(0.5)
+    maps = linear_maps(model)
+    assert all(
+        float((w == 0).float().mean()) == pytest.approx(0.5, abs=0.02) for w in maps.values()
+    )
