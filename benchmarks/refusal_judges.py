@@ -78,9 +78,7 @@ def judged(rows: list[dict], options: dict, key: str = "outcome") -> list[str]:
     return [j[key] for j in get_scorer("refusal_judge", options).judge_answers(answers)]
 
 
-def report(
-    name: str, gold: list[str], guess: list[str], seconds: float, groups: list[str]
-) -> dict:
+def report(name: str, gold: list[str], guess: list[str], seconds: float, groups: list[str]) -> dict:
     """Print one judge's figures; return them for judge_accuracy.json."""
     n = len(gold)
     right = sum(g == h for g, h in zip(gold, guess, strict=True))
