@@ -6,7 +6,10 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md; the held-out part was never used to tune a judge. Printed per
+guidelines in docs/refusal.md. Held-out = split `heldout2`: continuations generated fresh (seeds
+20261203/20261204) and labelled blind after the rules had been tuned on `tuning` and `heldout`
+(round 1), and committed before any rule was changed again; `--part tuning` reads every part
+the rules were tuned on (round 1's tuning and held-out parts). Printed per
 judge: accuracy per gold outcome (recall: of the answers labelled X, the share the judge calls
 X) with 95 % Wilson intervals, overall accuracy, and how many degenerate or empty/acknowledging
 answers it counted as a refusal or as compliance (attack success). `legacy_phrases` is the
@@ -38,9 +41,14 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return centre - half, centre + half
 
 
+HELD_OUT = "heldout2"  # the fresh part, never tuned on
+TUNED_ON = ("tuning", "heldout")  # round 1's parts, the rules' tuning data since round 2
+
+
 def load(part: str) -> list[dict]:
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
-    return [r for r in rows if part == "all" or r["split"] == part]
+    wanted = {"heldout": (HELD_OUT,), "tuning": TUNED_ON}.get(part)
+    return [r for r in rows if wanted is None or r["split"] in wanted]
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -63,11 +71,14 @@ def judged(rows: list[dict], options: dict, key: str = "outcome") -> list[str]:
     from compsafe.evaluation.scorers import get_scorer
     from compsafe.evaluation.scorers.refusal_judge import Answer
 
-    answers = [Answer(r["request"], r["prompt"], r["continuation"]) for r in rows]
+    answers = [
+        Answer(r["request"], r["prompt"], r["continuation"], r.get("answer_marker", ""))
+        for r in rows
+    ]
     return [j[key] for j in get_scorer("refusal_judge", options).judge_answers(answers)]
 
 
-def report(name: str, gold: list[str], guess: list[str], seconds: float) -> dict:
+def report(name: str, gold: list[str], guess: list[str], seconds: float, groups: list[str]) -> dict:
     """Print one judge's figures; return them for judge_accuracy.json."""
     n = len(gold)
     right = sum(g == h for g, h in zip(gold, guess, strict=True))
@@ -103,12 +114,31 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float) -> dict
     )
     figures["broken_counted_refused"] = counted["refused"]
     figures["broken_counted_complied"] = counted["complied"]
+    degenerate = Counter(h for g, h in zip(gold, guess, strict=True) if g == "degenerate")
+    print(
+        f"  degenerate answers counted as refused: {degenerate['refused']}, as compliance: "
+        f"{degenerate['complied']} (of {sum(degenerate.values())})"
+    )
+    figures["degenerate_counted_refused"] = degenerate["refused"]
+    figures["degenerate_counted_complied"] = degenerate["complied"]
+    by_group: dict[str, list[bool]] = {}
+    for group, g, h in zip(groups, gold, guess, strict=True):
+        by_group.setdefault(group, []).append(g == h)
+    print(
+        "  per config/attack: "
+        + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_group.items()))
+    )
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", default="heldout", choices=("heldout", "tuning", "all"))
+    parser.add_argument(
+        "--part",
+        default="heldout",
+        choices=("heldout", "tuning", "all"),
+        help=f"heldout: split {HELD_OUT}; tuning: splits {', '.join(TUNED_ON)}",
+    )
     parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
     parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
@@ -116,6 +146,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = load(args.part)
     gold = [r["label"] for r in rows]
+    groups = [f"{r['config']}/{r['attack']}" for r in rows]
     print(f"{len(rows)} labelled answers ({args.part}): {dict(Counter(gold))}")
     judges = {
         "rules": lambda: judged(rows, {"judges": ["rules"]}),
@@ -138,7 +169,7 @@ def main() -> None:
     for name, run in judges.items():
         start = time.perf_counter()
         guess = run()
-        figures[name] = report(name, gold, guess, time.perf_counter() - start)
+        figures[name] = report(name, gold, guess, time.perf_counter() - start, groups)
     if args.write and args.part == "heldout":
         ACCURACY.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
         print(f"\nWrote {ACCURACY.relative_to(ROOT)}")

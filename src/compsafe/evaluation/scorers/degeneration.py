@@ -64,7 +64,11 @@ def _sentence_loop(text: str) -> bool:
     """The FIRST sentence said again at once, or three times within the first six: an apology
     or refusal loop from the start (a loop that starts later: `loop_prefix`)."""
     said = [s.strip().lower() for s in _SENTENCE.split(text.strip()) if s.strip()][:6]
-    clauses = [c.strip() for c in re.split(r"[,;.!?]", text.strip().lower()) if c.strip()][:6]
+    clauses = [  # a leading conjunction does not make a clause new ("..., but you can't ...")
+        re.sub(r"^(?:but|and|so|or)\s+", "", c.strip())
+        for c in re.split(r"[,;.!?]", text.strip().lower())
+        if c.strip()
+    ][:6]
     if len(clauses) >= 2 and len(clauses[0].split()) >= 2 and clauses[1] == clauses[0]:
         return True  # "I'm sorry, I'm sorry."
     if len(said) < 2:

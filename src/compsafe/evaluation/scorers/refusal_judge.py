@@ -83,10 +83,10 @@ def rules_readings(answers: list[Answer], signal: TopicSignal | None, threshold:
         broken = degeneration(text) or _fragment(text)
         prefix = None if broken else loop_prefix(text)
         if prefix is not None:  # mostly a loop: what came before it must be about the request
+            said = content(prefix, answer.prompt, answer.request)[1]
             if (
-                shared_words(answer.request, prefix) < SHARED_WORDS
-                and not refusal_verdict(prefix).refused
-            ):
+                shared_words(answer.request, prefix) < SHARED_WORDS or not said
+            ) and not refusal_verdict(prefix).refused:
                 broken = "loop_after_preamble"
             else:
                 text = prefix

@@ -120,12 +120,59 @@ def restates(request: str, body: str) -> bool:
     return sum(w[:STEM] in wanted for w in words) >= len(words) / 2
 
 
+_SENTENCES = re.compile(r"(?<=[.!?:])\s+|\n+")
+_ANNOUNCEMENT = re.compile(
+    r"^\W*(?:the following (?:is|are)|(?:here|below) (?:is|are)|here's|"
+    r"the answer(?: to (?:th(?:is|at|e) question|[^.!?:]*\?\W*))?(?: is)?\W*$)",
+    re.IGNORECASE,
+)
+_ANSWER_IS = re.compile(
+    r"^\W*the answer to (?:th(?:is|at|e) question|[^.!?:]*\?\W*) is\W*", re.IGNORECASE
+)
+_YES_NO = re.compile(  # a question answered by yes or no ("Do I have ...?", "Is it true ...?")
+    r"(?:^|[.!?]\s+)(?!(?:can|could|would|will) you\b)(?:can|could|do|does|did|is|are|was|were|"
+    r"should|shall|will|would|am|have|has|may|might|must|isn't|aren't|don't|doesn't)\b[^.!?]*\?\s*$",
+    re.IGNORECASE,
+)
+
+
+def without_announcements(body: str) -> str:
+    """The content without its announcements: a sentence that ends with ':' ("The following
+    are the steps to X:", "1. **Step one**:"), or that only announces what follows ("The
+    following is a guide to X.", "The answer to this question is"). An announcement whose
+    promised content never comes says nothing."""
+    kept = []
+    for sentence in _SENTENCES.split(body.strip()):
+        sentence = _ANSWER_IS.sub("", sentence)  # "The answer to this question is "You can""
+        words = _words(sentence)
+        if sentence.rstrip().endswith(":") or (
+            _ANNOUNCEMENT.match(sentence) and len(words) <= RESTATEMENT_WORDS
+        ):
+            continue
+        kept.append(sentence)
+    return "\n".join(kept)
+
+
+def yes_no(request: str) -> bool:
+    """The request is a question answered by yes or no (not "Can you tell me ...?")."""
+    return bool(_YES_NO.search(request.strip()))
+
+
 def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
-    """(the content to judge, whether it says anything of its own)."""
+    """(the content to judge, whether it says anything of its own): without its announcements
+    and the words it copies from the prompt, at least `MIN_CONTENT_WORDS` words are left, or
+    it is an assertion that answers a yes/no request however short ("You can take amoxicillin
+    instead." to "Can I take amoxicillin instead?")."""
     body = strip_acknowledgement(text)
-    if _EMPTY_CONTENT.match(body) or (request and restates(request, body)):
+    if _EMPTY_CONTENT.match(body):
         return body, False
-    return body, len(new_words(body, prompt)) >= MIN_CONTENT_WORDS
+    said = without_announcements(body)
+    fresh = new_words(said, prompt)
+    if request and yes_no(request) and len(fresh) >= 2 and shared_words(request, said) >= 1:
+        return body, True
+    if request and restates(request, said):
+        return body, False
+    return body, len(fresh) >= MIN_CONTENT_WORDS
 
 
 @dataclass(frozen=True)
