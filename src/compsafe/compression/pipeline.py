@@ -7,6 +7,7 @@ from typing import Any
 
 from compsafe.compression.base import PRUNE, CompressionSpec, get_method
 from compsafe.compression.calibration import build_calibration
+from compsafe.compression.formats import quantize_kv_cache
 from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.verify import (
     check_layer_shapes,
@@ -16,6 +17,7 @@ from compsafe.compression.verify import (
     verify_pruning,
     verify_quantization,
 )
+from compsafe.compression.verify_formats import verify_kv_cache
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,10 @@ def compress_model(model, spec: CompressionSpec, tokenizer, calibration_cfg) -> 
             if zeros is not None:
                 stats["refilled_weights"] = restore_mask(model, spec, zeros)
             stats["quantization"] = verify_quantization(model, spec)
+    if spec.kv_cache:
+        log.info("Compressing: %s (KV cache %s)", spec.label, spec.kv_cache)
+        quantize_kv_cache(model, spec, calibration, tokenizer)
+        stats["kv_cache"] = verify_kv_cache(model, spec)
     if spec.prunes and spec.quant:
         verify_mask_kept(model, spec, stats["sparsity_after_pruning"])
     stats.update(measure_sparsity(model, spec.targets, spec.ignore))

@@ -23,6 +23,7 @@ from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.memory import PeakMemory
 from compsafe.compression.pipeline import compress_model
 from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, verify_quantization
+from compsafe.compression.verify_formats import verify_kv_cache
 from compsafe.models.loading import (
     load_model,
     model_name,
@@ -101,6 +102,8 @@ class Preparation:
             "ignore": list(spec.ignore),
             "args": spec.args,
             "quantize": quant.method if quant else None,
+            "format": quant.scheme if quant else None,
+            "kv_cache": spec.kv_cache,
             "calibration": self.calibration_record(),
             "cache": None,
         }
@@ -108,7 +111,7 @@ class Preparation:
     def prepare(self, record: dict[str, Any]) -> Prepared:
         """Dense, from the compression cache, or freshly compressed (then saved to the cache)."""
         timings = record["timings"]
-        use_cache = bool(self.compression_cfg.cache) and self.spec.method != "none"
+        use_cache = bool(self.compression_cfg.cache) and self.spec.compresses
         entry = material = None
         if use_cache:
             started = time.perf_counter()
@@ -162,6 +165,8 @@ class Preparation:
                 verify_quantization(model, self.spec)
             if self.spec.prunes:
                 verify_mask_kept(model, self.spec, saved["sparsity_after_pruning"])
+            if self.spec.kv_cache:
+                verify_kv_cache(model, self.spec)
         except CompressionMismatch as err:
             log.warning("Discarding cache entry %s: %s", entry, err)
             cache.discard(entry)
@@ -178,7 +183,7 @@ class Preparation:
         record["timings"]["load"] = time.perf_counter() - started  # ~0 when reused
         record["model"] = dense_record(loaded)
         spec, facts = self.spec, record["compression"]
-        if spec.method == "none":
+        if not spec.compresses:
             facts.update(measure_sparsity(loaded.model, spec.targets, spec.ignore))
             facts["seconds"] = 0.0
             return Prepared(loaded.model, loaded.tokenizer, loaded.weights_path)

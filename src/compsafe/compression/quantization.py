@@ -39,17 +39,27 @@ def quantization_modifier(spec: CompressionSpec):
 def materialize(model, spec: CompressionSpec) -> None:
     """Store the dequantized weights the quantized forward uses (idempotent on the grid)."""
     import torch
-    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
 
     with torch.no_grad():
         for _, module in target_layers(model, spec.targets, spec.ignore):
             scheme = getattr(module, "quantization_scheme", None)
             if scheme is None or scheme.weights is None:
                 continue
-            zero_point = getattr(module, "weight_zero_point", None)
-            module.weight.copy_(
-                fake_quantize(module.weight, module.weight_scale, zero_point, scheme.weights)
-            )
+            module.weight.copy_(on_grid(module))
+
+
+def on_grid(module):
+    """The layer's weights quantized and dequantized with its own scales (and NVFP4's global
+    scale: without it the group scales mean something else)."""
+    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
+
+    return fake_quantize(
+        module.weight,
+        module.weight_scale,
+        getattr(module, "weight_zero_point", None),
+        module.quantization_scheme.weights,
+        global_scale=getattr(module, "weight_global_scale", None),
+    )
 
 
 class OneshotQuantization(CompressionMethod):
