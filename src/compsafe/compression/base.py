@@ -80,6 +80,12 @@ class CompressionSpec:
         return pruner + ((self.quant.method,) if self.quant else ())
 
     @property
+    def cacheable(self) -> bool:
+        """Whether a compressed checkpoint gives back exactly the model evaluated (see the
+        methods' `cacheable`: NVFP4/MXFP4 checkpoints unpack in bfloat16)."""
+        return all(getattr(REGISTRY[name], "cacheable", True) for name in self.stage_names)
+
+    @property
     def needs_calibration(self) -> bool:
         """Static KV-cache scales are calibrated too."""
         stages = any(REGISTRY[name].needs_calibration for name in self.stage_names)

@@ -15,22 +15,10 @@ from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionSpec, QuantSpec
 from compsafe.compression.oneshot import build, import_class, run_oneshot
-from compsafe.compression.quantization import OneshotQuantization
+from compsafe.compression.quantization import OneshotQuantization, kv_cache_args
 from compsafe.errors import ConfigError
 
 QUANTIZATION_MODIFIER = "llmcompressor.modifiers.quantization:QuantizationModifier"
-
-
-def kv_cache_args(kv_cache: str | None):
-    """FP8 E4M3 keys and values with one static (calibrated) scale each per layer: what vLLM's
-    `kv_cache_dtype=fp8` serves from a compressed-tensors checkpoint."""
-    if kv_cache is None:
-        return None
-    from compressed_tensors.quantization import QuantizationArgs
-
-    return QuantizationArgs(
-        num_bits=8, type="float", strategy="tensor", dynamic=False, symmetric=True
-    )
 
 
 class FormatQuantization(OneshotQuantization):
@@ -42,6 +30,10 @@ class FormatQuantization(OneshotQuantization):
     # `compression.group_size` (W4A8 groups, FP8 block sides), or None (per tensor/channel).
     group: ClassVar[int | str | None] = None
     group_label: ClassVar[str] = ""  # label prefix when the group comes from the config
+    # Saved compressed, 4-bit float formats are packed and unpacked in bfloat16 (and saving
+    # leaves the model in memory packed): a cached copy would not be the model compressed and
+    # verified here, so those jobs compress afresh every time.
+    cacheable: ClassVar[bool] = True
 
     def resolve(self, quant: QuantSpec) -> QuantSpec:
         group = quant.group_size if self.group == "config" else self.group
@@ -77,6 +69,7 @@ class FormatQuantization(OneshotQuantization):
             "compression.args",
             config_groups={"group_0": self.scheme(spec)},
             ignore=list(spec.ignore),
+            kv_cache_scheme=kv_cache_args(spec.kv_cache),
             **args,
         )
 
@@ -94,13 +87,15 @@ class FormatQuantization(OneshotQuantization):
 
 
 def kv_cache_modifier(spec: CompressionSpec):
-    """The KV-cache stage, last of every job that asks for one (dense, pruned, any quantizer):
-    a QuantizationModifier with the cache scheme only, its scales calibrated on the model as
-    the other stages left it (the model that will fill the cache)."""
+    """The KV-cache stage of a job with no quantizer (dense or pruned; a quantizer's own
+    modifier carries the cache scheme): a QuantizationModifier with the cache scheme only.
+    Not after a quantizer: a second QuantizationModifier resets every layer's quantization
+    status, which turns the quantized forward off."""
     return build(
         import_class(QUANTIZATION_MODIFIER),
         "compression.kv_cache",
         kv_cache_scheme=kv_cache_args(spec.kv_cache),
+        targets=[],  # the default ("Linear") would give every Linear an empty scheme
         ignore=list(spec.ignore),
     )
 

@@ -12,3 +12,4 @@ class MXFP4(FormatQuantization):
     weight_bits = 4
     needs_calibration = False
     group = 32
+    cacheable = False  # the checkpoint unpacks in bfloat16: not the fp32 model evaluated

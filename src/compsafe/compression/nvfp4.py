@@ -12,3 +12,4 @@ class NVFP4(FormatQuantization):
     preset = "NVFP4"
     weight_bits = 4
     group = 16
+    cacheable = False  # the checkpoint unpacks in bfloat16: not the fp32 model evaluated

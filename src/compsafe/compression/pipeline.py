@@ -38,10 +38,11 @@ def compress_model(model, spec: CompressionSpec, tokenizer, calibration_cfg) -> 
             if zeros is not None:
                 stats["refilled_weights"] = restore_mask(model, spec, zeros)
             stats["quantization"] = verify_quantization(model, spec)
-    if spec.kv_cache:
+    if spec.kv_cache and not spec.quant:  # a quantizer's own recipe carries the cache scheme
         log.info("Compressing: %s (KV cache %s)", spec.label, spec.kv_cache)
         quantize_kv_cache(model, spec, calibration, tokenizer)
-        stats["kv_cache"] = verify_kv_cache(model, spec)
+    if spec.kv_cache:
+        stats["kv_cache_quantization"] = verify_kv_cache(model, spec)
     if spec.prunes and spec.quant:
         verify_mask_kept(model, spec, stats["sparsity_after_pruning"])
     stats.update(measure_sparsity(model, spec.targets, spec.ignore))

@@ -112,6 +112,9 @@ class Preparation:
         """Dense, from the compression cache, or freshly compressed (then saved to the cache)."""
         timings = record["timings"]
         use_cache = bool(self.compression_cfg.cache) and self.spec.compresses
+        if use_cache and not self.spec.cacheable:
+            log.info("%s: not cached (its checkpoint does not reload exactly)", self.label)
+            use_cache = False
         entry = material = None
         if use_cache:
             started = time.perf_counter()

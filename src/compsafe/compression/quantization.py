@@ -33,7 +33,25 @@ def config_groups(spec: CompressionSpec) -> dict[str, Any]:
 def quantization_modifier(spec: CompressionSpec):
     """Round-to-nearest with min-max scales: llm-compressor's QuantizationModifier."""
     cls = import_class("llmcompressor.modifiers.quantization:QuantizationModifier")
-    return build(cls, "compression", config_groups=config_groups(spec), ignore=list(spec.ignore))
+    return build(
+        cls,
+        "compression",
+        config_groups=config_groups(spec),
+        ignore=list(spec.ignore),
+        kv_cache_scheme=kv_cache_args(spec.kv_cache),
+    )
+
+
+def kv_cache_args(kv_cache: str | None):
+    """FP8 E4M3 keys and values with one static (calibrated) scale each per layer: what vLLM's
+    `kv_cache_dtype=fp8` serves from a compressed-tensors checkpoint."""
+    if kv_cache is None:
+        return None
+    from compressed_tensors.quantization import QuantizationArgs
+
+    return QuantizationArgs(
+        num_bits=8, type="float", strategy="tensor", dynamic=False, symmetric=True
+    )
 
 
 def materialize(model, spec: CompressionSpec) -> None:
