@@ -100,7 +100,6 @@ def kv_cache_modifier(spec: CompressionSpec):
     )
 
 
-
 def quantize_kv_cache(model, spec: CompressionSpec, calibration, tokenizer) -> None:
     """Attach the FP8 cache to every attention layer and calibrate its key/value scales."""
     run_oneshot(model, tokenizer, calibration, [kv_cache_modifier(spec)])

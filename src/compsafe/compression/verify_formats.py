@@ -66,12 +66,12 @@ def scale_errors(module) -> str | None:
         expected = (1,)
     if tuple(scale.shape) != expected:
         return f"scales of shape {tuple(scale.shape)}, expected {expected}"
-    if args.scale_dtype == torch.float8_e4m3fn:  # NVFP4: FP8 group scales
-        if not torch.equal(scale.to(torch.float8_e4m3fn).float(), scale):
-            return "group scales not representable in FP8 E4M3"
-    if args.scale_dtype == torch.uint8:  # MXFP4 / MXFP8: E8M0, powers of two
-        if not torch.equal(torch.exp2(torch.log2(scale).round()), scale):
-            return "group scales that are not powers of two"
+    fp8_scales = args.scale_dtype == torch.float8_e4m3fn  # NVFP4: FP8 group scales
+    if fp8_scales and not torch.equal(scale.to(torch.float8_e4m3fn).float(), scale):
+        return "group scales not representable in FP8 E4M3"
+    e8m0_scales = args.scale_dtype == torch.uint8  # MXFP4 / MXFP8: E8M0, powers of two
+    if e8m0_scales and not torch.equal(torch.exp2(torch.log2(scale).round()), scale):
+        return "group scales that are not powers of two"
     return None
 
 
