@@ -47,8 +47,7 @@ def calibration_cfg(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("calib") / "calib.txt"
     corpus.write_text(
         "\n\n".join(
-            f"Paragraph {i}: the cat sat on the mat while {i} dogs ran."
-            for i in range(200)
+            f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(200)
         )
     )
     return OmegaConf.create(
@@ -185,6 +184,7 @@ def job_config(model_dir, folder, *overrides):
         "calibration.num_samples=4",
         "calibration.seq_len=32",
         f"paths.cache_dir={folder.parent / 'cache'}",
+        "benchmark.reference_model=null",  # only the evaluated model runs
         "+force=true",
         *paths,
         *overrides,
@@ -193,18 +193,30 @@ def job_config(model_dir, folder, *overrides):
 
 class LinearInputs:
     """Records what every targeted Linear multiplies (the input after the quantized forward's
-    own fake quantization), by wrapping torch.nn.functional.linear during the evaluation."""
+    own fake quantization) while the job evaluates: torch.nn.functional.linear is wrapped, and
+    records only inside the job's `evaluate` (not calibration, which sees raw inputs)."""
 
     def __init__(self, monkeypatch, vocab: int):
+        from compsafe import job
+
         self.inputs: list[torch.Tensor] = []
-        original = torch.nn.functional.linear
+        self.active = False
+        linear, evaluate = torch.nn.functional.linear, job.evaluate
 
-        def linear(input, weight, bias=None):
-            if weight.shape[0] != vocab:  # the lm_head is not targeted
+        def recording_linear(input, weight, bias=None):
+            if self.active and weight.shape[0] != vocab:  # the lm_head is not targeted
                 self.inputs.append(input.detach().float().clone())
-            return original(input, weight, bias)
+            return linear(input, weight, bias)
 
-        monkeypatch.setattr(torch.nn.functional, "linear", linear)
+        def recording_evaluate(*args, **kwargs):
+            self.active = True
+            try:
+                return evaluate(*args, **kwargs)
+            finally:
+                self.active = False
+
+        monkeypatch.setattr(torch.nn.functional, "linear", recording_linear)
+        monkeypatch.setattr(job, "evaluate", recording_evaluate)
 
 
 def fp8_per_tensor(x: torch.Tensor) -> bool:
@@ -213,10 +225,16 @@ def fp8_per_tensor(x: torch.Tensor) -> bool:
 
 
 def int8_per_token(x: torch.Tensor) -> bool:
-    """Every token's row is integers in [-127, 127] times the row's absmax / 127."""
+    """Every token's row is integers times one scale: its absmax is 127 or 128 steps (the
+    symmetric int8 range is [-128, 127])."""
     rows = x.reshape(-1, x.shape[-1])
-    steps = rows / (rows.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12) / 127)
-    return bool((steps - steps.round()).abs().max() < 1e-3)
+    absmax = rows.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12)
+
+    def off_integers(steps_to_absmax: int) -> torch.Tensor:
+        steps = rows / (absmax / steps_to_absmax)
+        return (steps - steps.round()).abs().amax(dim=-1)
+
+    return bool((torch.minimum(off_integers(127), off_integers(128)) < 1e-3).all())
 
 
 def e2m1_groups_of_16(x: torch.Tensor) -> bool:
@@ -271,11 +289,14 @@ def test_kv_cache_values_are_quantized_during_evaluation(tiny_model_dir, tmp_pat
 
     def forward(self, key_states, value_states, *args, **kwargs):
         keys, values = original(self, key_states, value_states, *args, **kwargs)
+        if not during.active:  # calibration observes raw keys and values
+            return keys, values
         seen.append((len(torch.unique(key_states)), len(torch.unique(keys))))
         seen.append((len(torch.unique(value_states)), len(torch.unique(values))))
         return keys, values
 
     monkeypatch.setattr(QuantizedKVCache, "forward", forward)
+    during = LinearInputs(monkeypatch, vocab=-1)  # its `active` marks the job's evaluation
     folder = tmp_path / "kv"
     cfg = job_config(tiny_model_dir, folder, "compression=none", "compression.kv_cache=fp8")
     record = run_job(cfg, folder)
