@@ -234,8 +234,4 @@ def parse_spec(cfg, arguments: bool = True) -> CompressionSpec:
         each.check(spec)
         if arguments:
             each.check_arguments(spec)
-    if arguments and spec.kv_cache:
-        from compsafe.compression.formats import kv_cache_modifier
-
-        kv_cache_modifier(spec)  # llm-compressor validates the cache scheme
     return spec

@@ -15,9 +15,8 @@ from compsafe.compression.verify import (
     snapshot_mask,
     verify_mask_kept,
     verify_pruning,
-    verify_quantization,
 )
-from compsafe.compression.verify_formats import verify_kv_cache
+from compsafe.compression.verify_formats import verify_kv_cache, verify_quantized
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ def compress_model(model, spec: CompressionSpec, tokenizer, calibration_cfg) -> 
         else:
             if zeros is not None:
                 stats["refilled_weights"] = restore_mask(model, spec, zeros)
-            stats["quantization"] = verify_quantization(model, spec)
+            stats["quantization"] = verify_quantized(model, spec)
     if spec.kv_cache and not spec.quant:  # a quantizer's own recipe carries the cache scheme
         log.info("Compressing: %s (KV cache %s)", spec.label, spec.kv_cache)
         quantize_kv_cache(model, spec, calibration, tokenizer)

@@ -19,11 +19,12 @@ from typing import Any
 from compsafe.compression import cache
 from compsafe.compression.base import CompressionSpec, parse_spec
 from compsafe.compression.calibration import check_calibration_config
+from compsafe.compression.formats import kv_cache_modifier
 from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.memory import PeakMemory
 from compsafe.compression.pipeline import compress_model
-from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, verify_quantization
-from compsafe.compression.verify_formats import verify_kv_cache
+from compsafe.compression.verify import CompressionMismatch, verify_mask_kept
+from compsafe.compression.verify_formats import verify_kv_cache, verify_quantized
 from compsafe.models.loading import (
     load_model,
     model_name,
@@ -62,6 +63,8 @@ def check_compression(cfg, arguments: bool = True) -> Preparation:
     """Validate the compression (and its calibration, when a stage needs one); no weights.
     `arguments`: let llm-compressor validate `compression.args` too (imports it)."""
     spec = parse_spec(cfg.compression, arguments)
+    if arguments and spec.kv_cache:
+        kv_cache_modifier(spec)  # llm-compressor validates the cache scheme
     if spec.needs_calibration:
         check_calibration_config(cfg.calibration)
     return Preparation(spec, cfg.model, cfg.compression, cfg.calibration, str(cfg.paths.cache_dir))
@@ -165,7 +168,7 @@ class Preparation:
         saved = manifest["record"]
         try:
             if self.spec.quant:
-                verify_quantization(model, self.spec)
+                verify_quantized(model, self.spec)
             if self.spec.prunes:
                 verify_mask_kept(model, self.spec, saved["sparsity_after_pruning"])
             if self.spec.kv_cache:

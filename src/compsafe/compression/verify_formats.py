@@ -12,7 +12,11 @@ from typing import Any
 
 from compsafe.compression.base import CompressionSpec, get_method
 from compsafe.compression.layers import target_layers
-from compsafe.compression.verify import CompressionMismatch, quantization_grid_error
+from compsafe.compression.verify import (
+    CompressionMismatch,
+    quantization_grid_error,
+    verify_quantization,
+)
 
 # QuantizationArgs fields that define a format (observers and dtypes of zero points do not).
 DEFINING = ("num_bits", "type", "strategy", "group_size", "block_structure", "dynamic")
@@ -96,6 +100,13 @@ def activation_errors(module, expected) -> str | None:
     if expected.dynamic is False and getattr(module, "input_scale", None) is None:
         return "no calibrated input scale"
     return None
+
+
+def verify_quantized(model, spec: CompressionSpec) -> dict[str, Any]:
+    """The quantization stage's checks: a format's, or integer weight-only ones."""
+    if spec.quant.scheme is not None:
+        return verify_format(model, spec)
+    return verify_quantization(model, spec)
 
 
 def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
