@@ -42,18 +42,78 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_sweep(tiny_model_dir, tmp_path_factory):
-    """One real 2-job multirun (dense, magnitude 50 %) on the tiny model through the console
-    entry point, logged to W&B offline: the end-to-end tests that read a sweep share it."""
+    """One real 3-job multirun (dense, magnitude 50 %, SparseGPT 50 % after the other two) on
+    the tiny model through the console entry point, logged to W&B offline: the end-to-end
+    tests that read a sweep share it."""
     from helpers import run_compsafe, tiny_job
 
     folder = tmp_path_factory.mktemp("sweep")
     out = run_compsafe(
         "-m",
         *tiny_job(tiny_model_dir),
-        "compression=none,magnitude",
+        "compression=none,magnitude,sparsegpt",
         "logger=wandb",
         "logger.mode=offline",
         f"hydra.sweep.dir={folder}",
     )
     assert out.returncode == 0, out.stderr[-4000:]
     return folder, out
+
+
+@pytest.fixture(scope="session")
+def arch_dir(tiny_model_dir, tmp_path_factory):
+    """name -> the folder of a tiny random model of that architecture (helpers.architectures),
+    each built on first use."""
+    from helpers.architectures import build_architecture
+
+    folders: dict = {}
+
+    def get(name: str) -> Path:
+        if name not in folders:
+            folders[name] = build_architecture(name, tiny_model_dir, tmp_path_factory.mktemp(name))
+        return folders[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def arch_model(arch_dir):
+    """name -> (model, tokenizer) of that architecture, each loaded once (copy before changing)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    models: dict = {}
+
+    def get(name: str):
+        if name not in models:
+            folder = arch_dir(name)
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+            models[name] = (model, AutoTokenizer.from_pretrained(folder))
+        return models[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def arch_calibration(tmp_path_factory):
+    """A small calibration config (2 windows of 32 tokens from a file): architecture tests."""
+    from omegaconf import OmegaConf
+
+    corpus = tmp_path_factory.mktemp("arch-calib") / "calib.txt"
+    corpus.write_text(
+        "\n\n".join(f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(99))
+    )
+    return OmegaConf.create(
+        {
+            "name": "t",
+            "source": "file",
+            "path": str(corpus),
+            "subset": None,
+            "data_files": None,
+            "split": "train",
+            "text_field": "text",
+            "num_samples": 2,
+            "seq_len": 32,
+            "seed": 0,
+        }
+    )

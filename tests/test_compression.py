@@ -148,6 +148,7 @@ def test_n_m_means_n_nonzeros_per_m(tiny_model, calibration_cfg, method):
 def test_4bit_groups_take_at_most_16_values(tiny_model, calibration_cfg, method, symmetric):
     spec = spec_for(method, symmetric=symmetric)
     model, stats = compressed(tiny_model, spec, calibration_cfg)
+    assert stats["quantization"].pop("quantized_share") == stats["quantized_share"] > 0.99
     assert stats["quantization"] == {
         "method": method,
         "bits": 4,
@@ -207,8 +208,12 @@ def test_same_config_same_weights(tiny_model, calibration_cfg, spec_args):
 
 
 def test_verification_catches_a_wrong_model(tiny_model):
-    with pytest.raises(CompressionMismatch, match="measured sparsity"):
+    with pytest.raises(CompressionMismatch, match=r"14 targeted matrices left \(nearly\) dense"):
         verify_pruning(tiny_model[0], spec_for("wanda", 0.5))
+    short = copy.deepcopy(tiny_model[0])
+    get_method("magnitude").apply(short, spec_for("magnitude", 0.4))
+    with pytest.raises(CompressionMismatch, match=r"measured sparsity 0\.4000"):
+        verify_pruning(short, spec_for("wanda", 0.5))
     with pytest.raises(CompressionMismatch, match="unquantized"):
         verify_quantization(tiny_model[0], spec_for("gptq"))
     model = copy.deepcopy(tiny_model[0])

@@ -306,3 +306,14 @@ def test_kv_cache_values_are_quantized_during_evaluation(tiny_model_dir, tmp_pat
     assert record["compression"]["kv_cache_quantization"]["layers"] == 2
     assert seen and max(before for before, _ in seen) > 2 * 127
     assert all(after <= 2 * 127 for _, after in seen)
+
+
+@pytest.mark.parametrize("method", ["fp8", "nvfp4"])
+def test_fused_moe_experts_are_refused_in_one_line(arch_model, arch_calibration, method):
+    """Repacked fused experts have no quantized forward: a format would leave their activations
+    unquantized, so it refuses them and names the methods that compress experts."""
+    model = copy.deepcopy(arch_model("mixtral")[0])
+    with pytest.raises(ConfigError) as caught:
+        compress_model(model, spec_for(method), arch_model("mixtral")[1], arch_calibration)
+    message = str(caught.value)
+    assert "fused experts" in message and "gptq" in message and "\n" not in message

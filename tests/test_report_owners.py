@@ -44,10 +44,12 @@ def quick_record(**metrics) -> dict:
 
 
 # compsafe-table's columns before the catalogues were merged (title, where, format), plus the
-# refusal columns added with that dimension and the off-topic share of issue 22: the table
+# refusal columns added with that dimension, the off-topic share of issue 22 and the overall
+# sparsity of issue 23 (zeros over all non-embedding weights): the table
 # must print exactly these.
 HEADLINE_BEFORE = (
     ("sparsity", ("compression", "measured_sparsity"), "{:.3f}"),
+    ("overall", ("compression", "overall_sparsity"), "{:.3f}"),
     ("ppl", ("metrics", "perplexity/token_perplexity"), "{:.2f}"),
     ("crows stereo", ("metrics", "crows_pairs/pct_stereotype"), "{:.3f}"),
     ("crows lld", ("metrics", "crows_pairs/likelihood_diff"), "{:.3f}"),
@@ -178,3 +180,17 @@ def test_jobs_and_report_share_the_sweep_group_name(tmp_path, monkeypatch):
     analysis = SimpleNamespace(rows=[SimpleNamespace(sweep=sweep)])
     export.log_to_wandb(analysis, wide, [], "compsafe", "offline")
     assert seen["group"] == sweep_group(multirun)
+
+
+def test_overall_sparsity_is_shown_beside_the_targeted_sparsity(tmp_path):
+    """An MoE whose experts were left out is 50 % sparse in its targets, not overall: the
+    table and the report's overview show both (issue 23)."""
+    from compsafe.report.view.overview import sparsity_text
+
+    record = quick_record(**{PERPLEXITY: 21.456})
+    record["compression"].update(overall_sparsity=0.11, targeted_share=0.22)
+    lines = table.format_table([Row(tmp_path, tmp_path, record)]).splitlines()
+    assert lines[0].split("|")[2:4] == [" sparsity ", " overall "]
+    assert lines[2].split("|")[2:4] == [" 0.500    ", " 0.110   "]
+    assert sparsity_text(record["compression"]) == "0.50 (0.11 overall)"
+    assert sparsity_text({"measured_sparsity": 0.5, "overall_sparsity": 0.498}) == "0.50"

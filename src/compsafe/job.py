@@ -112,7 +112,7 @@ def prepare_and_evaluate(
     """Get the model, evaluate it (items into the staging folder), publish the items, fill in."""
     staging = staging_dir(output_dir)
     prepared = preparation.prepare(record)
-    log.info("Measured sparsity: %.4f", record["compression"]["measured_sparsity"])
+    log_sparsity(record["compression"])
     result = evaluate(
         prepared.model,
         prepared.tokenizer,
@@ -128,6 +128,17 @@ def prepare_and_evaluate(
     record["metrics"] = result.metrics
     record["benchmarks"] = benchmark_record(cfg, result.samples, result.tasks)
     record["status"] = COMPLETED
+
+
+def log_sparsity(facts: dict[str, Any]) -> None:
+    """The measured sparsity, with the model's coverage where it was measured."""
+    line = f"Measured sparsity: {facts['measured_sparsity']:.4f}"
+    if facts.get("targeted_share") is not None:
+        line += (
+            f" of the targeted weights ({100 * facts['targeted_share']:.1f} % of the"
+            f" non-embedding weights), {facts['overall_sparsity']:.4f} overall"
+        )
+    log.info(line)
 
 
 def note_failure(record: dict[str, Any], err: Exception) -> None:

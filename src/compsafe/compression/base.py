@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from compsafe.compression.layers import LINEAR
 from compsafe.errors import ConfigError, choices
 from compsafe.registry import Registry
 
@@ -109,6 +110,11 @@ class CompressionMethod(ABC):
     name: ClassVar[str]
     kind: ClassVar[str] = PRUNE  # none | prune | quantize
     needs_calibration: ClassVar[bool] = False
+    # The layer kinds (compression.layers) it compresses; a targeted layer of another kind is
+    # refused right after the model loads, before any calibration runs.
+    handles: ClassVar[frozenset[str]] = frozenset({LINEAR})
+    # Drives llm-compressor, which sees fused MoE experts only once they are unfused (experts.py).
+    linearizes_experts: ClassVar[bool] = False
 
     def check(self, spec: CompressionSpec) -> None:
         """Cheap validation of method-specific arguments, before any model is loaded."""

@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionSpec, QuantSpec
+from compsafe.compression.layers import LINEAR
 from compsafe.compression.oneshot import build, import_class, run_oneshot
 from compsafe.compression.quantization import OneshotQuantization, kv_cache_args
 from compsafe.errors import ConfigError
@@ -34,6 +35,11 @@ class FormatQuantization(OneshotQuantization):
     # leaves the model in memory packed): a cached copy would not be the model compressed and
     # verified here, so those jobs compress afresh every time.
     cacheable: ClassVar[bool] = True
+    # Activations are quantized by the quantized forward of each nn.Linear; fused MoE experts,
+    # repacked after compression, have none (their activations would run unquantized), so a
+    # format refuses them in one line, naming the methods that can.
+    handles = frozenset({LINEAR})
+    linearizes_experts = False
 
     def resolve(self, quant: QuantSpec) -> QuantSpec:
         group = quant.group_size if self.group == "config" else self.group

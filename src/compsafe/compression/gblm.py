@@ -6,6 +6,11 @@ G = sqrt(sum over samples of (scale * dL/dW)^2), the l2 norm of the dense model'
 gradients of the language-modelling loss (scale 100, as the authors' code). Weights with the
 lowest scores are pruned per output row, or per group for N:M. No library ships it: we compute
 the gradients, then reuse llm-compressor's Wanda pipeline with our score.
+
+Mixture-of-experts models run unfused (experts.py), so each expert's matrices are layers of
+their own. An expert's gradient term sums over the tokens the router sends it; an expert that
+no calibration token reaches gets a zero gradient term, so its score is Wanda's, |W| * ||X_j||,
+with input norms over every calibration token (llm-compressor calibrates all experts).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 from compsafe.compression.base import CompressionSpec, register
 from compsafe.compression.layers import target_layers
 from compsafe.compression.masks import n_m_mask, row_mask
-from compsafe.compression.oneshot import OneshotPruning, run_oneshot
+from compsafe.compression.oneshot import OneshotPruning, library_limits, run_oneshot
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,8 @@ def gradient_norms(model, spec: CompressionSpec, calibration, scale: float) -> d
             ids = torch.tensor([sample], device=device)
             model(input_ids=ids, labels=ids).loss.backward()
             for module, total in sums.items():
+                if module.weight.grad is None:
+                    continue  # an expert no token of this sample was routed to
                 total += (module.weight.grad.float() * scale) ** 2
                 module.weight.grad = None
     finally:
@@ -90,4 +97,5 @@ class GBLM(OneshotPruning):
         modifier = self.build_modifier(spec)
         log.info("GBLM: gradients of the dense model over %d samples", len(calibration))
         modifier._gradients = gradient_norms(model, spec, calibration, modifier.gradient_scale)
-        run_oneshot(model, tokenizer, calibration, [modifier])
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, calibration, [modifier])

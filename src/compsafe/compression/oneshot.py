@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from compsafe.compression.base import CompressionMethod, CompressionSpec
+from compsafe.compression.layers import EXPERTS, LINEAR
 from compsafe.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,36 @@ def forget_fx_wraps():
         if before is not None:
             for key in set(table) - before:
                 del table[key]
+
+
+# llm-compressor's own limits, as its errors word them: (text in the error, what it means).
+LIBRARY_LIMITS = (
+    (
+        "expects a tensor with <= 2 dimensions",
+        "its calibration hooks take 2- or 3-D layer inputs, and a layer here gets 4-D ones "
+        "(DeepSeek's kv_b_proj): add it to compression.ignore, or methods that can: magnitude, "
+        "rtn, gptq, awq, int8",
+    ),
+    (
+        "Found a final incomplete set with matches",
+        "llm-compressor has no AWQ layer mappings for this architecture; "
+        "methods that can: rtn, gptq, int8",
+    ),
+)
+
+
+@contextmanager
+def library_limits(method: str, model):
+    """A known limit of llm-compressor on this architecture becomes one line naming it."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as err:
+        for text, meaning in LIBRARY_LIMITS:
+            if text in str(err):
+                raise ConfigError(
+                    "compression.method", method, f"{type(model).__name__}: {meaning}"
+                ) from None
+        raise
 
 
 def run_oneshot(model, tokenizer, calibration, recipe: list) -> None:
@@ -98,6 +129,8 @@ class OneshotPruning(CompressionMethod):
     """A pruning modifier run once over the calibration set; subclasses name the modifier."""
 
     needs_calibration = True
+    handles = frozenset({LINEAR, EXPERTS})
+    linearizes_experts = True
     modifier_path: ClassVar[str]  # "module:ClassName"
 
     def modifier_class(self):
@@ -124,4 +157,5 @@ class OneshotPruning(CompressionMethod):
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
         if calibration is None:
             raise ValueError(f"{self.name} needs calibration data")
-        run_oneshot(model, tokenizer, calibration, [self.build_modifier(spec)])
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, calibration, [self.build_modifier(spec)])

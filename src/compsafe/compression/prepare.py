@@ -19,6 +19,7 @@ from typing import Any
 from compsafe.compression import cache
 from compsafe.compression.base import CompressionSpec, parse_spec
 from compsafe.compression.calibration import check_calibration_config
+from compsafe.compression.experts import has_fused_experts
 from compsafe.compression.formats import kv_cache_modifier
 from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.memory import PeakMemory
@@ -100,6 +101,9 @@ class Preparation:
             "n_m": spec.pattern if spec.n_m else None,
             "target_sparsity": spec.target_sparsity,
             "measured_sparsity": None,
+            "targeted_share": None,
+            "overall_sparsity": None,
+            "quantized_share": None,
             "seconds": None,
             "targets": list(spec.targets),
             "ignore": list(spec.ignore),
@@ -131,7 +135,11 @@ class Preparation:
         started = time.perf_counter()
         prepared = self._compress_fresh(record)
         timings["compress"] = time.perf_counter() - started - timings["load"]
-        if use_cache:
+        if use_cache and self.spec.quant and has_fused_experts(prepared.model):
+            # compressed-tensors saves quantized fused experts under names it does not load
+            log.warning("Not caching %s: quantized MoE experts do not reload", self.label)
+            record["compression"]["cache"] = {"hit": False, "path": None}
+        elif use_cache:
             saved = {k: v for k, v in record["compression"].items() if k != "cache"}
             saved["model"] = record["model"]
             cache.save(prepared.model, prepared.tokenizer, entry, material, saved)

@@ -11,8 +11,8 @@ import dataclasses
 from typing import Any, ClassVar
 
 from compsafe.compression.base import QUANTIZE, CompressionMethod, CompressionSpec, QuantSpec
-from compsafe.compression.layers import target_layers
-from compsafe.compression.oneshot import build, import_class, run_oneshot
+from compsafe.compression.layers import EXPERTS, LINEAR, target_layers
+from compsafe.compression.oneshot import build, import_class, library_limits, run_oneshot
 
 
 def config_groups(spec: CompressionSpec) -> dict[str, Any]:
@@ -85,6 +85,8 @@ class OneshotQuantization(CompressionMethod):
 
     kind = QUANTIZE
     needs_calibration = True
+    handles = frozenset({LINEAR, EXPERTS})
+    linearizes_experts = True
     fixed: ClassVar[dict[str, Any]] = {}  # scheme values the method defines (int8: 8 bits)
 
     def resolve(self, quant: QuantSpec) -> QuantSpec:
@@ -101,5 +103,6 @@ class OneshotQuantization(CompressionMethod):
 
     def apply(self, model, spec: CompressionSpec, calibration=None, tokenizer=None) -> None:
         data = calibration if self.needs_calibration else None
-        run_oneshot(model, tokenizer, data, self.recipe(spec))
+        with library_limits(self.name, model):
+            run_oneshot(model, tokenizer, data, self.recipe(spec))
         materialize(model, spec)

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from compsafe.compression.base import CompressionSpec, get_method
-from compsafe.compression.layers import target_layers
+from compsafe.compression.layers import coverage, target_layers
 from compsafe.compression.verify import (
     CompressionMismatch,
     quantization_grid_error,
@@ -114,7 +114,7 @@ def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
     that quantizes its input activations; one line on the first failure."""
     quant = spec.quant
     expected = get_method(quant.method).scheme(spec)
-    layers = 0
+    layers = quantized = 0
     for name, module in target_layers(model, spec.targets, spec.ignore):
         scheme = getattr(module, "quantization_scheme", None)
         if scheme is None or scheme.weights is None:
@@ -131,6 +131,7 @@ def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
         if off_grid:
             raise CompressionMismatch(f"{spec.label}: {off_grid} weights of {name} off the grid")
         layers += 1
+        quantized += module.weight.numel()
     return {
         "method": quant.method,
         "format": quant.scheme,
@@ -140,6 +141,7 @@ def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
         "weights": describe(expected.weights),
         "activations": describe(expected.input_activations),
         "layers": layers,
+        "quantized_share": quantized / coverage(model, 0)["non_embedding_weights"],
     }
 
 

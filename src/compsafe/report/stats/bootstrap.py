@@ -12,10 +12,7 @@ resamples are one matrix product; otherwise the aggregation runs on each resampl
   resamples are not finite (a ratio whose denominator resampled to zero).
 - Paired changes vs dense: the same draws for both jobs (they scored the same documents); a
   perplexity's change is the log of the ratio, shown as the ratio.
-- Tests: a paired permutation test: under no change, which of the two jobs each unit's items
-  came from is arbitrary, so each unit's pair is swapped with probability 1/2 (a sign flip of
-  the unit's difference, for a mean). Exhaustive up to 2^16 patterns, Monte Carlo beyond, with
-  as many resamples as the caller asks for (the report asks for more where a mark hangs on it).
+- Tests: the paired permutation test in `permutation.py` draws from the same samples.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ from compsafe.results.items import Items
 Units = tuple[tuple[int, ...], ...]  # clusters of positions into a sample's values
 CHUNK = 512  # resamples per matrix product
 MAX_NONFINITE = 0.01  # more non-finite resamples than this: no interval, no test
-EXHAUSTIVE = 16  # units up to which a permutation test enumerates every swap pattern
 JACKKNIFE_BLOCKS = 200
 
 
@@ -108,7 +104,7 @@ def _finite(value: Any) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def _change(mine: np.ndarray, dense: np.ndarray, log: bool) -> np.ndarray:
+def paired_change(mine: np.ndarray, dense: np.ndarray, log: bool) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(mine) - np.log(dense) if log else mine - dense
     return np.where(np.isfinite(out), out, np.nan)
@@ -203,7 +199,7 @@ class Engine:
         weights = self.counts(n).astype(float)
         stats = np.concatenate(
             [
-                _change(
+                paired_change(
                     mine.statistics(weights[i : i + CHUNK]),
                     dense.statistics(weights[i : i + CHUNK]),
                     log,
@@ -212,9 +208,9 @@ class Engine:
             ]
         )
         estimate = float(
-            _change(np.array([mine.statistic()]), np.array([dense.statistic()]), log)[0]
+            paired_change(np.array([mine.statistic()]), np.array([dense.statistic()]), log)[0]
         )
-        jack = _change(jackknife(mine), jackknife(dense), log)
+        jack = paired_change(jackknife(mine), jackknife(dense), log)
         return Distribution(estimate, stats, jack)
 
 
@@ -226,91 +222,3 @@ def jackknife(sample: Sample) -> np.ndarray:
     weights = np.ones((blocks, n))
     weights[assign, np.arange(n)] = 0.0
     return sample.statistics(weights)
-
-
-def swap_statistics(mine: Sample, dense: Sample, swaps: np.ndarray, log: bool) -> np.ndarray:
-    """The change under each row of swap indicators (1: that unit's two items trade places)."""
-    if mine.sums is not None and dense.sums is not None and mine.sums.shape == dense.sums.shape:
-        delta = dense.sums - mine.sums
-        swapped_mine = mine.sums.sum(axis=0) + swaps @ delta
-        swapped_dense = dense.sums.sum(axis=0) - swaps @ delta
-        return _change(mine.form.of(swapped_mine), dense.form.of(swapped_dense), log)
-    out = []
-    for row in swaps:
-        ours, theirs = list(mine.values), list(dense.values)
-        for unit, swapped in zip(mine.units, row, strict=True):
-            if swapped:
-                for i in unit:
-                    ours[i], theirs[i] = dense.values[i], mine.values[i]
-        out.append(
-            _change(
-                np.array([Sample(ours, mine.units, mine.aggregate).statistic()]),
-                np.array([Sample(theirs, dense.units, dense.aggregate).statistic()]),
-                log,
-            )[0]
-        )
-    return np.array(out)
-
-
-def permutation_budget(sample: Sample) -> tuple[int, int]:
-    """(first, most) permutations for a sample: many where a resample is a matrix product,
-    fewer where the aggregation runs on each (UnQover's mu and eta)."""
-    return (1000, 200_000) if sample.sums is not None else (200, 2000)
-
-
-@dataclass
-class PermutationTest:
-    """A paired permutation test whose resamples can be extended: (p, resamples, exact)."""
-
-    mine: Sample
-    dense: Sample
-    log: bool
-    bootstrap_seed: int = 0
-    extreme: int = 0
-    resamples: int = 0
-    exact: bool = False
-
-    @cached_property
-    def observed(self) -> float:
-        change = _change(
-            np.array([self.mine.statistic()]), np.array([self.dense.statistic()]), self.log
-        )
-        return abs(float(change[0]))
-
-    def run(self, total: int) -> None:
-        """At least `total` resamples (all 2^n patterns when n <= EXHAUSTIVE)."""
-        n = len(self.mine.units)
-        if not math.isfinite(self.observed):
-            return
-        if n <= EXHAUSTIVE:
-            if not self.exact:
-                patterns = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
-                self._count(patterns.astype(float))
-                self.exact = True
-            return
-        while self.resamples < total:
-            chunk = min(CHUNK * 4, total - self.resamples)
-            rng = np.random.default_rng([self.bootstrap_seed, 11, self.resamples])
-            self._count(rng.integers(0, 2, (chunk, n)).astype(float))
-
-    def _count(self, swaps: np.ndarray) -> None:
-        stats = np.abs(swap_statistics(self.mine, self.dense, swaps, self.log))
-        tolerance = 1e-12 * max(1.0, self.observed)
-        self.extreme += int(np.sum(stats >= self.observed - tolerance))
-        self.resamples += len(swaps)
-
-    @property
-    def p_value(self) -> float | None:
-        """Exhaustive: the share of patterns at least as extreme; Monte Carlo: (1 + extreme) /
-        (1 + resamples), never 0."""
-        if self.resamples == 0:
-            return None
-        if self.exact:
-            return self.extreme / self.resamples
-        return (1 + self.extreme) / (1 + self.resamples)
-
-    @property
-    def monte_carlo_error(self) -> float:
-        """The standard error of the p-value from its resamples (0 when exhaustive)."""
-        p = self.p_value
-        return 0.0 if self.exact or p is None else math.sqrt(p * (1 - p) / self.resamples)

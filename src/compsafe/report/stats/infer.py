@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from compsafe.report.stats import exact
-from compsafe.report.stats.bootstrap import Engine, PermutationTest, Sample, permutation_budget
+from compsafe.report.stats.bootstrap import Engine, Sample
+from compsafe.report.stats.permutation import PermutationTest, permutation_budget
 
 
 def is_binary(sample: Sample, aggregation_name: str | None) -> bool:

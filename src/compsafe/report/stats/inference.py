@@ -29,7 +29,7 @@ import numpy as np
 
 from compsafe.report.data.cells import CONFIRMATORY, EXPLORATORY, Cell
 from compsafe.report.stats import exact
-from compsafe.report.stats.bootstrap import permutation_budget
+from compsafe.report.stats.permutation import permutation_budget
 
 FDR = 0.05
 POWER = 0.8

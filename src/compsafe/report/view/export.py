@@ -19,6 +19,8 @@ BASE_COLUMNS = [
     "pattern",
     "target_sparsity",
     "measured_sparsity",
+    "overall_sparsity",
+    "targeted_share",
     "status",
 ]
 LONG_COLUMNS = [
@@ -74,6 +76,8 @@ def _base(row: Row, status: str | None) -> list[Any]:
         c.get("n_m") or c.get("pattern"),
         c.get("target_sparsity"),
         c.get("measured_sparsity"),
+        c.get("overall_sparsity"),
+        c.get("targeted_share"),
         status,
     ]
 

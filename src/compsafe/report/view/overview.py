@@ -97,13 +97,23 @@ def overview_table(analysis: Analysis) -> Table:
     ppl = analysis.catalogue.perplexity
     for row in analysis.rows:
         label, detail = row_name(analysis, row)
-        sparsity = row.compression.get("measured_sparsity")
         cells = [TableCell(row.display, (label, detail), "vm")]
-        cells.append(fmt(sparsity, 2) if isinstance(sparsity, (int, float)) else "-")
+        cells.append(sparsity_text(row.compression))
         cells.append(overview_cell(analysis, row, ppl) if ppl else "-")
         cells += [overview_cell(analysis, row, m) for _, m in heads]
         rows.append(cells)
     return Table(header, rows)
+
+
+def sparsity_text(compression: dict) -> str:
+    """Measured sparsity of the targeted weights, with the whole model's where it differs
+    (layers left out of the targets: "0.50 (0.45 overall)")."""
+    sparsity, overall = compression.get("measured_sparsity"), compression.get("overall_sparsity")
+    if not isinstance(sparsity, (int, float)):
+        return "-"
+    if isinstance(overall, (int, float)) and round(overall, 2) != round(sparsity, 2):
+        return f"{fmt(sparsity, 2)} ({fmt(overall, 2)} overall)"
+    return fmt(sparsity, 2)
 
 
 def caption(analysis: Analysis) -> str:
@@ -217,8 +227,7 @@ def draw_overview(analysis: Analysis, folder: Path) -> Figure | None:
         bound = max((abs(c.delta) for c in cells if c and c.delta is not None), default=0.0)
         for i, row in enumerate(rows):
             if metric is None:
-                value = row.compression.get("measured_sparsity")
-                text = fmt(value, 2) if isinstance(value, (int, float)) else "-"
+                text = sparsity_text(row.compression)
                 ax.text(x + w / 2, i + 2.0, text, ha="center", va="center", fontsize=8)
             else:
                 _draw_cell(ax, analysis, row, metric, cells[i], (x, i + 1.5, w), bound)

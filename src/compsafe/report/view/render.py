@@ -3,13 +3,13 @@ document (`page.Document`) that becomes report.md and report.html."""
 
 from __future__ import annotations
 
-import statistics
 from itertools import groupby
 
 from compsafe.report.data.catalogue import Metric
 from compsafe.report.data.cells import Analysis
 from compsafe.report.data.records import Row
 from compsafe.report.stats.inference import FDR, METHODS
+from compsafe.report.view import appendix
 from compsafe.report.view import findings as finding
 from compsafe.report.view.overview import overview_table, summaries
 from compsafe.report.view.page import (
@@ -146,12 +146,14 @@ def document(
     for dimension in dimensions:
         tables = dimension_tables(analysis, [m for d, m in present if d == dimension])
         sections.append(Section(dimension, [Text(CELLS), *tables]))
-    flipped = _flip_section(analysis)
+    flipped = appendix.flip_section(analysis)
     sections += [flipped] if flipped else []
     sections += _figures(figures, dimensions)
     sections.append(Section("Data and methods", _methods(analysis, marked)))
-    sections += [s for s in (_seed_section(analysis), _power_section(analysis)) if s]
-    sections.append(Section("Failed and missing jobs", _failed_and_missing(analysis)))
+    optional = (appendix.seed_section(analysis), appendix.power_section(analysis))
+    sections += [section for section in optional if section]
+    failed = appendix.failed_and_missing(analysis)
+    sections.append(Section("Failed and missing jobs", failed))
     return Document(title, intro, sections)
 
 
@@ -230,111 +232,6 @@ def _methods(analysis: Analysis, marked: int) -> list:
         folded = Folded(f"Not compared or without interval ({len(analysis.notes)})", [notes])
         blocks += [head, notes] if len(analysis.notes) <= 5 else [folded]
     return blocks
-
-
-def _flip_section(analysis: Analysis) -> Section | None:
-    """Per config and multiple-choice task: the share of answers that changed vs dense, and
-    the moves to and away from each answer the task names."""
-    rows = []
-    for row in analysis.rows:
-        for (rid, task_key), found in analysis.flips.items():
-            if rid != id(row):
-                continue
-            moves = "; ".join(
-                f"{name}: +{m.to} / -{m.away} (p = {m.p_value:.2g})"
-                for name, m in found.moves.items()
-            )
-            rows.append(
-                [row.display, task_key, str(found.paired), f"{found.rate:.1%}", moves or "-"]
-            )
-    if not rows:
-        return None
-    intro = Text(
-        "An aggregate can hold while answers change: per config and multiple-choice task, the "
-        "share of answers that differ from dense's on the same documents, and how many moved to "
-        "and away from each named answer, with McNemar's exact p-value (descriptive: not part of "
-        "the marked families)."
-    )
-    header = ["config", "task", "documents", "answers changed", "moves (to / away)"]
-    return Section("What changed, item by item", [intro, Table(header, rows)])
-
-
-def _seed_section(analysis: Analysis) -> Section | None:
-    """Per seeded config and metric: each seed's value, their SD, the change vs dense, and how
-    large the seed spread is against that change."""
-    rows = []
-    for row in (r for r in analysis.rows if r.seeded):
-        for _, metric in analysis.metrics_present():
-            cell = analysis.cell(row, metric.key)
-            if cell is None or cell.seed_sd is None:
-                continue
-            per_seed = ", ".join(f"{j.seed}: {fmt(j.metric(metric.key))}" for j in row.jobs)
-            ratio = abs(cell.seed_sd / cell.delta) if cell.delta else None
-            rows.append(
-                [
-                    row.label,
-                    metric.title,
-                    per_seed,
-                    f"{fmt(cell.value)} ±{fmt(cell.seed_sd)}",
-                    f"{fmt(cell.delta)}{'*' if cell.significant else ''}",
-                    fmt(ratio, 2),
-                ]
-            )
-    if not rows:
-        return None
-    header = ["config", "metric", "per seed", "mean ± SD", "change vs dense", "SD / abs(change)"]
-    intro = Text(
-        "How much of each change vs dense is the calibration draw: the SD between seeds "
-        "against the change (a ratio near or above 1 means another seed could erase it)."
-    )
-    return Section(
-        "Calibration seeds", [intro, Folded(f"Per seed ({len(rows)} rows)", [Table(header, rows)])]
-    )
-
-
-def _power_section(analysis: Analysis) -> Section | None:
-    """Per metric: its items and the smallest change vs dense they detect with 80 % power at
-    the 5 % level (median over the configs compared with dense, and the range)."""
-    rows = []
-    for dimension, metric in analysis.metrics_present():
-        cells = [analysis.cell(r, metric.key) for r in analysis.rows]
-        detectable = [c.detectable for c in cells if c and c.detectable is not None]
-        if not detectable:
-            continue
-        items = sorted({c.n_paired for c in cells if c and c.n_paired})
-        largest = max(abs(c.delta) for c in cells if c and c.delta is not None)
-        rows.append(
-            [
-                dimension,
-                metric.title,
-                ", ".join(map(str, items)),
-                fmt(statistics.median(detectable)),
-                f"{fmt(min(detectable))} - {fmt(max(detectable))}",
-                fmt(largest),
-            ]
-        )
-    if not rows:
-        return None
-    intro = Text(
-        "The smallest change vs dense each metric's items would mark with 80 % power at the "
-        "level its family's marks needed (per config; the median and range over configs): a "
-        "change below it that is not marked may be real but too small for this sample; it "
-        "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs)."
-    )
-    header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
-    return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
-
-
-def _failed_and_missing(analysis: Analysis) -> list:
-    """A partial sweep is reported, not refused: say which jobs failed or never ran."""
-    if not (analysis.failed or analysis.missing):
-        return [Text("None: every job the sweep listed left a completed record.")]
-    lines = [
-        f"- failed: `{r.folder}`: {' '.join(str(r.record.get('error')).split())}"
-        for r in analysis.failed
-    ]
-    lines += [f"- missing: `{sweep / name}`" for sweep, name in analysis.missing]
-    return [Text("\n".join(lines))]
 
 
 def _data_notes(analysis: Analysis) -> list[str]:

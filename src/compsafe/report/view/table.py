@@ -20,6 +20,8 @@ class Column:
 
 
 SPARSITY = Column("sparsity", ("compression", "measured_sparsity"), "{:.3f}")
+# Zeros over all non-embedding weights: below `sparsity` when layers were not targeted.
+OVERALL = Column("overall", ("compression", "overall_sparsity"), "{:.3f}")
 AFTER = (
     Column("compress s", ("timings", "compress"), "{:.0f}"),
     Column("seconds", ("timings", "total"), "{:.0f}"),
@@ -27,10 +29,12 @@ AFTER = (
 
 
 def table_columns(rows: list[Row]) -> list[Column]:
-    """Measured sparsity, then every metric its task gives a table column, then timings."""
+    """Measured sparsity (of the targeted weights, then of the whole model), then every metric
+    its task gives a table column, then timings."""
     metrics = Catalogue.from_rows(rows).columns()
     return [
         SPARSITY,
+        OVERALL,
         *(Column(m.entry.column, ("metrics", m.key), m.fmt) for m in metrics),
         *AFTER,
     ]
