@@ -11,7 +11,7 @@ from helpers import CONFIG_DIR, run_compsafe
 CASES = [
     (
         ["compression=nope"],
-        "compression=nope: valid choices: awq, gblm, gptq, int8, magnitude, none",
+        "compression=nope: valid choices: awq, fp8, fp8_block, fp8_dynamic, gblm, gptq, int8",
     ),
     (["model=nope"], "model=nope: valid choices: hf, llama2_7b, smollm2_135m, tulu2_7b"),
     (["benchmark=nope"], "benchmark=nope: valid choices: advpromptset, bbq, bold, crows_pairs"),
@@ -20,7 +20,7 @@ CASES = [
         "compression.sparsity=1.0: must be in [0, 1)",
     ),
     (["compression=wanda", "compression.sparsity=-0.2"], "compression.sparsity=-0.2"),
-    (["compression.method=nope"], "compression.method=nope: valid choices: awq, gblm, gptq"),
+    (["compression.method=nope"], "compression.method=nope: valid choices: awq, fp8"),
     (["compression=wanda", "compression.quantize=nf4"], "compression.quantize=nf4: valid choices"),
     (["compression=gptq", "compression.bits=1"], "compression.bits=1: must be in 2..8"),
     (
@@ -98,7 +98,8 @@ def test_cli_prints_one_line_and_exits_nonzero_without_loading(tmp_path):
     lines = [line for line in out.stderr.splitlines() if line.startswith("compsafe: error:")]
     assert lines == [
         "compsafe: error: compression=nope: valid choices: "
-        "awq, gblm, gptq, int8, magnitude, none, rtn, sparsegpt, wanda"
+        "awq, fp8, fp8_block, fp8_dynamic, gblm, gptq, int8, magnitude, mxfp4, none, nvfp4, "
+        "rtn, sparsegpt, w4a8, w8a8, wanda"
     ]
     assert not (tmp_path / "run").exists()  # Hydra never started a job
 

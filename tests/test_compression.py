@@ -244,12 +244,12 @@ def test_shapes_that_do_not_divide_are_refused(tiny_model, extra, key):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"method": "nope"}, "compression.method=nope: valid choices: awq, gblm, gptq, int8"),
+        ({"method": "nope"}, "compression.method=nope: valid choices: awq, fp8"),
         ({"sparsity": 1.0}, "compression.sparsity=1.0: must be in [0, 1)"),
         ({"sparsity": -0.1}, "compression.sparsity=-0.1"),
         ({"pattern": "4:2"}, "compression.pattern=4:2: N:M needs 0 < N < M"),
         ({"pattern": "half"}, "compression.pattern=half"),
-        ({"quantize": "nf4"}, "compression.quantize=nf4: valid choices: awq, gptq, int8, rtn"),
+        ({"quantize": "nf4"}, "compression.quantize=nf4: valid choices: awq, fp8, fp8_block"),
         ({"method": "gptq", "quantize": "awq"}, "compression.quantize=awq: gptq already quantizes"),
         ({"method": "none", "quantize": "gptq"}, "compression.quantize=gptq"),
         ({"method": "gptq", "bits": 9}, "compression.bits=9: must be in 2..8"),

@@ -54,10 +54,13 @@ class CompressionConfig:
     args: dict[str, Any] = field(default_factory=dict)
     # Quantization: the method itself (compression=gptq) or a second stage after pruning
     # (compression=wanda compression.quantize=gptq), which keeps the pruning mask.
-    quantize: str | None = None  # rtn | gptq | awq | int8
+    quantize: str | None = None  # rtn | gptq | awq | int8 | fp8 | w8a8 | nvfp4 | ... (formats)
     bits: int = 4
     group_size: int | None = II("model.quant_group_size")  # null = one scale per output channel
     symmetric: bool = True
+    # KV-cache quantization with any method: fp8 (E4M3 keys and values, calibrated per-layer
+    # scales, quantized in the attention forward as vLLM's kv_cache_dtype=fp8 stores them)
+    kv_cache: str | None = None
     cache: bool = True  # reuse a compressed checkpoint saved by an earlier job with the same key
 
 

@@ -15,6 +15,7 @@ NM_PATTERN = re.compile(r"^(\d+):(\d+)$")
 BITS = range(2, 9)
 
 NONE, PRUNE, QUANTIZE = "none", "prune", "quantize"
+KV_CACHE_FORMATS = ("fp8",)  # `compression.kv_cache`: how the attention cache is stored
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,17 @@ class QuantSpec:
     group_size: int | None  # None: one scale per output channel
     symmetric: bool
     args: dict[str, Any] = field(default_factory=dict)
+    # A weight-and-activation format (fp8, nvfp4, ...): compressed-tensors' preset scheme name;
+    # None for integer weight-only quantization. `group_size` is then the format's own group
+    # (or block) of inputs, and `group_label` says whether the label shows it.
+    scheme: str | None = None
+    group_label: str = "g"
 
     @property
     def label(self) -> str:
+        if self.scheme is not None:
+            shown = self.group_label and self.group_size
+            return f"{self.method} {self.group_label}{self.group_size}" if shown else self.method
         group = f"g{self.group_size}" if self.group_size else "per-channel"
         return f"{self.method} w{self.bits} {group}{'' if self.symmetric else ' asym'}"
 
@@ -44,6 +53,12 @@ class CompressionSpec:
     ignore: tuple[str, ...]
     args: dict[str, Any] = field(default_factory=dict)
     quant: QuantSpec | None = None
+    kv_cache: str | None = None  # "fp8": keys and values quantized as the cache stores them
+
+    @property
+    def compresses(self) -> bool:
+        """Whether the job changes the model at all (the dense baseline with an FP8 cache does)."""
+        return self.method != NONE or self.kv_cache is not None
 
     @property
     def n_m(self) -> tuple[int, int] | None:
@@ -66,18 +81,27 @@ class CompressionSpec:
         return pruner + ((self.quant.method,) if self.quant else ())
 
     @property
+    def cacheable(self) -> bool:
+        """Whether a compressed checkpoint gives back exactly the model evaluated (see the
+        methods' `cacheable`: NVFP4/MXFP4 checkpoints unpack in bfloat16)."""
+        return all(getattr(REGISTRY[name], "cacheable", True) for name in self.stage_names)
+
+    @property
     def needs_calibration(self) -> bool:
-        return any(REGISTRY[name].needs_calibration for name in self.stage_names)
+        """Static KV-cache scales are calibrated too."""
+        stages = any(REGISTRY[name].needs_calibration for name in self.stage_names)
+        return stages or self.kv_cache is not None
 
     @property
     def label(self) -> str:
         """A row name for tables: 'dense', 'wanda 50%', 'sparsegpt 2:4 + gptq w4 g64'."""
+        kv = f" + kv {self.kv_cache}" if self.kv_cache else ""
         if self.method == NONE:
-            return "dense"
+            return "dense" + kv
         if not self.prunes:
-            return self.quant.label
+            return self.quant.label + kv
         rate = self.pattern if self.n_m else f"{self.target_sparsity:.0%}"
-        return f"{self.method} {rate}" + (f" + {self.quant.label}" if self.quant else "")
+        return f"{self.method} {rate}" + (f" + {self.quant.label}" if self.quant else "") + kv
 
 
 class CompressionMethod(ABC):
@@ -178,6 +202,13 @@ def _quant_spec(cfg, method: CompressionMethod) -> QuantSpec | None:
     return quantizer.resolve(spec)
 
 
+def _kv_cache(cfg) -> str | None:
+    kv_cache = cfg.get("kv_cache")
+    if kv_cache is not None and str(kv_cache) not in KV_CACHE_FORMATS:
+        raise ConfigError("compression.kv_cache", kv_cache, choices([*KV_CACHE_FORMATS, "null"]))
+    return None if kv_cache is None else str(kv_cache)
+
+
 def parse_spec(cfg, arguments: bool = True) -> CompressionSpec:
     """Validate a `compression` config node into a spec, without touching any model;
     `arguments` also lets the method's library validate `compression.args` (a heavy import)."""
@@ -200,6 +231,7 @@ def parse_spec(cfg, arguments: bool = True) -> CompressionSpec:
         ignore=tuple(cfg.ignore),
         args={} if method.kind == QUANTIZE else dict(cfg.args or {}),
         quant=quant,
+        kv_cache=_kv_cache(cfg),
     )
     methods = [method]
     if quant is not None and method.kind != QUANTIZE:

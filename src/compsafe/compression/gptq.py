@@ -2,7 +2,7 @@
 
 from compsafe.compression.base import register
 from compsafe.compression.oneshot import build, import_class
-from compsafe.compression.quantization import OneshotQuantization, config_groups
+from compsafe.compression.quantization import OneshotQuantization, config_groups, kv_cache_args
 
 
 @register
@@ -17,6 +17,7 @@ class GPTQ(OneshotQuantization):
                 "compression.args",
                 config_groups=config_groups(spec),
                 ignore=list(spec.ignore),
+                kv_cache_scheme=kv_cache_args(spec.kv_cache),
                 **spec.quant.args,
             )
         ]

@@ -8,6 +8,7 @@ from typing import Any
 from compsafe.compression import experts
 from compsafe.compression.base import PRUNE, CompressionSpec, get_method
 from compsafe.compression.calibration import build_calibration
+from compsafe.compression.formats import quantize_kv_cache
 from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.verify import (
     check_layer_kinds,
@@ -18,8 +19,8 @@ from compsafe.compression.verify import (
     snapshot_mask,
     verify_mask_kept,
     verify_pruning,
-    verify_quantization,
 )
+from compsafe.compression.verify_formats import verify_kv_cache, verify_quantized
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,12 @@ def run_stages(model, spec: CompressionSpec, stages, tokenizer, calibration) -> 
         else:
             if zeros is not None:
                 stats["refilled_weights"] = restore_mask(model, spec, zeros)
-            stats["quantization"] = verify_quantization(model, spec)
+            stats["quantization"] = verify_quantized(model, spec)
+    if spec.kv_cache and not spec.quant:  # a quantizer's own recipe carries the cache scheme
+        log.info("Compressing: %s (KV cache %s)", spec.label, spec.kv_cache)
+        quantize_kv_cache(model, spec, calibration, tokenizer)
+    if spec.kv_cache:
+        stats["kv_cache_quantization"] = verify_kv_cache(model, spec)
     if spec.prunes and spec.quant:
         verify_mask_kept(model, spec, stats["sparsity_after_pruning"])
     return stats

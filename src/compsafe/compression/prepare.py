@@ -20,10 +20,12 @@ from compsafe.compression import cache
 from compsafe.compression.base import CompressionSpec, parse_spec
 from compsafe.compression.calibration import check_calibration_config
 from compsafe.compression.experts import has_fused_experts
+from compsafe.compression.formats import kv_cache_modifier
 from compsafe.compression.layers import measure_sparsity
 from compsafe.compression.memory import PeakMemory
 from compsafe.compression.pipeline import compress_model
-from compsafe.compression.verify import CompressionMismatch, verify_mask_kept, verify_quantization
+from compsafe.compression.verify import CompressionMismatch, verify_mask_kept
+from compsafe.compression.verify_formats import verify_kv_cache, verify_quantized
 from compsafe.models.loading import (
     load_model,
     model_name,
@@ -62,6 +64,8 @@ def check_compression(cfg, arguments: bool = True) -> Preparation:
     """Validate the compression (and its calibration, when a stage needs one); no weights.
     `arguments`: let llm-compressor validate `compression.args` too (imports it)."""
     spec = parse_spec(cfg.compression, arguments)
+    if arguments and spec.kv_cache:
+        kv_cache_modifier(spec)  # llm-compressor validates the cache scheme
     if spec.needs_calibration:
         check_calibration_config(cfg.calibration)
     return Preparation(spec, cfg.model, cfg.compression, cfg.calibration, str(cfg.paths.cache_dir))
@@ -105,6 +109,8 @@ class Preparation:
             "ignore": list(spec.ignore),
             "args": spec.args,
             "quantize": quant.method if quant else None,
+            "format": quant.scheme if quant else None,
+            "kv_cache": spec.kv_cache,
             "calibration": self.calibration_record(),
             "cache": None,
         }
@@ -112,7 +118,10 @@ class Preparation:
     def prepare(self, record: dict[str, Any]) -> Prepared:
         """Dense, from the compression cache, or freshly compressed (then saved to the cache)."""
         timings = record["timings"]
-        use_cache = bool(self.compression_cfg.cache) and self.spec.method != "none"
+        use_cache = bool(self.compression_cfg.cache) and self.spec.compresses
+        if use_cache and not self.spec.cacheable:
+            log.info("%s: not cached (its checkpoint does not reload exactly)", self.label)
+            use_cache = False
         entry = material = None
         if use_cache:
             started = time.perf_counter()
@@ -167,9 +176,11 @@ class Preparation:
         saved = manifest["record"]
         try:
             if self.spec.quant:
-                verify_quantization(model, self.spec)
+                verify_quantized(model, self.spec)
             if self.spec.prunes:
                 verify_mask_kept(model, self.spec, saved["sparsity_after_pruning"])
+            if self.spec.kv_cache:
+                verify_kv_cache(model, self.spec)
         except CompressionMismatch as err:
             log.warning("Discarding cache entry %s: %s", entry, err)
             cache.discard(entry)
@@ -186,7 +197,7 @@ class Preparation:
         record["timings"]["load"] = time.perf_counter() - started  # ~0 when reused
         record["model"] = dense_record(loaded)
         spec, facts = self.spec, record["compression"]
-        if spec.method == "none":
+        if not spec.compresses:
             facts.update(measure_sparsity(loaded.model, spec.targets, spec.ignore))
             facts["seconds"] = 0.0
             return Prepared(loaded.model, loaded.tokenizer, loaded.weights_path)

@@ -33,23 +33,51 @@ def config_groups(spec: CompressionSpec) -> dict[str, Any]:
 def quantization_modifier(spec: CompressionSpec):
     """Round-to-nearest with min-max scales: llm-compressor's QuantizationModifier."""
     cls = import_class("llmcompressor.modifiers.quantization:QuantizationModifier")
-    return build(cls, "compression", config_groups=config_groups(spec), ignore=list(spec.ignore))
+    return build(
+        cls,
+        "compression",
+        config_groups=config_groups(spec),
+        ignore=list(spec.ignore),
+        kv_cache_scheme=kv_cache_args(spec.kv_cache),
+    )
+
+
+def kv_cache_args(kv_cache: str | None):
+    """FP8 E4M3 keys and values with one static (calibrated) scale each per layer: what vLLM's
+    `kv_cache_dtype=fp8` serves from a compressed-tensors checkpoint."""
+    if kv_cache is None:
+        return None
+    from compressed_tensors.quantization import QuantizationArgs
+
+    return QuantizationArgs(
+        num_bits=8, type="float", strategy="tensor", dynamic=False, symmetric=True
+    )
 
 
 def materialize(model, spec: CompressionSpec) -> None:
     """Store the dequantized weights the quantized forward uses (idempotent on the grid)."""
     import torch
-    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
 
     with torch.no_grad():
         for _, module in target_layers(model, spec.targets, spec.ignore):
             scheme = getattr(module, "quantization_scheme", None)
             if scheme is None or scheme.weights is None:
                 continue
-            zero_point = getattr(module, "weight_zero_point", None)
-            module.weight.copy_(
-                fake_quantize(module.weight, module.weight_scale, zero_point, scheme.weights)
-            )
+            module.weight.copy_(on_grid(module))
+
+
+def on_grid(module):
+    """The layer's weights quantized and dequantized with its own scales (and NVFP4's global
+    scale: without it the group scales mean something else)."""
+    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
+
+    return fake_quantize(
+        module.weight,
+        module.weight_scale,
+        getattr(module, "weight_zero_point", None),
+        module.quantization_scheme.weights,
+        global_scale=getattr(module, "weight_global_scale", None),
+    )
 
 
 class OneshotQuantization(CompressionMethod):

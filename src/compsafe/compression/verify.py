@@ -34,8 +34,10 @@ def check_layer_shapes(model, spec: CompressionSpec) -> None:
     if spec.n_m:
         divisors.append(("compression.pattern", spec.pattern, spec.n_m[1]))
     if spec.quant and spec.quant.group_size:
-        size = spec.quant.group_size
-        divisors.append(("compression.group_size", size, size))
+        size, quant = spec.quant.group_size, spec.quant
+        fixed = quant.scheme is not None and not quant.group_label  # nvfp4's 16, mxfp4's 32
+        key, value = ("compression", quant.method) if fixed else ("compression.group_size", size)
+        divisors.append((key, value, size))
     for matrix in target_matrices(model, spec.targets, spec.ignore):
         inputs = matrix.weight.shape[1]
         for key, value, divisor in divisors:
@@ -184,12 +186,9 @@ def verify_mask_kept(model, spec: CompressionSpec, after_pruning: float) -> None
 
 def quantization_grid_error(module) -> int:
     """How many weights lie off the layer's quantization grid (0 for a quantized layer)."""
-    from compressed_tensors.quantization.lifecycle.forward import fake_quantize
+    from compsafe.compression.quantization import on_grid
 
-    args = module.quantization_scheme.weights
-    zero_point = getattr(module, "weight_zero_point", None)
-    on_grid = fake_quantize(module.weight, module.weight_scale, zero_point, args)
-    return int((on_grid != module.weight).sum())
+    return int((on_grid(module) != module.weight).sum())
 
 
 def distinct_per_group(weight: torch.Tensor, group: int | None) -> int:
@@ -217,7 +216,8 @@ def verify_fused_experts(model, spec: CompressionSpec) -> int:
 
 
 def verify_quantization(model, spec: CompressionSpec) -> dict[str, Any]:
-    """Every targeted layer carries the asked scheme and its weights lie on its grid."""
+    """Every targeted layer carries the asked scheme and its weights lie on its grid (integer
+    weight-only; `verify_formats.verify_quantized` dispatches formats to their own checks)."""
     quant = spec.quant
     layers = 0
     quantized = verify_fused_experts(model, spec)
