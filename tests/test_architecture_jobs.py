@@ -61,6 +61,11 @@ def test_evaluation_runs_on_every_architecture(arch_dir, tmp_path):
     from helpers import run_compsafe
 
     paths = ",".join(str(arch_dir(arch)) for arch in ARCHITECTURES)
+    # A short text: the packaged corpus would be tokenized whole once per architecture.
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n".join(f"The river ran past the mill for the {i}th time." for i in range(40))
+    )
     out = run_compsafe(
         "-m",
         "model=hf",
@@ -69,6 +74,8 @@ def test_evaluation_runs_on_every_architecture(arch_dir, tmp_path):
         "compression.cache=false",
         "logger=none",
         "benchmark=[perplexity,refusal]",
+        "benchmark.tasks.perplexity.options.source=file",
+        f"+benchmark.tasks.perplexity.options.path={corpus}",
         "benchmark.tasks.perplexity.options.window=32",
         "benchmark.tasks.perplexity.options.max_windows=1",
         "benchmark.tasks.refusal.options.sample_size=1",
@@ -76,10 +83,10 @@ def test_evaluation_runs_on_every_architecture(arch_dir, tmp_path):
         "benchmark.tasks.refusal.options.attack=none",
         "benchmark.tasks.refusal.options.max_new_tokens=4",
         "benchmark.tasks.refusal.options.chat_template=off",
-        f"hydra.sweep.dir={tmp_path}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
     assert out.returncode == 0, out.stderr[-4000:]
-    records = [json.loads(p.read_text()) for p in tmp_path.glob(f"*/{RESULTS_FILE}")]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob(f"*/{RESULTS_FILE}")]
     assert len(records) == len(ARCHITECTURES)
     for record in records:
         assert record["status"] == "completed", record["error"]
