@@ -97,23 +97,7 @@ def arch_model(arch_dir):
 @pytest.fixture(scope="session")
 def arch_calibration(tmp_path_factory):
     """A small calibration config (2 windows of 32 tokens from a file): architecture tests."""
-    from omegaconf import OmegaConf
+    from helpers import file_calibration
 
-    corpus = tmp_path_factory.mktemp("arch-calib") / "calib.txt"
-    corpus.write_text(
-        "\n\n".join(f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(99))
-    )
-    return OmegaConf.create(
-        {
-            "name": "t",
-            "source": "file",
-            "path": str(corpus),
-            "subset": None,
-            "data_files": None,
-            "split": "train",
-            "text_field": "text",
-            "num_samples": 2,
-            "seq_len": 32,
-            "seed": 0,
-        }
-    )
+    paragraphs = [f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(99)]
+    return file_calibration(tmp_path_factory.mktemp("arch-calib"), paragraphs, num_samples=2)

@@ -20,7 +20,7 @@ from compsafe.compression.verify import (
     verify_quantization,
 )
 from compsafe.errors import ConfigError
-from helpers import CONFIG_DIR, compose_config
+from helpers import CONFIG_DIR, compose_config, file_calibration
 
 TARGETS, IGNORE = ["Linear"], ["re:.*lm_head"]
 PRUNERS = ["magnitude", "wanda", "sparsegpt", "gblm"]
@@ -45,27 +45,11 @@ def spec_for(method: str, sparsity: float = 0.5, pattern: str = "unstructured", 
 
 @pytest.fixture(scope="module")
 def calibration_cfg(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("calib") / "calib.txt"
-    corpus.write_text(
-        "\n\n".join(
-            f"Paragraph {i}: the cat sat on the mat while {i} dogs ran past the lazy fox."
-            for i in range(300)
-        )
-    )
-    return OmegaConf.create(
-        {
-            "name": "t",
-            "source": "file",
-            "path": str(corpus),
-            "subset": None,
-            "data_files": None,
-            "split": "train",
-            "text_field": "text",
-            "num_samples": 4,
-            "seq_len": 32,
-            "seed": 0,
-        }
-    )
+    paragraphs = [
+        f"Paragraph {i}: the cat sat on the mat while {i} dogs ran past the lazy fox."
+        for i in range(300)
+    ]
+    return file_calibration(tmp_path_factory.mktemp("calib"), paragraphs, num_samples=4)
 
 
 def compressed(tiny_model, spec, calibration_cfg):

@@ -19,7 +19,8 @@ from compsafe.compression.pipeline import compress_model
 from compsafe.compression.verify import CompressionMismatch, check_layer_shapes
 from compsafe.compression.verify_formats import verify_format, verify_kv_cache
 from compsafe.errors import ConfigError
-from helpers import PERPLEXITY_ONLY, compose_config, tiny_job
+from helpers import PERPLEXITY_ONLY, compose_config, file_calibration, tiny_job
+from test_compression import compressed
 
 TARGETS, IGNORE = ["Linear"], ["re:.*lm_head"]
 FORMATS = ["fp8", "fp8_dynamic", "fp8_block", "w8a8", "w4a8", "nvfp4", "mxfp4"]
@@ -44,31 +45,8 @@ def spec_for(method: str, **extra):
 
 @pytest.fixture(scope="module")
 def calibration_cfg(tmp_path_factory):
-    corpus = tmp_path_factory.mktemp("calib") / "calib.txt"
-    corpus.write_text(
-        "\n\n".join(
-            f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(200)
-        )
-    )
-    return OmegaConf.create(
-        {
-            "name": "t",
-            "source": "file",
-            "path": str(corpus),
-            "subset": None,
-            "data_files": None,
-            "split": "train",
-            "text_field": "text",
-            "num_samples": 4,
-            "seq_len": 32,
-            "seed": 0,
-        }
-    )
-
-
-def compressed(tiny_model, spec, calibration_cfg):
-    model = copy.deepcopy(tiny_model[0])
-    return model, compress_model(model, spec, tiny_model[1], calibration_cfg)
+    paragraphs = [f"Paragraph {i}: the cat sat on the mat while {i} dogs ran." for i in range(200)]
+    return file_calibration(tmp_path_factory.mktemp("calib"), paragraphs, num_samples=4)
 
 
 def max_distinct(values: torch.Tensor, group: int) -> int:

@@ -66,3 +66,26 @@ def run_compsafe(
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def file_calibration(folder: Path, paragraphs: list[str], num_samples: int):
+    """A calibration config reading `paragraphs` from a file in `folder` (windows of 32 tokens):
+    the tiny-model tests' calibration, without the hub."""
+    from omegaconf import OmegaConf
+
+    corpus = folder / "calib.txt"
+    corpus.write_text("\n\n".join(paragraphs))
+    return OmegaConf.create(
+        {
+            "name": "t",
+            "source": "file",
+            "path": str(corpus),
+            "subset": None,
+            "data_files": None,
+            "split": "train",
+            "text_field": "text",
+            "num_samples": num_samples,
+            "seq_len": 32,
+            "seed": 0,
+        }
+    )

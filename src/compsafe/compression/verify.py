@@ -215,6 +215,19 @@ def verify_fused_experts(model, spec: CompressionSpec) -> int:
     return weights
 
 
+def on_grid_weights(spec: CompressionSpec, name: str, module) -> int:
+    """The layer's weight count, once every weight is checked to sit on its grid."""
+    off_grid = quantization_grid_error(module)
+    if off_grid:
+        raise CompressionMismatch(f"{spec.label}: {off_grid} weights of {name} off the grid")
+    return module.weight.numel()
+
+
+def quantized_share(model, quantized: int) -> float:
+    """Quantized weights over all non-embedding weights (what the record calls coverage)."""
+    return quantized / coverage(model, 0)["non_embedding_weights"]
+
+
 def verify_quantization(model, spec: CompressionSpec) -> dict[str, Any]:
     """Every targeted layer carries the asked scheme and its weights lie on its grid (integer
     weight-only; `verify_formats.verify_quantized` dispatches formats to their own checks)."""
@@ -230,11 +243,8 @@ def verify_quantization(model, spec: CompressionSpec) -> dict[str, Any]:
             raise CompressionMismatch(
                 f"{spec.label}: layer {name} got {args.num_bits} bits, group {args.group_size}"
             )
-        off_grid = quantization_grid_error(module)
-        if off_grid:
-            raise CompressionMismatch(f"{spec.label}: {off_grid} weights of {name} off the grid")
         layers += 1
-        quantized += module.weight.numel()
+        quantized += on_grid_weights(spec, name, module)
     return {
         "method": quant.method,
         "bits": quant.bits,
@@ -242,5 +252,5 @@ def verify_quantization(model, spec: CompressionSpec) -> dict[str, Any]:
         "symmetric": quant.symmetric,
         "strategy": "group" if quant.group_size else "channel",
         "layers": layers,
-        "quantized_share": quantized / coverage(model, 0)["non_embedding_weights"],
+        "quantized_share": quantized_share(model, quantized),
     }

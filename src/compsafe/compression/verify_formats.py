@@ -11,10 +11,11 @@ import math
 from typing import Any
 
 from compsafe.compression.base import CompressionSpec, get_method
-from compsafe.compression.layers import coverage, target_layers
+from compsafe.compression.layers import target_layers
 from compsafe.compression.verify import (
     CompressionMismatch,
-    quantization_grid_error,
+    on_grid_weights,
+    quantized_share,
     verify_quantization,
 )
 
@@ -127,11 +128,8 @@ def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
         )
         if problem:
             raise CompressionMismatch(f"{spec.label}: layer {name} has {problem}")
-        off_grid = quantization_grid_error(module)
-        if off_grid:
-            raise CompressionMismatch(f"{spec.label}: {off_grid} weights of {name} off the grid")
         layers += 1
-        quantized += module.weight.numel()
+        quantized += on_grid_weights(spec, name, module)
     return {
         "method": quant.method,
         "format": quant.scheme,
@@ -141,7 +139,7 @@ def verify_format(model, spec: CompressionSpec) -> dict[str, Any]:
         "weights": describe(expected.weights),
         "activations": describe(expected.input_activations),
         "layers": layers,
-        "quantized_share": quantized / coverage(model, 0)["non_embedding_weights"],
+        "quantized_share": quantized_share(model, quantized),
     }
 
 
