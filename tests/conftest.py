@@ -40,6 +40,14 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COMPSAFE_CACHE_DIR", cache)
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test`, `--dist loadgroup`), the tests that read the shared
+    sweep run on one worker, so it is built once per run rather than once per worker."""
+    for item in items:
+        if "tiny_sweep" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group("tiny_sweep"))
+
+
 @pytest.fixture(scope="session")
 def tiny_sweep(tiny_model_dir, tmp_path_factory):
     """One real 3-job multirun (dense, magnitude 50 %, SparseGPT 50 % after the other two) on

@@ -145,7 +145,9 @@ def test_a_missing_asset_package_is_named_with_its_install_command(monkeypatch):
 
 
 @pytest.mark.slow
-def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
+def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere, tiny_model_dir):
+    """Lookups, --help and a job (on the tiny model: the embedded one is run by
+    tests/test_pipeline.py) from the installed wheel, in a folder of the user's."""
     where = installed(
         site, "python", "-c", "import compsafe; print(compsafe.__file__)", cwd=elsewhere
     )
@@ -162,8 +164,11 @@ def test_installed_wheel_runs_a_job_from_any_folder(site, elsewhere):
     job = installed(
         site,
         "compsafe",
+        "model=hf",
+        f"model.path={tiny_model_dir}",
         "compression=magnitude",
         "benchmark=perplexity",
+        "benchmark.tasks.perplexity.options.window=64",
         "benchmark.tasks.perplexity.options.max_windows=2",
         "tags=[install-check]",
         "logger.tags=[from-logger]",

@@ -74,21 +74,24 @@ def test_wandb_offline_run_holds_the_metrics(sweep):
 
 
 @pytest.mark.slow
-def test_failed_job_is_recorded_and_keeps_the_completed_result(tiny_model_dir, tmp_path):
-    # `model.path=` alone (default model config) takes any local folder or hub id.
+def test_failed_job_is_recorded_and_keeps_the_completed_result(sweep, tiny_model_dir, tmp_path):
+    """A failing run in a folder that holds a completed result (a copy of the shared sweep's
+    dense job) writes its own failure record beside it and leaves the result alone."""
+    folder, _ = sweep
+    shutil.copytree(folder / JOBS[0], tmp_path, dirs_exist_ok=True)
+    completed = (tmp_path / RESULTS_FILE).read_text()
+    # `model.path=` alone (default model config) takes any local folder or hub id; 64 inputs
+    # are not a multiple of 7: passes the config checks, fails while compressing.
     job = [f"model.path={tiny_model_dir}", *SMALL_BENCHMARK, "logger=none"]
-    job.append(f"hydra.run.dir={tmp_path}")
-    ok = run_compsafe(*job)
-    assert ok.returncode == 0, ok.stderr[-3000:]
-    record = json.loads((tmp_path / RESULTS_FILE).read_text())
-    assert record["model"]["name"] == tiny_model_dir.name
-    # 64 inputs are not a multiple of 7: passes the config checks, fails while compressing.
-    bad = run_compsafe(*job, "compression=magnitude", "compression.pattern=3:7")
+    bad = run_compsafe(
+        *job, "compression=magnitude", "compression.pattern=3:7", f"hydra.run.dir={tmp_path}"
+    )
     assert bad.returncode != 0
-    assert json.loads((tmp_path / RESULTS_FILE).read_text())["status"] == "completed"
+    assert (tmp_path / RESULTS_FILE).read_text() == completed
     failed = json.loads((tmp_path / FAILED_FILE).read_text())
     assert failed["status"] == "failed" and "3:7" in failed["error"]
     assert "Traceback" in failed["traceback"]
+    assert failed["model"]["name"] == tiny_model_dir.name
 
 
 @pytest.mark.slow

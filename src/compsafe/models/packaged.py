@@ -56,6 +56,9 @@ def ensure_checkpoint(path: str, cache_dir: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     _convert(source, tmp)
     (tmp / COMPLETE_MARKER).write_text("ok\n")
+    if (target / COMPLETE_MARKER).is_file():  # a concurrent job (an array task) finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+        return target
     shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
     tmp.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, target)
