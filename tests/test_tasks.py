@@ -12,6 +12,7 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
+from compsafe.cache import cache_root
 from compsafe.errors import ConfigError
 from compsafe.evaluation.collect import flatten_results, metric_name
 from compsafe.evaluation.specs import TASKS_DIR, our_task_names, task_specs
@@ -103,6 +104,29 @@ def test_perplexity_windows_have_exact_token_counts(tiny_model_dir):
     for doc in docs:
         assert doc["num_tokens"] == len(tokenizer.encode(doc["text"]))
         assert abs(doc["num_tokens"] - 32) <= 2  # decode/encode round trip
+
+
+@pytest.mark.slow
+def test_perplexity_windows_are_cut_once_and_reread_identically(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    """The windows a job cuts are cached on disk for the next job process: reread, they are the
+    same rows; other options are cut anew."""
+    monkeypatch.setenv("COMPSAFE_CACHE_DIR", str(tmp_path))
+    meta = {
+        "tokenizer": str(tiny_model_dir),
+        "compsafe": {perplexity.TASK: {"window": 48, "max_windows": 3}},
+    }
+    perplexity._WINDOWS.clear()
+    cut = perplexity.load(**meta)["test"].to_list()
+    (cached,) = (cache_root() / "perplexity-windows").glob("*.json")
+    perplexity._WINDOWS.clear()  # a new job process
+    assert perplexity.load(**meta)["test"].to_list() == cut
+    assert json.loads(cached.read_text()) == cut
+    meta["compsafe"][perplexity.TASK]["window"] = 40
+    perplexity._WINDOWS.clear()
+    assert perplexity.load(**meta)["test"]["num_tokens"] != [d["num_tokens"] for d in cut]
+    assert len(list((cache_root() / "perplexity-windows").glob("*.json"))) == 2
 
 
 def test_perplexity_needs_a_tokenizer():

@@ -30,7 +30,6 @@ English model.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,11 +206,11 @@ class TopicSignal:
             from omegaconf import OmegaConf
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+            from compsafe.cache import cache_root
             from compsafe.models.loading import weights_location
 
-            cache = os.environ.get("COMPSAFE_CACHE_DIR") or "~/.cache/compsafe"
             where = OmegaConf.create({"path": self.path, "revision": None})
-            _, weights = weights_location(where, Path(cache).expanduser())
+            _, weights = weights_location(where, cache_root())
             log.info("Loading the on-topic reference model %s", self.path)
             model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch.float32).eval()
             self._loaded = (model, AutoTokenizer.from_pretrained(weights))

@@ -3,9 +3,12 @@
 # No `from __future__ import annotations`: lm-eval executes this file outside the package,
 # where dataclasses cannot resolve string annotations.
 
+import hashlib
+import inspect
 import re
 from dataclasses import dataclass
 
+from compsafe.cache import cache_root, read_json, write_json
 from compsafe.data.texts import check_source, load_texts
 from compsafe.errors import ConfigError
 from compsafe.evaluation.options import options_from_metadata, positive
@@ -113,9 +116,30 @@ def _cut(options: "PerplexityOptions", metadata: dict) -> list[dict]:
         key=f"{TASK}",
         keep_empty=options.keep_empty,
     )
-    return token_windows(
-        texts, tokenizer, options.window, options.max_windows, TASK, options.keep_tail
-    )
+    cached = _windows_file(tokenizer, texts, options)
+    rows = read_json(cached) if cached else None
+    if rows is None:
+        rows = token_windows(
+            texts, tokenizer, options.window, options.max_windows, TASK, options.keep_tail
+        )
+        if cached:
+            write_json(cached, rows)
+    return rows
+
+
+def _windows_file(tokenizer, texts: list[str], options: "PerplexityOptions"):
+    """Cache file of the windows cut from these texts by this tokenizer with these options
+    (tokenizing a whole corpus costs every job process seconds): keyed by the tokenizer's full
+    definition, the texts, the options and the cutting code itself, so any change recuts. None
+    for a tokenizer without a serialisable definition (a slow tokenizer): cut each time."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    digest = hashlib.sha256()
+    for part in (backend.to_str(), repr(options), inspect.getsource(token_windows), *texts):
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\0")
+    return cache_root() / "perplexity-windows" / f"{digest.hexdigest()}.json"
 
 
 def process_results(doc: dict, results) -> dict[str, tuple[float, int]]:
