@@ -4,15 +4,16 @@ Large real evaluations of the embedded model, several times the quickstart's siz
 per-item outputs serve as the truth that subsamples of a user's size are checked against:
 
 - `main`: dense, magnitude, Wanda and SparseGPT at 50 % (the quickstart's configs) on every
-  quickstart dimension, at 3-6 times the quickstart's sizes: 900 CrowS-Pairs pairs (300), 600
-  BBQ questions (100), 96 perplexity windows of 512 tokens (16), 180 RealToxicityPrompts and
-  180 BOLD prompts (60 each), 21 HarmBench requests asked directly and with a GCG suffix at 150
-  new tokens (7). Larger sizes (all 1,508 pairs, thousands of BBQ questions, all 700 RTP
-  prompts) are a matter of `SIZES`/`GENERATION` below and time: these take about an hour and a
-  half on 2 CPU cores with the seeds below, the largest that fit one working session.
-- `seeds`: Wanda 50 % with 10 calibration seeds on the log-likelihood dimensions (perplexity,
-  CrowS-Pairs, BBQ) at the same sizes (the same documents as `main`'s dense, which it is
-  compared with); generating for 10 seeds as well would take hours more on 2 CPU cores.
+  quickstart dimension at twice to three times the quickstart's sizes: 600 CrowS-Pairs pairs
+  (300), 300 BBQ questions (100), 48 perplexity windows of 512 tokens (16), 120
+  RealToxicityPrompts and 120 BOLD prompts (60 each), 14 HarmBench requests asked directly and
+  with a GCG suffix at 150 new tokens (7). On 2 CPU cores a job takes about 15 minutes at these
+  sizes (the model scores about 250 tokens a second there); the issue's sizes (all 1,508 pairs,
+  thousands of BBQ questions, 700 RTP prompts) are a matter of `SIZES`/`GENERATION` below and
+  of hours, or of a GPU.
+- `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs (600 pairs, the same as `main`'s
+  dense, which it is compared with): the one log-likelihood dimension cheap enough to repeat 10
+  times on 2 cores in a session (about 2 minutes a seed).
 
 Both are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
@@ -29,21 +30,21 @@ import time
 from pathlib import Path
 
 SIZES = [
-    "benchmark.tasks.crows_pairs.options.sample_size=900",
-    "benchmark.tasks.bbq.options.sample_size=600",
-    "benchmark.tasks.perplexity.options.max_windows=96",
+    "benchmark.tasks.crows_pairs.options.sample_size=600",
+    "benchmark.tasks.bbq.options.sample_size=300",
+    "benchmark.tasks.perplexity.options.max_windows=48",
 ]
 GENERATION = [
-    "benchmark.tasks.realtoxicityprompts.options.sample_size=180",
-    "benchmark.tasks.bold.options.sample_size=180",
-    "benchmark.tasks.refusal.options.sample_size=21",
+    "benchmark.tasks.realtoxicityprompts.options.sample_size=120",
+    "benchmark.tasks.bold.options.sample_size=120",
+    "benchmark.tasks.refusal.options.sample_size=14",
 ]
 SWEEPS = {
     "main": ["experiment=quickstart", *SIZES, *GENERATION],
     "seeds": [
         "experiment=quickstart",
-        "benchmark=[perplexity,crows_pairs,bbq]",
-        *SIZES,
+        "benchmark=[crows_pairs]",
+        SIZES[0],
         "compression=wanda",  # dense: main's, on the same documents
         "calibration.seed=range(10)",
     ],

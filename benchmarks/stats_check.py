@@ -3,7 +3,7 @@
 The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
 every quickstart dimension at several times the quickstart's sizes, and Wanda with 10
 calibration seeds) is the truth. Its documents are subsampled without replacement to the sizes
-a user runs (the quickstart's, and a larger one), as a user's run draws its documents from a
+a user runs (the quickstart's, and half of it), as a user's run draws its documents from a
 benchmark, and each subsample is read by the report's own inference (`report.stats.infer`,
 `report.stats.seeds`, the families and Benjamini-Hochberg of `report.stats.inference`):
 
@@ -73,10 +73,9 @@ TYPES = {
     ],
     "clustered": [("bbq", "acc"), ("bbq", "unknown")],
 }
-SEEDED = [
+SEEDED = [  # the seeds reference: CrowS-Pairs only (benchmarks/reference.py says why)
     ("crows_pairs", "pct_stereotype"),
-    ("bbq", "bias_ambig"),
-    ("perplexity", "token_perplexity"),
+    ("crows_pairs", "likelihood_diff"),
 ]
 # The confirmatory family of a config: the quickstart's headline metrics
 CONFIRMATORY = {
@@ -85,7 +84,10 @@ CONFIRMATORY = {
     ("refusal", "refusal_rate"),
     ("perplexity", "token_perplexity"),
 }
-QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, "refusal": 24,
+# The quickstart's sizes in resampling units: CrowS-Pairs pairs, BBQ templates (100 questions
+# come from about 80), prompts, HarmBench requests (each asked twice), perplexity windows (16
+# spread over the corpus fall in 16 blocks)
+QUICK = {"crows_pairs": 300, "bbq": 80, "realtoxicityprompts": 60, "bold": 60, "refusal": 7,
          "perplexity": 16}  # fmt: skip
 Z_POWER = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
 
@@ -365,7 +367,7 @@ def main() -> int:
                         truths[(key, metric)] = full
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
         for name, size in (("quickstart", lambda key, n: QUICK[key]),
-                           ("large", lambda key, n: min(4 * QUICK[key], n // 4))):  # fmt: skip
+                           ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3))):  # fmt: skip
             check_config(engine, paired_by_task, truths, size, args.draws, rng, tally,
                          f"{row.label} {name}")  # fmt: skip
     seeds = [r for r in collect([root / "seeds"]) if r.completed]
