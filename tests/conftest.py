@@ -41,11 +41,17 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 
 
 def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (`make test`, `--dist loadgroup`), the tests that read the shared
-    sweep run on one worker, so it is built once per run rather than once per worker."""
+    """Under pytest-xdist (`make test`, `--dist loadgroup`): the tests that read the shared
+    sweep run on one worker, so it is built once per run rather than once per worker, and so do
+    the tests of the built wheel (two `pip wheel` runs in one checkout collide in its build
+    folder); the slow tests are handed out first, so the short ones fill the gaps at the end
+    instead of one worker finishing a long test while the other waits."""
     for item in items:
-        if "tiny_sweep" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group("tiny_sweep"))
+        for shared in ("tiny_sweep", "wheel"):
+            if shared in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(shared))
+                break
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
 
 
 @pytest.fixture(scope="session")
