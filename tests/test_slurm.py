@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -173,8 +174,12 @@ def test_failed_job_is_isolated_as_with_the_local_sweeper(tiny_model_dir, tmp_pa
     # compression.pattern=3:7: dense is fine, magnitude fails (64 inputs are not a multiple of 7).
     job = [*tiny(tiny_model_dir), "logger=none", "compression=none,magnitude"]
     job.append("compression.pattern=3:7")
-    on_slurm = run_compsafe("-m", *job, *SLURM, f"hydra.sweep.dir={tmp_path / 'slurm'}")
-    local = run_compsafe("-m", *job, f"hydra.sweep.dir={tmp_path / 'local'}")
+    with ThreadPoolExecutor(1) as pool:  # the local sweep runs while SLURM schedules its own
+        slurm = pool.submit(
+            run_compsafe, "-m", *job, *SLURM, f"hydra.sweep.dir={tmp_path / 'slurm'}"
+        )
+        local = run_compsafe("-m", *job, f"hydra.sweep.dir={tmp_path / 'local'}")
+        on_slurm = slurm.result()
     assert on_slurm.returncode == local.returncode == 1, on_slurm.stderr[-3000:]
     assert_quiet(on_slurm)
     failure = "compression=magnitude: ConfigError: compression.pattern=3:7"
