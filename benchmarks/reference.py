@@ -11,9 +11,10 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   sizes (the model scores about 250 tokens a second there); the issue's sizes (all 1,508 pairs,
   thousands of BBQ questions, 700 RTP prompts) are a matter of `SIZES`/`GENERATION` below and
   of hours, or of a GPU.
-- `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs (600 pairs, the same as `main`'s
-  dense, which it is compared with): the one log-likelihood dimension cheap enough to repeat 10
-  times on 2 cores in a session (about 2 minutes a seed).
+- `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs at the quickstart's 300 pairs
+  (paired by document with `main`'s dense): the one log-likelihood dimension cheap enough to
+  repeat 10 times on 2 cores in a session (about 2.5 minutes a seed). It checks the seed
+  component: 3 of the 10 seeds on the same documents, against the 10 seeds' mean.
 
 Both are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
@@ -44,7 +45,7 @@ SWEEPS = {
     "seeds": [
         "experiment=quickstart",
         "benchmark=[crows_pairs]",
-        SIZES[0],
+        "benchmark.tasks.crows_pairs.options.sample_size=300",
         "compression=wanda",  # dense: main's, on the same documents
         "calibration.seed=range(10)",
     ],
