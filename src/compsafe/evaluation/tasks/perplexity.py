@@ -130,13 +130,19 @@ def _cut(options: "PerplexityOptions", metadata: dict) -> list[dict]:
 def _windows_file(tokenizer, texts: list[str], options: "PerplexityOptions"):
     """Cache file of the windows cut from these texts by this tokenizer with these options
     (tokenizing a whole corpus costs every job process seconds): keyed by the tokenizer's full
-    definition, the texts, the options and the cutting code itself, so any change recuts. None
-    for a tokenizer without a serialisable definition (a slow tokenizer): cut each time."""
+    definition and how it encodes a probe (special tokens added outside that definition), the
+    texts, the options and the cutting code itself, so any change recuts. None for a tokenizer
+    without a serialisable definition (a slow tokenizer) or code without source: cut each time."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
+    try:
+        code = inspect.getsource(token_windows) + inspect.getsource(window_starts) + str(BLOCK)
+    except (OSError, TypeError):
+        return None
     if backend is None:
         return None
+    probe = repr(tokenizer.encode("A probe.\n\nof special tokens"))
     digest = hashlib.sha256()
-    for part in (backend.to_str(), repr(options), inspect.getsource(token_windows), *texts):
+    for part in (backend.to_str(), probe, repr(options), code, *texts):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
     return cache_root() / "perplexity-windows" / f"{digest.hexdigest()}.json"
