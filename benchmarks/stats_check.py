@@ -185,6 +185,7 @@ def narrowed(interval, estimate: float, factor: float):
 @dataclass
 class Tally:
     coverage: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    by_metric: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     draws: list[dict] = field(default_factory=list)  # per (draw, config): tested cells
 
 
@@ -210,13 +211,17 @@ def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, lab
                     estimate = mine.statistic()
                     interval = narrowed(interval, estimate, factor)
                     if interval is not None:
-                        tally.coverage[kind].append(interval[0] <= value <= interval[1])
+                        covered = interval[0] <= value <= interval[1]
+                        tally.coverage[kind].append(covered)
+                        tally.by_metric[f"{key}/{metric} value"].append(covered)
                     inference = change_inference(engine, mine, dense, name, log)
                     if inference is None or inference.p_value is None:
                         continue
                     shown = narrowed(inference.interval, inference.estimate, factor)
                     if shown is not None:
-                        tally.coverage[kind].append(shown[0] <= change <= shown[1])
+                        covered = shown[0] <= change <= shown[1]
+                        tally.coverage[kind].append(covered)
+                        tally.by_metric[f"{key}/{metric} change"].append(covered)
                     se = _se(inference)
                     cells.append(
                         {"key": (label, key, metric, n), "p": inference.p_value, "se": se,
@@ -385,6 +390,8 @@ def report(tally: Tally, power: list[tuple]) -> None:
         everything += flags
         print(f"coverage={rate(flags)}  type={kind}")
     print(f"interval_coverage={rate(everything)}  (goal 0.93-0.97)")
+    for name, flags in sorted(tally.by_metric.items()):
+        print(f"  {name}: {rate(flags)}")
     nulls = [c for d in tally.draws for c in d["cells"]
              if c["se"] and abs(c["truth"]) < 0.1 * c["se"]]  # fmt: skip
     marked = [c["marked"] for c in nulls]
