@@ -371,8 +371,9 @@ def main() -> int:
                     if task_key == key and (full := full_values(paired, metric)):
                         truths[(key, metric)] = full
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
-        for name, size in (("quickstart", lambda key, n: QUICK[key]),
-                           ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3))):  # fmt: skip
+        sizes = (("quickstart", lambda key, n: QUICK[key]),
+                 ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3)))  # fmt: skip
+        for name, size in sizes:
             check_config(engine, paired_by_task, truths, size, args.draws, rng, tally,
                          f"{row.label} {name}")  # fmt: skip
     seeds = [r for r in collect([root / "seeds"]) if r.completed]
