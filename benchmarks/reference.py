@@ -13,8 +13,8 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   of hours, or of a GPU.
 - `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs at the quickstart's 300 pairs
   (paired by document with `main`'s dense): the one log-likelihood dimension cheap enough to
-  repeat 10 times on 2 cores in a session (about 2.5 minutes a seed). It checks the seed
-  component: 3 of the 10 seeds on the same documents, against the 10 seeds' mean.
+  repeat 10 times on 2 cores in a session (485 s for the 10). It checks the seed component: 3
+  of the 10 seeds on the 285 pairs they share with `main`'s dense, against the 10 seeds' mean.
 
 Both are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
