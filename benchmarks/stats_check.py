@@ -43,7 +43,7 @@ from compsafe.report.data.pairing import pair
 from compsafe.report.data.records import Row, collect
 from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import Engine, Sample, units_of
-from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.infer import change_inference, is_binary, value_interval
 from compsafe.report.stats.inference import benjamini_hochberg
 from compsafe.report.stats.seeds import seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
@@ -232,7 +232,7 @@ def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, lab
 
 
 def _se(inference) -> float | None:
-    _, _, spread = inference.pending
+    spread = inference.pending[2]
     return spread if spread and spread > 0 else None
 
 
@@ -312,8 +312,14 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                 se = _subsample_se(engine, paired, metric, base, rng)
                 if not se or change == 0:
                     continue
-                needed = base * (Z_POWER * se / change) ** 2  # an infinite population's n
-                size = math.ceil(needed / (1 + needed / n_units))  # a subsample's: sqrt(1 - n/N)
+                discordant = _discordant_share(paired, metric)
+                if discordant is not None:  # the page's exact McNemar detectable change
+                    size = _binary_size(change, discordant, n_units)
+                    if size is None:
+                        continue
+                else:
+                    needed = base * (Z_POWER * se / change) ** 2  # an infinite population's n
+                    size = math.ceil(needed / (1 + needed / n_units))  # sqrt(1 - n/N)
                 if not 10 <= size <= n_units // 4:
                     continue
                 marked, ratios = [], []
@@ -328,12 +334,33 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                         continue
                     marked.append(inference.p_value <= 0.05)
                     se_draw = _se(inference)
-                    if se_draw:
+                    if inference.pending[0] == "binary":
+                        stated = exact.mcnemar_detectable(size, inference.pending[3], 0.05)
+                        if stated:
+                            ratios.append(change / stated)
+                    elif se_draw:
                         ratios.append(change / (Z_POWER * se_draw * math.sqrt(1 - size / n_units)))
                 if marked:
                     out.append((kind, f"{label} {key}/{metric}", size, float(np.mean(marked)),
                                 float(np.median(ratios)) if ratios else math.nan))  # fmt: skip
     return out
+
+
+def _discordant_share(paired: Paired, metric: str) -> float | None:
+    """The full data's share of pairs whose 0/1 outcome differs (None: not a 0/1 metric
+    tested by McNemar)."""
+    found = paired.samples(metric, list(range(len(paired.units))))
+    if found is None or not (is_binary(found[0], found[2]) and is_binary(found[1], found[2])):
+        return None
+    pairs = list(zip(found[0].values, found[1].values, strict=True))
+    return sum(a != b for a, b in pairs) / len(pairs)
+
+
+def _binary_size(change: float, discordant: float, n_units: int) -> int | None:
+    """The fewest pairs at which the page's exact detectable change is at most `change`."""
+    fits = [n for n in range(10, n_units // 4 + 1)
+            if (d := exact.mcnemar_detectable(n, discordant, 0.05)) and d <= change]  # fmt: skip
+    return fits[0] if fits else None
 
 
 def _subsample_se(engine, paired, metric, n, rng) -> float | None:

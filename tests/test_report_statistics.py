@@ -36,6 +36,25 @@ def test_a_zero_proportion_has_an_honest_interval():
     assert low < -0.1 and high > 0.1
 
 
+def test_the_detectable_change_of_a_01_metric_is_the_exact_tests_own():
+    """A 0/1 change is marked by exact McNemar, so its detectable change comes from that test's
+    power (checked by simulation), not from a normal approximation."""
+    assert exact.mcnemar_power(10, 1.0, 0.0, 0.05) == pytest.approx(1.0)  # 10 of 10 one way
+    change = exact.mcnemar_detectable(60, 0.2, 0.05)
+    share = max(0.2, change)
+    at = exact.mcnemar_power(60, (share + change) / 2, (share - change) / 2, 0.05)
+    assert at == pytest.approx(0.8, abs=1e-3)
+    rng = np.random.default_rng(0)
+    draws = rng.random((4000, 60))
+    up, down = (share + change) / 2, (share - change) / 2
+    simulated = np.mean(
+        [exact.mcnemar(int((d < up).sum()), int(((d >= up) & (d < up + down)).sum())) <= 0.05
+         for d in draws]
+    )  # fmt: skip
+    assert abs(simulated - 0.8) < 0.03
+    assert exact.mcnemar_detectable(5, 0.0, 0.05) is None  # 5 of 5 one way: p = 0.0625
+
+
 def test_small_samples_get_expanded_bootstrap_intervals():
     """With n units the interval uses sqrt(n / (n - 1)) t(n - 1) in place of z (Hesterberg's
     expanded percentile): at 6 units noticeably wider, at 400 units nearly the same."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from scipy.stats import binomtest
+import numpy as np
+from scipy.stats import binom, binomtest
 
 
 def z_value(alpha: float) -> float:
@@ -65,3 +66,43 @@ def smallest_markable(n_pairs: int, alpha: float) -> int | None:
         if mcnemar(k, 0) <= alpha:
             return k
     return None
+
+
+def mcnemar_power(n_pairs: int, up: float, down: float, alpha: float) -> float:
+    """Power of the two-sided exact McNemar test at `alpha` on `n_pairs` pairs when a pair goes
+    0 -> 1 with probability `up` and 1 -> 0 with `down`: the rejection probability given each
+    number of discordant pairs, weighted by its binomial probability."""
+    discordant = up + down
+    if n_pairs <= 0 or discordant <= 0:
+        return 0.0
+    counts = np.arange(n_pairs + 1)
+    critical = binom.ppf(alpha / 2, counts, 0.5)
+    critical = np.where(binom.cdf(critical, counts, 0.5) <= alpha / 2, critical, critical - 1)
+    share_up = up / discordant
+    reject = np.where(
+        critical >= 0,
+        binom.cdf(critical, counts, share_up) + binom.sf(counts - critical - 1, counts, share_up),
+        0.0,
+    )
+    return float(np.sum(binom.pmf(counts, n_pairs, discordant) * reject))
+
+
+def mcnemar_detectable(
+    n_pairs: int, discordant: float, alpha: float, power: float = 0.8
+) -> float | None:
+    """The smallest paired change of a proportion that the exact McNemar test marks at `alpha`
+    with `power`, on `n_pairs` pairs whose outcomes differ at the observed `discordant` share
+    (more where the change needs more: a change of d means at least d discordant). None when
+    not even every pair changing one way would do."""
+
+    def power_at(change: float) -> float:
+        share = max(discordant, change)
+        return mcnemar_power(n_pairs, (share + change) / 2, (share - change) / 2, alpha)
+
+    if power_at(1.0) < power:
+        return None
+    low, high = 0.0, 1.0
+    for _ in range(25):  # to 3e-8
+        middle = (low + high) / 2
+        low, high = (low, middle) if power_at(middle) >= power else (middle, high)
+    return high

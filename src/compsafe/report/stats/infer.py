@@ -72,7 +72,7 @@ def change_inference(
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
             interval_at=lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha),
-            pending=("binary", sum(counts), spread),
+            pending=("binary", sum(counts), spread, (counts[1] + counts[2]) / sum(counts)),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)

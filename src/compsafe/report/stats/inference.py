@@ -140,13 +140,17 @@ def control_fdr(cells_by_config: dict[int, list[tuple[Cell, bool]]]) -> tuple[di
 
 
 def _detectable(cells: list[Cell]) -> None:
-    """The smallest change marked with 80 % power at the level the family's marks need now."""
+    """The smallest change marked with 80 % power at the level the family's marks need now: for
+    a 0/1 metric from the exact McNemar test's own power at the observed discordance, for any
+    other by the normal approximation from the bootstrap's standard error."""
     level = _threshold(cells)
     z = NormalDist().inv_cdf(1 - level / 2) + NormalDist().inv_cdf(POWER)
     for cell in cells:
-        kind, size, spread = cell.pending if cell.pending else (None, None, None)
+        kind, size, spread, *extra = cell.pending if cell.pending else (None, None, None)
         cell.detectable_level = level
-        if spread and spread > 0 and math.isfinite(spread):
+        if kind == "binary" and size and extra:
+            cell.detectable = exact.mcnemar_detectable(size, extra[0], level, POWER)
+        elif spread and spread > 0 and math.isfinite(spread):
             cell.detectable = z * spread
             if cell.ratio is not None and cell.delta is not None and cell.ratio > 0:
                 base = (cell.value - cell.delta) if cell.delta is not None else None

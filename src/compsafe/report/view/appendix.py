@@ -72,8 +72,8 @@ def seed_section(analysis: Analysis) -> Section | None:
 
 def power_section(analysis: Analysis) -> Section | None:
     """Per metric: its items and the smallest change vs dense they detect with 80 % power at
-    the level its family's marks need, by the normal approximation (median over the configs
-    compared with dense, and the range); the page says it is optimistic."""
+    the level its family's marks need (exact for 0/1 metrics, else a normal approximation the
+    page calls optimistic; median over the configs compared with dense, and the range)."""
     rows = []
     for dimension, metric in analysis.metrics_present():
         cells = [analysis.cell(r, metric.key) for r in analysis.rows]
@@ -98,10 +98,11 @@ def power_section(analysis: Analysis) -> Section | None:
         "The smallest change vs dense each metric's items would mark with 80 % power at the "
         "level its family's marks needed (per config; the median and range over configs): a "
         "change below it that is not marked may be real but too small for this sample; it "
-        "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs). It is "
-        "a normal approximation from the bootstrap's standard error: on real subsamples the "
-        "exact and permutation tests behind the marks reached it with 23-94 % power rather "
-        "than 80 % (benchmarks/README.md), so read it as a lower bound."
+        "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs). For a "
+        "0/1 metric it comes from the exact McNemar test's own power; for any other it is a "
+        "normal approximation from the bootstrap's standard error, which the permutation "
+        "tests behind the marks reached with 60-83 % power on real subsamples "
+        "(benchmarks/README.md): read it as a lower bound."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
