@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from compsafe.cache import cache_root
+
 SIZES = [
     "benchmark.tasks.crows_pairs.options.sample_size=600",
     "benchmark.tasks.bbq.options.sample_size=300",
@@ -53,8 +55,7 @@ SWEEPS = {
 
 
 def root_dir(root: str | None = None) -> Path:
-    cache = os.environ.get("COMPSAFE_CACHE_DIR") or str(Path.home() / ".cache/compsafe")
-    return Path(root or Path(cache) / "reference")
+    return Path(root) if root else cache_root() / "reference"
 
 
 def build(root: Path, sweeps: list[str]) -> None:

@@ -123,6 +123,11 @@ def test_perplexity_windows_are_cut_once_and_reread_identically(
     perplexity._WINDOWS.clear()  # a new job process
     assert perplexity.load(**meta)["test"].to_list() == cut
     assert json.loads(cached.read_text()) == cut
+    marked = [{**cut[0], "text": "read from the cache"}, *cut[1:]]
+    cached.write_text(json.dumps(marked))
+    perplexity._WINDOWS.clear()  # the rows come from the file, not from cutting again
+    assert perplexity.load(**meta)["test"].to_list() == marked
+    cached.write_text(json.dumps(cut))
     meta["compsafe"][perplexity.TASK]["window"] = 40
     perplexity._WINDOWS.clear()
     assert perplexity.load(**meta)["test"]["num_tokens"] != [d["num_tokens"] for d in cut]

@@ -6,6 +6,7 @@ The same rule as `paths.cache_dir` in the configs, for code that runs without th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -24,12 +25,9 @@ def read_json(path: Path):
 
 
 def write_json(path: Path, content) -> None:
-    """Written whole or not at all (a temporary file renamed), so a concurrent job never reads
-    half a file; a cache that cannot be written is only a missed saving."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(content))
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    """`results.record.atomic_write_json` (never a half-written file for a concurrent job to
+    read); a cache that cannot be written is only a missed saving, not an error."""
+    from compsafe.results.record import atomic_write_json
+
+    with contextlib.suppress(OSError):
+        atomic_write_json(path, content)

@@ -126,8 +126,8 @@ class Distribution:
     `units` (the number of resampling units) expands the interval for small samples as
     Hesterberg's expanded percentile interval does: the normal quantile z is replaced by
     sqrt(n / (n - 1)) t(n - 1), since a bootstrap distribution is too narrow by about
-    sqrt((n - 1) / n) and a plug-in spread needs t's tails (checked on real subsamples by
-    benchmarks/stats_check.py: 16 perplexity blocks covered 0.89 without it)."""
+    sqrt((n - 1) / n) and a plug-in spread needs t's tails (benchmarks/stats_check.py found
+    perplexity-type intervals under-covering on real subsamples without it)."""
 
     estimate: float
     resamples: np.ndarray

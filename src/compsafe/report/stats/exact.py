@@ -59,15 +59,6 @@ def newcombe_paired(
     return max(-1.0, p1 - p2 - delta), min(1.0, p1 - p2 + eps)
 
 
-def smallest_markable(n_pairs: int, alpha: float) -> int | None:
-    """The fewest discordant items, all one way, whose exact McNemar p-value is at most `alpha`
-    (None when even all `n_pairs` items would not be enough)."""
-    for k in range(1, n_pairs + 1):
-        if mcnemar(k, 0) <= alpha:
-            return k
-    return None
-
-
 def mcnemar_power(n_pairs: int, up: float, down: float, alpha: float) -> float:
     """Power of the two-sided exact McNemar test at `alpha` on `n_pairs` pairs when a pair goes
     0 -> 1 with probability `up` and 1 -> 0 with `down`: the rejection probability given each

@@ -155,9 +155,6 @@ def _detectable(cells: list[Cell]) -> None:
             if cell.ratio is not None and cell.delta is not None and cell.ratio > 0:
                 base = (cell.value - cell.delta) if cell.delta is not None else None
                 cell.detectable = base * (math.exp(z * spread) - 1) if base else cell.detectable
-        elif kind == "binary" and size:
-            needed = exact.smallest_markable(size, level)
-            cell.detectable = needed / size if needed else None
         else:
             cell.detectable = None
 

@@ -101,8 +101,8 @@ def power_section(analysis: Analysis) -> Section | None:
         "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs). For a "
         "0/1 metric it comes from the exact McNemar test's own power; for any other it is a "
         "normal approximation from the bootstrap's standard error, which the permutation "
-        "tests behind the marks reached with 60-83 % power on real subsamples "
-        "(benchmarks/README.md): read it as a lower bound."
+        "tests behind the marks reached with less than 80 % power on real subsamples "
+        "(compsafe's benchmarks/README.md): read it as a lower bound."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
