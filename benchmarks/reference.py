@@ -42,8 +42,21 @@ GENERATION = [
     "benchmark.tasks.bold.options.sample_size=120",
     "benchmark.tasks.refusal.options.sample_size=14",
 ]
+# A second draw of documents (another seed, another spread of perplexity windows) at main's
+# sizes: the check of fixes that were motivated by `main` (run it on both)
+FRESH = [
+    *(f"benchmark.tasks.{key}.options.seed=4321"
+      for key in ("crows_pairs", "bbq", "realtoxicityprompts", "bold", "refusal")),
+]  # fmt: skip
 SWEEPS = {
     "main": ["experiment=quickstart", *SIZES, *GENERATION],
+    "fresh": [
+        "experiment=quickstart",
+        *SIZES[:-1],
+        *GENERATION,
+        *FRESH,
+        "benchmark.tasks.perplexity.options.max_windows=56",
+    ],
     "seeds": [
         "experiment=quickstart",
         "benchmark=[crows_pairs]",

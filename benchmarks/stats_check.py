@@ -18,8 +18,11 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   is smaller than a tenth of the subsample's standard error. The compressed model did change
   them, too little for any subsample of this size to see: a mark on one is a false finding.
 - p-value calibration on those nulls: the share of p-values at or below 0.05, 0.01, 1e-3, 1e-4.
-- power at the stated detectable change: for real changes, subsamples sized so the change is
-  the detectable change the report would state (80 % power, 5 % level); the share marked.
+- power at the stated detectable change: for real changes, subsamples of the fewest units at
+  which the report would state a detectable change (80 % power, 5 % level) no larger than the
+  change; the share whose test reaches p <= 0.05, beside the power the page's rule gives at that
+  change (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1
+  metrics, a t test's over the units for the others).
 - interval_coverage=: all intervals of every type together.
 
 Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200]
@@ -35,7 +38,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 
@@ -43,8 +45,8 @@ from compsafe.report.data.pairing import pair
 from compsafe.report.data.records import Row, collect
 from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import Engine, Sample, units_of
-from compsafe.report.stats.infer import change_inference, is_binary, value_interval
-from compsafe.report.stats.inference import benjamini_hochberg
+from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.inference import POWER, benjamini_hochberg, detectable_change
 from compsafe.report.stats.seeds import seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -89,7 +91,6 @@ CONFIRMATORY = {
 # spread over the corpus fall in 16 blocks)
 QUICK = {"crows_pairs": 300, "bbq": 80, "realtoxicityprompts": 60, "bold": 60, "refusal": 7,
          "perplexity": 16}  # fmt: skip
-Z_POWER = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
 
 
 @dataclass
@@ -296,8 +297,10 @@ def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
 
 
 def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[tuple]:
-    """For each real change, subsamples sized so that it is the detectable change the report
-    would state at the 5 % level: (type, metric, size, power, change / stated detectable)."""
+    """For each real change, subsamples of the fewest units at which the report would state a
+    detectable change (at the 5 % level) no larger than it; the share of draws whose test
+    reaches p <= 0.05 against the power the page's rule gives at that change (80 % at the
+    detectable change itself): (type, metric, size, measured, stated, change / detectable)."""
     out = []
     for label, paired_by_task in paired_by_config.items():
         truths = truths_by_config[label]
@@ -305,72 +308,76 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
             for key, metric in metrics:
                 if (key, metric) not in truths or key not in paired_by_task:
                     continue
-                paired = paired_by_task[key]
+                paired, (_, change, log) = paired_by_task[key], truths[(key, metric)]
+                size = _size_for(engine, paired, metric, abs(change), log, rng)
+                if size is None:
+                    continue
                 n_units = len(paired.units)
-                change = abs(truths[(key, metric)][1])
-                base = min(QUICK[key], n_units)
-                se = _subsample_se(engine, paired, metric, base, rng)
-                if not se or change == 0:
-                    continue
-                discordant = _discordant_share(paired, metric)
-                if discordant is not None:  # the page's exact McNemar detectable change
-                    size = _binary_size(change, discordant, n_units)
-                    if size is None:
-                        continue
-                else:
-                    needed = base * (Z_POWER * se / change) ** 2  # an infinite population's n
-                    size = math.ceil(needed / (1 + needed / n_units))  # sqrt(1 - n/N)
-                if not 10 <= size <= n_units // 4:
-                    continue
-                marked, ratios = [], []
+                marked, stated, ratios = [], [], []
                 for _ in range(draws):
                     chosen = sorted(rng.choice(n_units, size, replace=False).tolist())
                     found = paired.samples(metric, chosen)
-                    if found is None:
+                    inference = found and change_inference(engine, *found, log)
+                    if not inference or inference.p_value is None:
                         continue
-                    log = truths[(key, metric)][2]
-                    inference = change_inference(engine, found[0], found[1], found[2], log)
-                    if inference is None or inference.p_value is None:
+                    promised = _promised(inference.pending, abs(change), size / n_units)
+                    if promised is None:
                         continue
                     marked.append(inference.p_value <= 0.05)
-                    se_draw = _se(inference)
-                    if inference.pending[0] == "binary":
-                        stated = exact.mcnemar_detectable(size, inference.pending[3], 0.05)
-                        if stated:
-                            ratios.append(change / stated)
-                    elif se_draw:
-                        ratios.append(change / (Z_POWER * se_draw * math.sqrt(1 - size / n_units)))
+                    stated.append(promised[0])
+                    ratios.append(promised[1])
                 if marked:
                     out.append((kind, f"{label} {key}/{metric}", size, float(np.mean(marked)),
-                                float(np.median(ratios)) if ratios else math.nan))  # fmt: skip
+                                float(np.mean(stated)), float(np.median(ratios))))  # fmt: skip
     return out
 
 
-def _discordant_share(paired: Paired, metric: str) -> float | None:
-    """The full data's share of pairs whose 0/1 outcome differs (None: not a 0/1 metric
-    tested by McNemar)."""
-    found = paired.samples(metric, list(range(len(paired.units))))
-    if found is None or not (is_binary(found[0], found[2]) and is_binary(found[1], found[2])):
+def _promised(pending, change: float, share: float) -> tuple[float, float] | None:
+    """What the page's rule promises for one subsample's test at the 5 % level: its power at
+    the true `change`, and change / the detectable change it states. A subsample holding
+    `share` of a finite reference varies less around the truth, by sqrt(1 - share), than the
+    test (which assumes an infinite population) allows for: the promised power takes that in
+    for the permutation-tested metrics (the exact McNemar power does not: it is conservative
+    where the subsample is a large share of the reference)."""
+    if pending[0] == "binary":
+        _, size, _, discordant = pending
+        stated = exact.mcnemar_detectable(size, discordant, 0.05, POWER)
+        share_discordant = max(discordant, change)
+        up, down = (share_discordant + change) / 2, (share_discordant - change) / 2
+        return (exact.mcnemar_power(size, up, down, 0.05), change / stated) if stated else None
+    units = len(pending[1].mine.units)
+    stated = detectable_change(pending, 0.05)
+    if not stated:
         return None
-    pairs = list(zip(found[0].values, found[1].values, strict=True))
-    return sum(a != b for a, b in pairs) / len(pairs)
+    expanded = pending[2] * math.sqrt(units / (units - 1))  # the noise: sqrt(1 - share) of it
+    power = exact.permutation_power(change / expanded, units, 0.05, math.sqrt(1 - share))
+    return power, change / stated
 
 
-def _binary_size(change: float, discordant: float, n_units: int) -> int | None:
-    """The fewest pairs at which the page's exact detectable change is at most `change`."""
-    fits = [n for n in range(10, n_units // 4 + 1)
-            if (d := exact.mcnemar_detectable(n, discordant, 0.05)) and d <= change]  # fmt: skip
-    return fits[0] if fits else None
-
-
-def _subsample_se(engine, paired, metric, n, rng) -> float | None:
-    chosen = sorted(rng.choice(len(paired.units), n, replace=False).tolist())
-    found = paired.samples(metric, chosen)
-    if found is None:
+def _size_for(engine, paired, metric, change, log, rng) -> int | None:
+    """The fewest units (10 to half the reference) at which a subsample's stated
+    detectable change at the 5 % level is at most `change` (median over 5 pilot subsamples)."""
+    n_units = len(paired.units)
+    if change == 0 or n_units < 40:
         return None
-    mine, dense, name = found
-    form = linear_form(name)
-    return engine.change(mine, dense, bool(form and form.log_scale)).standard_error
+
+    def stated(size: int) -> float:
+        found = []
+        for _ in range(5):
+            chosen = sorted(rng.choice(n_units, size, replace=False).tolist())
+            sample = paired.samples(metric, chosen)
+            inference = sample and change_inference(engine, *sample, log)
+            promised = inference and _promised(inference.pending, change, size / n_units)
+            found.append(promised[1] if promised else 0.0)
+        return float(np.median(found))
+
+    low, high = 10, n_units // 2
+    if stated(high) < 1:
+        return None
+    while low < high:  # the ratio change / detectable grows with the size
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if stated(middle) < 1 else (low, middle)
+    return low
 
 
 def rate(flags: list[bool]) -> str:
@@ -448,9 +455,16 @@ def report(tally: Tally, power: list[tuple]) -> None:
     for alpha in (0.05, 0.01, 1e-3, 1e-4):
         below = sum(c["p"] <= alpha for c in nulls)
         print(f"p_at_most_{alpha:g}={below / max(len(nulls), 1):.4f}  ({below} of {len(nulls)})")
-    for kind, name, size, share, ratio in power:
-        print(f"power_at_detectable={share:.3f}  {name} ({kind}): {size} units, "
-              f"change / stated detectable {ratio:.2f} (the page says 0.80)")  # fmt: skip
+    for kind, name, size, share, stated, ratio in power:
+        print(f"power_at_detectable={share:.3f}  stated={stated:.3f}  {name} ({kind}): "
+              f"{size} units, change / stated detectable {ratio:.2f}")  # fmt: skip
+    gaps = [share - stated for *_, share, stated, _ in power]
+    if gaps:
+        within = sum(abs(g) <= 0.05 for g in gaps)
+        print(f"power_gap_max={max(map(abs, gaps)):.3f}  ({within} of {len(gaps)} changes within "
+              f"0.05 of the stated power; goal <= 0.05)")  # fmt: skip
+        print(f"power_shortfall_max={max(0.0, -min(gaps)):.3f}  (the most measured power fell "
+              f"below the stated: the page promising too much)")  # fmt: skip
 
 
 if __name__ == "__main__":

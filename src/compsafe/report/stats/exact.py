@@ -11,10 +11,13 @@ the two-sided binomial tail over the discordant items alone (items that agree sa
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import binom, binomtest
+from scipy.optimize import brentq
+from scipy.stats import binom, binomtest, chi2, norm
+from scipy.stats import t as student_t
 
 
 def z_value(alpha: float) -> float:
@@ -97,3 +100,72 @@ def mcnemar_detectable(
         middle = (low + high) / 2
         low, high = (low, middle) if power_at(middle) >= power else (middle, high)
     return high
+
+
+def t_power(shift: float, df: float, alpha: float, noise: float = 1.0) -> float:
+    """Power of a two-sided t test at `alpha` with `df` degrees of freedom when the true change
+    is `shift` standard errors (`noise`: the estimate's own spread in standard errors, 1 but
+    for a sample from a finite population)."""
+    return _power(shift, df, float(student_t.ppf(1 - alpha / 2, df)), noise)
+
+
+def permutation_power(shift: float, units: int, alpha: float, noise: float = 1.0) -> float:
+    """Power of the paired sign-flip permutation test over `units` units at `alpha`: it
+    compares sum(d) / sqrt(sum(d^2)) with the normal quantile z (its null variance is the
+    uncentred sum of squares, inflated by a real change), which is t > z sqrt((n - 1) / (n -
+    z^2)) for the usual t statistic over n units; t's power there. 0 when n <= z^2."""
+    z = float(norm.ppf(1 - alpha / 2))
+    if units <= z * z:
+        return 0.0
+    return _power(shift, units - 1, z * math.sqrt((units - 1) / (units - z * z)), noise)
+
+
+def _power(shift: float, df: float, critical: float, noise: float) -> float:
+    """P(|shift + noise Z| > critical sqrt(V / df)), V chi-square with df degrees of freedom,
+    averaged over V's quantiles at 2,000 equally likely points (scipy's noncentral t loses
+    precision in the tails small levels reach)."""
+    scale = critical * np.sqrt(chi2.ppf(_GRID, df) / df)
+    return float(np.mean(norm.cdf((shift - scale) / noise) + norm.cdf((-shift - scale) / noise)))
+
+
+_GRID = (np.arange(2000) + 0.5) / 2000
+
+
+def t_detectable(standard_error: float, df: float, alpha: float, power: float = 0.8) -> float:
+    """The smallest change a t test with `df` degrees of freedom marks at `alpha` with `power`
+    when the change's standard error is `standard_error` (the seed-level test)."""
+    return _detectable_shift("t", df, alpha, power) * standard_error
+
+
+MIN_INFORMATIVE = 20  # units that differ, below which no power approximation is stated
+
+
+def permutation_detectable(
+    standard_error: float, units: int, informative: int, alpha: float, power: float = 0.8
+) -> float | None:
+    """The smallest change the paired permutation test over `units` units (bootstrap standard
+    error `standard_error`, expanded by sqrt(units / (units - 1)) to the usual one) marks at
+    `alpha` with `power` (`permutation_power`). None when fewer than MIN_INFORMATIVE units
+    differ between the two jobs (with few informative units the test's p-values are coarse, a
+    sign test in all but name, and the approximation was far too optimistic on real
+    subsamples: benchmarks/README.md), or when no change would reach `alpha`."""
+    if informative < MIN_INFORMATIVE or permutation_power(1e6, units, alpha) < power:
+        return None
+    expanded = standard_error * math.sqrt(units / (units - 1))
+    return _detectable_shift("permutation", units, alpha, power) * expanded
+
+
+@lru_cache(maxsize=4096)
+def _detectable_shift(test: str, size: float, alpha: float, power: float) -> float:
+    """The change in standard errors `test` ("t" with `size` df, or "permutation" over `size`
+    units) detects with `power`: one per family level and size, cached."""
+
+    def power_at(shift: float) -> float:
+        if test == "t":
+            return t_power(shift, size, alpha)
+        return permutation_power(shift, int(size), alpha)
+
+    high = 8.0
+    while power_at(high) < power:
+        high *= 2
+    return brentq(lambda x: power_at(x) - power, 0.0, high, xtol=1e-7)

@@ -211,7 +211,7 @@ class CellMaker:
             cell.delta_interval = (cell.delta, *interval)
         cell.change_at = change.interval
         cell.p_value, cell.test = change.p_value, f"seed-level t ({change.df:.1f} df)"
-        cell.pending = ("seeded", len(samples), change.standard_error)
+        cell.pending = ("seeded", len(samples), change.standard_error, change.df)
 
     def flips(self, rows: list[Row], dense_of) -> dict:
         """Per (row, task key): the answers that changed vs dense (multiple-choice tasks)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from statistics import NormalDist
 
 import numpy as np
 
@@ -50,7 +49,9 @@ METHODS = (
     "confirmatory family (perplexity and each dimension's headline metric) and its exploratory "
     "family (every other metric and group); `*` when q <= 5 % and, for a group, at least "
     "30 resampling units; the Benjamini-Yekutieli count is given beside. Detectable change: the "
-    "smallest change marked with 80 % power at the level its family's marks needed."
+    "smallest change marked with 80 % power at the level its family's marks needed, from the "
+    "exact McNemar test's power or the permutation test's (none stated where fewer than 20 "
+    "units differ between the jobs)."
 )
 
 
@@ -140,23 +141,37 @@ def control_fdr(cells_by_config: dict[int, list[tuple[Cell, bool]]]) -> tuple[di
 
 
 def _detectable(cells: list[Cell]) -> None:
-    """The smallest change marked with 80 % power at the level the family's marks need now: for
-    a 0/1 metric from the exact McNemar test's own power at the observed discordance, for any
-    other by the normal approximation from the bootstrap's standard error."""
+    """The smallest change marked with 80 % power at the level the family's marks need now."""
     level = _threshold(cells)
-    z = NormalDist().inv_cdf(1 - level / 2) + NormalDist().inv_cdf(POWER)
     for cell in cells:
-        kind, size, spread, *extra = cell.pending if cell.pending else (None, None, None)
         cell.detectable_level = level
-        if kind == "binary" and size and extra:
-            cell.detectable = exact.mcnemar_detectable(size, extra[0], level, POWER)
-        elif spread and spread > 0 and math.isfinite(spread):
-            cell.detectable = z * spread
-            if cell.ratio is not None and cell.delta is not None and cell.ratio > 0:
-                base = (cell.value - cell.delta) if cell.delta is not None else None
-                cell.detectable = base * (math.exp(z * spread) - 1) if base else cell.detectable
-        else:
-            cell.detectable = None
+        cell.detectable = detectable_change(cell.pending, level)
+        if cell.detectable is not None and cell.ratio is not None and cell.ratio > 0:
+            base = (cell.value - cell.delta) if cell.delta is not None else None
+            cell.detectable = base * math.expm1(cell.detectable) if base else cell.detectable
+
+
+def detectable_change(pending, level: float) -> float | None:
+    """From what a test left for power (`Cell.pending`): a 0/1 metric's from the exact McNemar
+    test's own power at the observed discordance; a permutation-tested metric's from a t test's
+    power over its units (n - 1 df, the bootstrap standard error expanded); a seeded metric's
+    from its seed-level t test (Satterthwaite df). On the log scale for a ratio."""
+    if not pending:
+        return None
+    kind, *rest = pending
+    if kind == "binary":
+        size, _, discordant = rest
+        return exact.mcnemar_detectable(size, discordant, level, POWER) if size else None
+    if kind == "permutation":
+        test, spread = rest
+    else:  # seeded
+        _, spread, df = rest
+    if not (spread and spread > 0 and math.isfinite(spread)):
+        return None
+    if kind == "permutation":
+        units = len(test.mine.units)
+        return exact.permutation_detectable(spread, units, test.informative_units, level, POWER)
+    return exact.t_detectable(spread, df, level, POWER) if df > 0 else None
 
 
 def fcr_interval(cell: Cell, selected: int, family_size: int) -> tuple[float, float] | None:

@@ -68,6 +68,15 @@ class PermutationTest:
         )
         return abs(float(change[0]))
 
+    @cached_property
+    def informative_units(self) -> int:
+        """Units whose items differ between the two jobs: only their swaps move the statistic,
+        so the test's power rests on them (as McNemar's on the discordant pairs)."""
+        return sum(
+            any(self.mine.values[i] != self.dense.values[i] for i in unit)
+            for unit in self.mine.units
+        )
+
     def run(self, total: int) -> None:
         """At least `total` resamples (all 2^n patterns when n <= EXHAUSTIVE)."""
         n = len(self.mine.units)

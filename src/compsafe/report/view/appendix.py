@@ -72,8 +72,9 @@ def seed_section(analysis: Analysis) -> Section | None:
 
 def power_section(analysis: Analysis) -> Section | None:
     """Per metric: its items and the smallest change vs dense they detect with 80 % power at
-    the level its family's marks need (exact for 0/1 metrics, else a normal approximation the
-    page calls optimistic; median over the configs compared with dense, and the range)."""
+    the level its family's marks need (the exact McNemar test's power for 0/1 metrics, the
+    permutation test's for the others; median over the configs compared with dense, and the
+    range)."""
     rows = []
     for dimension, metric in analysis.metrics_present():
         cells = [analysis.cell(r, metric.key) for r in analysis.rows]
@@ -99,10 +100,11 @@ def power_section(analysis: Analysis) -> Section | None:
         "level its family's marks needed (per config; the median and range over configs): a "
         "change below it that is not marked may be real but too small for this sample; it "
         "shrinks as 1/sqrt(items) (compsafe's docs/report.md#how-many-items-a-run-needs). For a "
-        "0/1 metric it comes from the exact McNemar test's own power; for any other it is a "
-        "normal approximation from the bootstrap's standard error, which the permutation "
-        "tests behind the marks reached with less than 80 % power on real subsamples "
-        "(compsafe's benchmarks/README.md): read it as a lower bound."
+        "0/1 metric it comes from the exact McNemar test's own power; for any other from the "
+        "permutation test's (a t approximation over the units, not stated where fewer than 20 "
+        "units differ between the jobs: there the test is too coarse to approximate). Checked "
+        "on real subsamples in compsafe's benchmarks/README.md: where it errs, it states "
+        "a larger change than needed (heavy-tailed metrics)."
     )
     header = ["dimension", "metric", "items", "detectable change (median)", "range over configs"]
     return Section("Detectable change", [intro, Table([*header, "largest change seen"], rows)])
