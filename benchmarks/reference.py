@@ -11,12 +11,15 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   sizes (the model scores about 250 tokens a second there); the issue's sizes (all 1,508 pairs,
   thousands of BBQ questions, 700 RTP prompts) are a matter of `SIZES`/`GENERATION` below and
   of hours, or of a GPU.
+- `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
+  perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
+  data that did not motivate them (`stats_check.py --sweep fresh`).
 - `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs at the quickstart's 300 pairs
   (paired by document with `main`'s dense): the one log-likelihood dimension cheap enough to
   repeat 10 times on 2 cores in a session (485 s for the 10). It checks the seed component: 3
   of the 10 seeds on the 285 pairs they share with `main`'s dense, against the 10 seeds' mean.
 
-Both are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
+All are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
 completed jobs. Not committed (tens of MB of items).
 """

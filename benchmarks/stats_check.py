@@ -25,7 +25,7 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   metrics, a t test's over the units for the others).
 - interval_coverage=: all intervals of every type together.
 
-Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200]
+Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200] [--sweep fresh]
 (builds the reference first when it is missing; see benchmarks/README.md for run times).
 """
 
@@ -187,11 +187,14 @@ def narrowed(interval, estimate: float, factor: float):
 class Tally:
     coverage: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     by_metric: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    by_size: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     draws: list[dict] = field(default_factory=list)  # per (draw, config): tested cells
 
 
-def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, label) -> None:
-    """Subsample every task of one config `draws` times; intervals, tests and marks."""
+def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label) -> None:
+    """Subsample every task of one config `draws` times at the sizes `sized` = (name, units
+    for a task key and the reference's units); intervals, tests and marks."""
+    size_name, size_of = sized
     for _ in range(draws):
         cells = []
         for key, paired in paired_by_task.items():
@@ -214,6 +217,7 @@ def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, lab
                     if interval is not None:
                         covered = interval[0] <= value <= interval[1]
                         tally.coverage[kind].append(covered)
+                        tally.by_size[f"{kind} at {size_name} sizes"].append(covered)
                         tally.by_metric[f"{key}/{metric} value"].append(covered)
                     inference = change_inference(engine, mine, dense, name, log)
                     if inference is None or inference.p_value is None:
@@ -222,6 +226,7 @@ def check_config(engine, paired_by_task, truths, size_of, draws, rng, tally, lab
                     if shown is not None:
                         covered = shown[0] <= change <= shown[1]
                         tally.coverage[kind].append(covered)
+                        tally.by_size[f"{kind} at {size_name} sizes"].append(covered)
                         tally.by_metric[f"{key}/{metric} change"].append(covered)
                     se = _se(inference)
                     cells.append(
@@ -392,19 +397,23 @@ def main() -> int:
     parser.add_argument("--reference", type=Path, help="reference root (default: the cache's)")
     parser.add_argument("--draws", type=int, default=200, help="subsamples per size and config")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument(
+        "--sweep", default="main", choices=["main", "fresh"],
+        help="the reference's configs: main, or fresh (other documents, the same sizes)",
+    )  # fmt: skip
     args = parser.parse_args()
     from reference import build, root_dir
 
     root = args.reference or root_dir()
-    if not (root / "main").is_dir() or not (root / "seeds").is_dir():
+    if not (root / args.sweep).is_dir() or not (root / "seeds").is_dir():
         print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
         started = time.perf_counter()
-        build(root, ["main", "seeds"])
+        build(root, [args.sweep, "seeds"])
         print(f"reference built in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     rng = np.random.default_rng(0)
     engine = Engine(args.resamples, 0)
-    main_rows = load(root / "main")
+    main_rows = load(root / args.sweep)
     dense = next(r for r in main_rows.values() if r.is_dense)
     configs = [r for r in main_rows.values() if not r.is_dense]
     tally = Tally()
@@ -425,7 +434,7 @@ def main() -> int:
         sizes = (("quickstart", lambda key, n: QUICK[key]),
                  ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3)))  # fmt: skip
         for name, size in sizes:
-            check_config(engine, paired_by_task, truths, size, args.draws, rng, tally,
+            check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}")  # fmt: skip
     seeds = [r for r in collect([root / "seeds"]) if r.completed]
     seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
@@ -442,6 +451,8 @@ def report(tally: Tally, power: list[tuple]) -> None:
         everything += flags
         print(f"coverage={rate(flags)}  type={kind}")
     print(f"interval_coverage={rate(everything)}  (goal 0.93-0.97)")
+    for name, flags in sorted(tally.by_size.items()):
+        print(f"  {name}: {rate(flags)}")
     for name, flags in sorted(tally.by_metric.items()):
         print(f"  {name}: {rate(flags)}")
     nulls = [c for d in tally.draws for c in d["cells"]
