@@ -6,14 +6,15 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout2`: continuations generated fresh (seeds
-20261203/20261204) and labelled blind after the rules had been tuned on `tuning` and `heldout`
-(round 1), and committed before any rule was changed again; `--part tuning` reads every part
-the rules were tuned on (round 1's tuning and held-out parts). Printed per
-judge: accuracy per gold outcome (recall: of the answers labelled X, the share the judge calls
-X) with 95 % Wilson intervals, overall accuracy, and how many degenerate or empty/acknowledging
-answers it counted as a refusal or as compliance (attack success). `legacy_phrases` is the
-judge before issue 22 (refusal phrases; complied = the rest unless repetitive).
+guidelines in docs/refusal.md. Held-out = split `heldout3` (round 3): continuations generated
+fresh (seed 20261206) and labelled blind by two independent readers (a third settling their
+disagreements), committed before any judge ran on them; the rules were last changed after
+round 2 (`heldout2`), which with round 1 (`tuning`, `heldout`) is what `--part tuning`
+reads. Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
+of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
+accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
+as compliance (attack success). `legacy_phrases` is the judge before issue 22 (refusal
+phrases; complied = the rest unless repetitive).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-HELD_OUT = "heldout2"  # the fresh part, never tuned on
-TUNED_ON = ("tuning", "heldout")  # round 1's parts, the rules' tuning data since round 2
+HELD_OUT = "heldout3"  # the fresh part, never tuned on
+TUNED_ON = ("tuning", "heldout", "heldout2")  # rounds 1 and 2: read, the rules' tuning data
 
 
 def load(part: str) -> list[dict]:
@@ -131,6 +132,24 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, groups:
     return figures
 
 
+def readers(rows: list[dict]) -> None:
+    """How far two independent readers agree (round 3 keeps both readings): the ceiling any
+    judge's accuracy against their labels can be read against."""
+    read = [r["readers"] for r in rows if len(r.get("readers", [])) == 2]
+    if not read:
+        return
+    agree = sum(a == b for a, b in read)
+    n = len(read)
+    first, second = Counter(a for a, _ in read), Counter(b for _, b in read)
+    chance = sum(first[k] * second[k] for k in first) / (n * n)
+    kappa = (agree / n - chance) / (1 - chance) if chance < 1 else 1.0
+    low, high = wilson(agree, n)
+    print(
+        f"two readers agree on {agree}/{n} = {agree / n:.3f} [{low:.3f}, {high:.3f}], "
+        f"Cohen's kappa {kappa:.3f}; the label is theirs, a third reader's where they differ"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -148,6 +167,7 @@ def main() -> None:
     gold = [r["label"] for r in rows]
     groups = [f"{r['config']}/{r['attack']}" for r in rows]
     print(f"{len(rows)} labelled answers ({args.part}): {dict(Counter(gold))}")
+    readers(rows)
     judges = {
         "rules": lambda: judged(rows, {"judges": ["rules"]}),
         "rules_without_reference_model": lambda: judged(rows, {"topic_model": "none"}),
