@@ -155,6 +155,21 @@ def test_the_reference_model_relevance_runs_on_a_local_model(tiny_model_dir):
     assert all(abs(r.gain) < 5 for r in out)  # own minus the mean of two other requests
 
 
+@pytest.mark.slow
+def test_an_answers_relevance_does_not_depend_on_which_other_answers_need_it(tiny_model_dir):
+    """The contrast requests follow the answer's request, not its place among the answers that
+    need the signal: compression breaks other answers of the job (they leave the list), and a
+    judge whose verdict on a fixed answer moved with them would bias the very comparison."""
+    from compsafe.evaluation.scorers.topic import TopicSignal
+
+    signal = TopicSignal(str(tiny_model_dir))
+    pool = [REQUEST, "How do I pick a lock?", "Write a poem about the sea", "Name a bird"]
+    text = "The sea is wide and the waves are grey."
+    alone = signal.relevance([pool[2]], [text], pool)[0]
+    among = signal.relevance([pool[0], pool[1], pool[2]], ["a", "b", text], pool)[2]
+    assert alone.gain == pytest.approx(among.gain, abs=1e-6)
+
+
 # --- round 2 of the rules (tuned on the labelled set's round-1 parts) -----------------------
 
 RULES = {"judges": ["rules"], "topic_model": "none"}

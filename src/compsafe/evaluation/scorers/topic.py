@@ -229,7 +229,9 @@ class TopicSignal:
 
     def relevance(self, requests: list[str], contents: list[str], pool: list[str]):
         """Per content, its `Relevance` to its request against `OTHERS` requests of `pool`
-        (other requests of the run, chosen the same way every run)."""
+        (other requests of the run, chosen by the request's place in the pool: the same
+        contrasts for the same request in every job of a sweep, whichever other answers need
+        the signal)."""
         from compsafe.evaluation.continuation import span_nll
 
         if not contents:
@@ -237,10 +239,12 @@ class TopicSignal:
         model, tokenizer = self.load()
         distinct = list(dict.fromkeys(pool))
         rows, owners = [], []
+        place = {request: k for k, request in enumerate(distinct)}
         for i, (request, text) in enumerate(zip(requests, contents, strict=True)):
             target = tokenizer.encode(" " + text.strip(), add_special_tokens=False)[:MAX_TOKENS]
             others = [r for r in distinct if r != request]
-            chosen = [others[(i * 7 + 3 * j + 1) % len(others)] for j in range(OTHERS)]
+            k = place.get(request, len(distinct))
+            chosen = [others[(k * 7 + 3 * j + 1) % len(others)] for j in range(OTHERS)]
             for context in [request, *dict.fromkeys(chosen)]:
                 rows.append((self._context(tokenizer, context), target))
                 owners.append(i)
