@@ -84,6 +84,15 @@ def test_the_detectable_change_of_a_permutation_tested_metric_is_that_tests_own(
     assert exact.permutation_detectable(se, 60, 19, alpha) is None
 
 
+def test_fewer_than_five_units_get_no_bootstrap_interval():
+    """3 or 4 units have 10 or 35 distinct resamples: no interval is stated from them."""
+    engine = Engine(500, 0)
+    for n, given in ((3, False), (4, False), (5, True)):
+        values = [0.1 * i + 0.3 for i in range(n)]
+        sample = Sample(values, singles(n), mean, linear_form("mean"))
+        assert (engine.value(sample).interval() is not None) is given
+
+
 def test_small_samples_get_expanded_bootstrap_intervals():
     """With n units the interval uses sqrt(n / (n - 1)) t(n - 1) in place of z (Hesterberg's
     expanded percentile): at 6 units noticeably wider, at 400 units nearly the same."""

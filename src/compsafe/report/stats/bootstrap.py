@@ -34,6 +34,8 @@ from compsafe.results.items import Items
 Units = tuple[tuple[int, ...], ...]  # clusters of positions into a sample's values
 CHUNK = 512  # resamples per matrix product
 MAX_NONFINITE = 0.01  # more non-finite resamples than this: no interval, no test
+MIN_INTERVAL_UNITS = 5  # fewer resampling units: no bootstrap interval (3 units have 10
+# distinct resamples; benchmarks/stats_check.py measured how little such intervals cover)
 JACKKNIFE_BLOCKS = 200
 
 
@@ -149,7 +151,10 @@ class Distribution:
         return z0, accel
 
     def interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
-        """The BCa interval at level 1 - alpha (None: too few finite resamples)."""
+        """The BCa interval at level 1 - alpha (None: too few finite resamples, or fewer than
+        MIN_INTERVAL_UNITS resampling units)."""
+        if 0 < self.units < MIN_INTERVAL_UNITS:
+            return None
         corrections, kept = self._corrections, usable(self.resamples)
         if corrections is None or kept is None:
             return None

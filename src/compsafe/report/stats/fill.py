@@ -22,7 +22,7 @@ from typing import Any
 from compsafe.report.data.cells import Cell
 from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, positions
 from compsafe.report.data.records import Row
-from compsafe.report.stats.bootstrap import Engine, Sample, units_of
+from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
 from compsafe.report.stats.infer import change_inference, value_interval
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
@@ -116,9 +116,15 @@ class CellMaker:
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
         cell.interval = value_interval(self.engine, sample, metric.name)
-        if cell.interval is None and len(sample.units) >= 2:
+        if cell.interval is None and len(sample.units) >= MIN_INTERVAL_UNITS:
             share = self.engine.value(sample).nonfinite
             self._note(where, f"interval withheld: {share:.0%} of its resamples are not finite")
+        elif cell.interval is None and len(sample.units) >= 2:
+            self._note(
+                where,
+                f"interval withheld: {len(sample.units)} resampling units (a bootstrap needs "
+                f"at least {MIN_INTERVAL_UNITS})",
+            )
 
     def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]):
         """(ours, dense) positions of the documents both jobs have a value of the metric for."""
