@@ -131,10 +131,13 @@ def _power(shift: float, df: float, critical: float, noise: float) -> float:
 _GRID = (np.arange(2000) + 0.5) / 2000
 
 
-def t_detectable(standard_error: float, df: float, alpha: float, power: float = 0.8) -> float:
+def t_detectable(
+    standard_error: float, df: float, alpha: float, power: float = 0.8
+) -> float | None:
     """The smallest change a t test with `df` degrees of freedom marks at `alpha` with `power`
-    when the change's standard error is `standard_error` (the seed-level test)."""
-    return _detectable_shift("t", df, alpha, power) * standard_error
+    when the change's standard error is `standard_error` (the seed-level test); None: none."""
+    shift = _detectable_shift("t", df, alpha, power)
+    return shift * standard_error if math.isfinite(shift) else None
 
 
 MIN_INFORMATIVE = 20  # units that differ, below which no power approximation is stated
@@ -152,7 +155,8 @@ def permutation_detectable(
     if informative < MIN_INFORMATIVE or permutation_power(1e6, units, alpha) < power:
         return None
     expanded = standard_error * math.sqrt(units / (units - 1))
-    return _detectable_shift("permutation", units, alpha, power) * expanded
+    shift = _detectable_shift("permutation", units, alpha, power)
+    return shift * expanded if math.isfinite(shift) else None
 
 
 @lru_cache(maxsize=4096)
@@ -166,6 +170,8 @@ def _detectable_shift(test: str, size: float, alpha: float, power: float) -> flo
         return permutation_power(shift, int(size), alpha)
 
     high = 8.0
-    while power_at(high) < power:
+    for _ in range(40):
+        if power_at(high) >= power:
+            return brentq(lambda x: power_at(x) - power, 0.0, high, xtol=1e-7)
         high *= 2
-    return brentq(lambda x: power_at(x) - power, 0.0, high, xtol=1e-7)
+    return math.inf  # never reached: no change is detectable
