@@ -159,10 +159,11 @@ class CellMaker:
             return
         cell.p_value, cell.p_error, cell.test = found.p_value, found.p_error, found.test
         cell.pending, cell.change_at = found.pending, found.interval_at
+        if metric.log and math.isfinite(found.estimate):
+            cell.ratio = math.exp(found.estimate)  # the estimate, with or without an interval
         if found.interval is None:
             return
         if metric.log:
-            cell.ratio = math.exp(found.estimate)
             cell.ratio_interval = tuple(math.exp(x) for x in found.interval)
             low, high = (base * (r - 1) for r in cell.ratio_interval)
             cell.delta_interval = (cell.delta, low, high)
