@@ -151,6 +151,18 @@ def test_the_report_tests_a_01_metric_exactly(tmp_path):
     assert cell.delta_interval[1] < 0 < cell.delta_interval[2]
 
 
+def test_a_sweep_without_dense_is_compared_with_the_reports_dense(tmp_path):
+    """Seeds swept after the dense quickstart live in a sweep of their own: they are compared
+    with the report's one dense job of that model (a note says so), not left uncompared."""
+    write_refusal_job(tmp_path / "quickstart", "dense", "none", [0] * 24)
+    write_refusal_job(tmp_path / "seeds", "wanda", "wanda", [1] * 4 + [0] * 20)
+    analysis = analyse([tmp_path / "quickstart", tmp_path / "seeds"], iterations=200)
+    dense, wanda = sorted(analysis.rows, key=lambda r: not r.is_dense)
+    assert analysis.dense_of(wanda) is dense
+    assert analysis.cell(wanda, REFUSAL).p_value == pytest.approx(0.125)
+    assert any("compared with the dense job of" in note for note in analysis.notes)
+
+
 def test_a_group_of_ten_items_is_never_marked(tmp_path):
     """A group changes on all of its 10 requests (p = 0.002 exactly): below the effective-
     sample rule (30 units), so it is not marked anywhere, whatever its q-value."""

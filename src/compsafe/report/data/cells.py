@@ -65,10 +65,12 @@ class Analysis:
     notes: list[str] = field(default_factory=list)  # what could not be compared, and why
 
     def dense_of(self, row: Row) -> Row | None:
-        for other in self.rows:
-            if other.is_dense and other.sweep == row.sweep and other.model == row.model:
-                return other
-        return None
+        """The dense row a config is compared with: its own sweep's, for the same model; when
+        its sweep has none (seeds swept after the dense quickstart), the report's one dense
+        row of that model (the pairing by document then says whether they can be compared)."""
+        dense = [o for o in self.rows if o.is_dense and o.model == row.model]
+        own = [o for o in dense if o.sweep == row.sweep]
+        return own[0] if own else (dense[0] if len(dense) == 1 else None)
 
     def metrics_present(self) -> list[tuple[str, Metric]]:
         """(dimension, metric) of every shown metric some config has a cell of."""

@@ -53,7 +53,13 @@ def analyse(roots: list[Path], iterations: int = 2000, bootstrap_seed: int = 0) 
         ]
     analysis.tested, analysis.marked_by = control_fdr(families)
     analysis.flips = maker.flips(analysis.rows, analysis.dense_of)
-    analysis.notes = notes + list(maker.notes)
+    borrowed = [
+        f"{row.label} ({row.model}) compared with the dense job of {dense.sweep}: its own "
+        "sweep has none"
+        for row in analysis.rows
+        if not row.is_dense and (dense := analysis.dense_of(row)) and dense.sweep != row.sweep
+    ]
+    analysis.notes = notes + borrowed + list(maker.notes)
     analysis.warnings = mixed_environments(jobs)
     return analysis
 
