@@ -458,11 +458,15 @@ def report(tally: Tally, power: list[tuple]) -> None:
     nulls = [c for d in tally.draws for c in d["cells"]
              if c["se"] and abs(c["truth"]) < 0.1 * c["se"]]  # fmt: skip
     marked = [c["marked"] for c in nulls]
-    print(
-        f"false_finding_rate={np.mean(marked) if marked else math.nan:.4f}  "
-        f"({sum(marked)} marks on {len(nulls)} null changes from "
-        f"{len({c['key'][:3] for c in nulls})} metric/config pairs; goal <= 0.05)"
-    )
+    if not marked:
+        print("false_finding_rate=none  (no real change is below a tenth of its subsample's "
+              "standard error here: nothing to count false marks on)")  # fmt: skip
+    else:
+        print(
+            f"false_finding_rate={np.mean(marked):.4f}  "
+            f"({sum(marked)} marks on {len(nulls)} null changes from "
+            f"{len({c['key'][:3] for c in nulls})} metric/config pairs; goal <= 0.05)"
+        )
     for alpha in (0.05, 0.01, 1e-3, 1e-4):
         below = sum(c["p"] <= alpha for c in nulls)
         print(f"p_at_most_{alpha:g}={below / max(len(nulls), 1):.4f}  ({below} of {len(nulls)})")
