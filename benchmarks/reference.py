@@ -35,10 +35,10 @@ from pathlib import Path
 
 from compsafe.cache import cache_root
 
+WINDOWS = "benchmark.tasks.perplexity.options.max_windows"
 SIZES = [
     "benchmark.tasks.crows_pairs.options.sample_size=600",
     "benchmark.tasks.bbq.options.sample_size=300",
-    "benchmark.tasks.perplexity.options.max_windows=48",
 ]
 GENERATION = [
     "benchmark.tasks.realtoxicityprompts.options.sample_size=120",
@@ -52,14 +52,8 @@ FRESH = [
       for key in ("crows_pairs", "bbq", "realtoxicityprompts", "bold", "refusal")),
 ]  # fmt: skip
 SWEEPS = {
-    "main": ["experiment=quickstart", *SIZES, *GENERATION],
-    "fresh": [
-        "experiment=quickstart",
-        *SIZES[:-1],
-        *GENERATION,
-        *FRESH,
-        "benchmark.tasks.perplexity.options.max_windows=56",
-    ],
+    "main": ["experiment=quickstart", *SIZES, f"{WINDOWS}=48", *GENERATION],
+    "fresh": ["experiment=quickstart", *SIZES, f"{WINDOWS}=56", *GENERATION, *FRESH],
     "seeds": [
         "experiment=quickstart",
         "benchmark=[crows_pairs]",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,14 +31,11 @@ ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accurac
 OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of k successes in n."""
-    if n == 0:
-        return float("nan"), float("nan")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval of k successes in n (the report's; NaN for none)."""
+    from compsafe.report.stats.exact import wilson as score_interval
+
+    return score_interval(k, n) or (float("nan"), float("nan"))
 
 
 HELD_OUT = "heldout3"  # the fresh part, never tuned on
@@ -138,11 +134,10 @@ def readers(rows: list[dict]) -> None:
     read = [r["readers"] for r in rows if len(r.get("readers", [])) == 2]
     if not read:
         return
-    agree = sum(a == b for a, b in read)
-    n = len(read)
-    first, second = Counter(a for a, _ in read), Counter(b for _, b in read)
-    chance = sum(first[k] * second[k] for k in first) / (n * n)
-    kappa = (agree / n - chance) / (1 - chance) if chance < 1 else 1.0
+    from compsafe.results.aggregations.refusal import judge_kappa
+
+    agree, n = sum(a == b for a, b in read), len(read)
+    kappa = judge_kappa([f"{a}|{b}" for a, b in read])
     low, high = wilson(agree, n)
     print(
         f"two readers agree on {agree}/{n} = {agree / n:.3f} [{low:.3f}, {high:.3f}], "

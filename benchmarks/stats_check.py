@@ -354,8 +354,8 @@ def _promised(pending, change: float, share: float) -> tuple[float, float] | Non
     stated = detectable_change(pending, 0.05)
     if not stated:
         return None
-    expanded = pending[2] * math.sqrt(units / (units - 1))  # the noise: sqrt(1 - share) of it
-    power = exact.permutation_power(change / expanded, units, 0.05, math.sqrt(1 - share))
+    usual = exact.usual_standard_error(pending[2], units)  # the noise: sqrt(1 - share) of it
+    power = exact.permutation_power(change / usual, units, 0.05, math.sqrt(1 - share))
     return power, change / stated
 
 

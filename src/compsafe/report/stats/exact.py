@@ -124,11 +124,20 @@ def _power(shift: float, df: float, critical: float, noise: float) -> float:
     """P(|shift + noise Z| > critical sqrt(V / df)), V chi-square with df degrees of freedom,
     averaged over V's quantiles at 2,000 equally likely points (scipy's noncentral t loses
     precision in the tails small levels reach)."""
-    scale = critical * np.sqrt(chi2.ppf(_GRID, df) / df)
+    scale = critical * _spreads(df)
     return float(np.mean(norm.cdf((shift - scale) / noise) + norm.cdf((-shift - scale) / noise)))
 
 
-_GRID = (np.arange(2000) + 0.5) / 2000
+@lru_cache(maxsize=1024)
+def _spreads(df: float) -> np.ndarray:
+    """sqrt(V / df) at 2,000 equally likely quantiles of V, chi-square with df degrees."""
+    return np.sqrt(chi2.ppf((np.arange(2000) + 0.5) / 2000, df) / df)
+
+
+def usual_standard_error(bootstrap_se: float, units: int) -> float:
+    """A bootstrap standard error over n units, expanded to the usual s / sqrt(n): the
+    bootstrap's plug-in variance is short by (n - 1) / n."""
+    return bootstrap_se * math.sqrt(units / (units - 1))
 
 
 def t_detectable(
@@ -154,9 +163,9 @@ def permutation_detectable(
     subsamples: benchmarks/README.md), or when no change would reach `alpha`."""
     if informative < MIN_INFORMATIVE or permutation_power(1e6, units, alpha) < power:
         return None
-    expanded = standard_error * math.sqrt(units / (units - 1))
     shift = _detectable_shift("permutation", units, alpha, power)
-    return shift * expanded if math.isfinite(shift) else None
+    usual = usual_standard_error(standard_error, units)
+    return shift * usual if math.isfinite(shift) else None
 
 
 @lru_cache(maxsize=4096)
