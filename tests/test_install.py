@@ -24,18 +24,35 @@ from helpers import REPO, run_compsafe
 from helpers.wandb_log import logged_values
 
 
+def _isolation() -> list[str]:
+    """Build with the environment's own build backend when it meets pyproject's build
+    requirements: an isolated build fetches setuptools from the index each time, and a
+    registry hiccup then failed CI's wheel tests (2026-12-04) with nothing to say why."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import tomllib
+    from packaging.requirements import Requirement
+
+    needed = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in map(Requirement, needed):
+        try:
+            if not requirement.specifier.contains(version(requirement.name)):
+                return []
+        except PackageNotFoundError:
+            return []
+    return ["--no-build-isolation"]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=600,
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *_isolation()]
+    built = subprocess.run(
+        [*command, "-w", str(out), "."], cwd=REPO, capture_output=True, text=True, timeout=600
     )
-    (built,) = out.glob("compsafe-*.whl")
-    return built
+    assert built.returncode == 0, built.stderr[-4000:]
+    (whl,) = out.glob("compsafe-*.whl")
+    return whl
 
 
 @pytest.fixture(scope="module")
