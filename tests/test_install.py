@@ -26,8 +26,9 @@ from helpers.wandb_log import logged_values
 
 def _isolation() -> list[str]:
     """Build with the environment's own build backend when it meets pyproject's build
-    requirements: an isolated build fetches setuptools from the index each time, and a
-    registry hiccup then failed CI's wheel tests (2026-12-04) with nothing to say why."""
+    requirements: an isolated build fetches setuptools from the index each time. CI's wheel
+    tests failed once (2026-12-04) with pip's error swallowed; the same command passed when
+    rerun, so the index fetch is the likely cause, not a proven one."""
     from importlib.metadata import PackageNotFoundError, version
 
     import tomllib
