@@ -35,7 +35,7 @@ import argparse
 import math
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,8 @@ from compsafe.report.data.records import Row, collect
 from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import Engine, Sample, units_of
 from compsafe.report.stats.infer import change_inference, value_interval
-from compsafe.report.stats.inference import POWER, benjamini_hochberg, detectable_change
+from compsafe.report.stats.inference import POWER, benjamini_hochberg
+from compsafe.report.stats.power import McNemarBasis
 from compsafe.report.stats.seeds import seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -135,31 +136,30 @@ class Paired:
         return cls(dense, mine, list(units), mine_pos, dense_pos) if units else None
 
     def samples(self, metric: str, chosen: list[int]):
-        """(mine, dense) samples of the chosen units (None: the metric is not in both)."""
+        """(mine, dense) samples of the chosen units (None: the metric is not in both). A unit
+        chosen twice (drawn with replacement) enters twice, as two units."""
         name = self.mine.names.get(metric)
         if name is None or metric not in self.mine.items.values:
             return None
-        keep = [p for u in chosen for p in self.units[u]]
-        both = [
-            p for p in keep
-            if self.mine.items.values[metric][self.mine_pos[p]] is not None
-            and self.dense.items.values[metric][self.dense_pos[p]] is not None
-        ]  # fmt: skip
+        mine_values, dense_values = self.mine.items.values[metric], self.dense.items.values[metric]
+        both, units = [], []
+        for u in chosen:
+            kept = [
+                p for p in self.units[u]
+                if mine_values[self.mine_pos[p]] is not None
+                and dense_values[self.dense_pos[p]] is not None
+            ]  # fmt: skip
+            if kept:
+                units.append(tuple(range(len(both), len(both) + len(kept))))
+                both += kept
         if len(both) < 2:
             return None
-        index = {p: i for i, p in enumerate(both)}
-        units = tuple(
-            tuple(index[p] for p in self.units[u] if p in index)
-            for u in chosen
-            if any(p in index for p in self.units[u])
-        )
         aggregate, linear = aggregation(name), linear_form(name)
 
-        def sample(task: Task, where: list[int]) -> Sample:
-            return Sample([task.items.values[metric][where[p]] for p in both], units, aggregate,
-                          linear)  # fmt: skip
+        def sample(values: list, where: list[int]) -> Sample:
+            return Sample([values[where[p]] for p in both], tuple(units), aggregate, linear)
 
-        return sample(self.mine, self.mine_pos), sample(self.dense, self.dense_pos), name
+        return sample(mine_values, self.mine_pos), sample(dense_values, self.dense_pos), name
 
 
 def full_values(paired: Paired, metric: str) -> tuple[float, float, bool] | None:
@@ -189,19 +189,31 @@ class Tally:
     by_metric: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     by_size: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     draws: list[dict] = field(default_factory=list)  # per (draw, config): tested cells
+    misses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, kind: str, size: str, metric: str, interval, truth: float) -> None:
+        """One interval's verdict: covered, or the truth below or above it."""
+        covered = interval[0] <= truth <= interval[1]
+        self.coverage[kind].append(covered)
+        self.by_size[f"{kind} at {size} sizes"].append(covered)
+        self.by_metric[metric].append(covered)
+        if not covered:
+            self.misses[kind]["truth below" if truth < interval[0] else "truth above"] += 1
 
 
-def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label) -> None:
+def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label,
+                 replace=False) -> None:  # fmt: skip
     """Subsample every task of one config `draws` times at the sizes `sized` = (name, units
-    for a task key and the reference's units); intervals, tests and marks."""
+    for a task key and the reference's units); intervals, tests and marks. `replace`: draw the
+    units with replacement (the reference as an infinite population: nothing narrowed)."""
     size_name, size_of = sized
     for _ in range(draws):
         cells = []
         for key, paired in paired_by_task.items():
             n_units = len(paired.units)
             n = min(size_of(key, n_units), n_units)
-            chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
-            factor = math.sqrt(1 - n / n_units)
+            chosen = sorted(rng.choice(n_units, n, replace=replace).tolist())
+            factor = 1.0 if replace else math.sqrt(1 - n / n_units)
             for kind, metrics in TYPES.items():
                 for task_key, metric in metrics:
                     if task_key != key or (key, metric) not in truths:
@@ -215,19 +227,13 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
                     estimate = mine.statistic()
                     interval = narrowed(interval, estimate, factor)
                     if interval is not None:
-                        covered = interval[0] <= value <= interval[1]
-                        tally.coverage[kind].append(covered)
-                        tally.by_size[f"{kind} at {size_name} sizes"].append(covered)
-                        tally.by_metric[f"{key}/{metric} value"].append(covered)
+                        tally.add(kind, size_name, f"{key}/{metric} value", interval, value)
                     inference = change_inference(engine, mine, dense, name, log)
                     if inference is None or inference.p_value is None:
                         continue
                     shown = narrowed(inference.interval, inference.estimate, factor)
                     if shown is not None:
-                        covered = shown[0] <= change <= shown[1]
-                        tally.coverage[kind].append(covered)
-                        tally.by_size[f"{kind} at {size_name} sizes"].append(covered)
-                        tally.by_metric[f"{key}/{metric} change"].append(covered)
+                        tally.add(kind, size_name, f"{key}/{metric} change", shown, change)
                     se = _se(inference)
                     cells.append(
                         {"key": (label, key, metric, n), "p": inference.p_value, "se": se,
@@ -238,7 +244,7 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
 
 
 def _se(inference) -> float | None:
-    spread = inference.pending[2]
+    spread = inference.basis.spread
     return spread if spread and spread > 0 else None
 
 
@@ -295,10 +301,14 @@ def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
             samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0][2]
             value = seeded_value(engine, samples, finite)
             change = seeded_change(engine, samples, dense_sample, log, finite)
-            for inference, truth in ((value, truth_value), (change, truth_change)):
+            for what, inference, truth in (
+                ("value", value, truth_value),
+                ("change", change, truth_change),
+            ):
                 interval = inference.interval() if inference else None
                 if interval is not None:
-                    tally.coverage["seeded"].append(interval[0] <= truth <= interval[1])
+                    tally.add("seeded", "quickstart", f"{key}/{metric} 3 seeds {what}", interval,
+                              truth)  # fmt: skip
 
 
 def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[tuple]:
@@ -325,7 +335,7 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                     inference = found and change_inference(engine, *found, log)
                     if not inference or inference.p_value is None:
                         continue
-                    promised = _promised(inference.pending, abs(change), size / n_units)
+                    promised = _promised(inference.basis, abs(change), size / n_units)
                     if promised is None:
                         continue
                     marked.append(inference.p_value <= 0.05)
@@ -337,24 +347,24 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
     return out
 
 
-def _promised(pending, change: float, share: float) -> tuple[float, float] | None:
+def _promised(basis, change: float, share: float) -> tuple[float, float] | None:
     """What the page's rule promises for one subsample's test at the 5 % level: its power at
     the true `change`, and change / the detectable change it states. A subsample holding
     `share` of a finite reference varies less around the truth, by sqrt(1 - share), than the
     test (which assumes an infinite population) allows for: the promised power takes that in
     for the permutation-tested metrics (the exact McNemar power does not: it is conservative
     where the subsample is a large share of the reference)."""
-    if pending[0] == "binary":
-        _, size, _, discordant = pending
-        stated = exact.mcnemar_detectable(size, discordant, 0.05, POWER)
+    if isinstance(basis, McNemarBasis):
+        size, discordant = basis.pairs, basis.discordant
+        stated = basis.detectable(0.05, POWER)
         share_discordant = max(discordant, change)
         up, down = (share_discordant + change) / 2, (share_discordant - change) / 2
         return (exact.mcnemar_power(size, up, down, 0.05), change / stated) if stated else None
-    units = len(pending[1].mine.units)
-    stated = detectable_change(pending, 0.05)
+    units = len(basis.test.mine.units)
+    stated = basis.detectable(0.05, POWER)
     if not stated:
         return None
-    usual = exact.usual_standard_error(pending[2], units)  # the noise: sqrt(1 - share) of it
+    usual = exact.usual_standard_error(basis.spread, units)  # the noise: sqrt(1 - share) of it
     power = exact.permutation_power(change / usual, units, 0.05, math.sqrt(1 - share))
     return power, change / stated
 
@@ -372,7 +382,7 @@ def _size_for(engine, paired, metric, change, log, rng) -> int | None:
             chosen = sorted(rng.choice(n_units, size, replace=False).tolist())
             sample = paired.samples(metric, chosen)
             inference = sample and change_inference(engine, *sample, log)
-            promised = inference and _promised(inference.pending, change, size / n_units)
+            promised = inference and _promised(inference.basis, change, size / n_units)
             found.append(promised[1] if promised else 0.0)
         return float(np.median(found))
 
@@ -400,6 +410,11 @@ def main() -> int:
     parser.add_argument(
         "--sweep", default="main", choices=["main", "fresh"],
         help="the reference's configs: main, or fresh (other documents, the same sizes)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--design", default="without", choices=["without", "with"],
+        help="subsample documents without replacement (intervals narrowed by the finite "
+             "population factor) or with replacement (the reference as the population)",
     )  # fmt: skip
     args = parser.parse_args()
     from reference import build, root_dir
@@ -435,7 +450,7 @@ def main() -> int:
                  ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3)))  # fmt: skip
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
-                         f"{row.label} {name}")  # fmt: skip
+                         f"{row.label} {name}", args.design == "with")  # fmt: skip
     seeds = [r for r in collect([root / "seeds"]) if r.completed]
     seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
@@ -449,7 +464,8 @@ def report(tally: Tally, power: list[tuple]) -> None:
     everything = []
     for kind, flags in tally.coverage.items():
         everything += flags
-        print(f"coverage={rate(flags)}  type={kind}")
+        sides = ", ".join(f"{side} {k}" for side, k in sorted(tally.misses[kind].items()))
+        print(f"coverage={rate(flags)}  type={kind}  misses: {sides or 'none'}")
     print(f"interval_coverage={rate(everything)}  (goal 0.93-0.97)")
     for name, flags in sorted(tally.by_size.items()):
         print(f"  {name}: {rate(flags)}")

@@ -14,7 +14,9 @@ import pytest
 from compsafe.report.stats import exact
 from compsafe.report.stats.analysis import analyse
 from compsafe.report.stats.bootstrap import Engine, Sample, singles
+from compsafe.report.stats.inference import detectable_change
 from compsafe.report.stats.permutation import PermutationTest
+from compsafe.report.stats.power import McNemarBasis, SeedBasis
 from compsafe.report.stats.seeds import seeded_change
 from compsafe.results.aggregations import linear_form
 from compsafe.results.aggregations.common import mean
@@ -55,6 +57,20 @@ def test_the_detectable_change_of_a_01_metric_is_the_exact_tests_own():
     )  # fmt: skip
     assert abs(simulated - 0.8) < 0.03
     assert exact.mcnemar_detectable(5, 0.0, 0.05) is None  # 5 of 5 one way: p = 0.0625
+
+
+def test_each_test_states_its_own_detectable_change():
+    """The record a test leaves says its detectable change at the family's level: McNemar's
+    from its power, the seed-level t test's from t with its degrees of freedom; none without a
+    spread or degrees of freedom (never 0)."""
+    assert detectable_change(McNemarBasis(60, 0.05, 0.2), 0.01) == exact.mcnemar_detectable(
+        60, 0.2, 0.01
+    )
+    assert detectable_change(SeedBasis(5, 0.02, 3.5), 0.01) == exact.t_detectable(0.02, 3.5, 0.01)
+    assert detectable_change(SeedBasis(5, 0.0, 3.5), 0.01) is None
+    assert detectable_change(SeedBasis(5, 0.02, 0.0), 0.01) is None
+    assert detectable_change(McNemarBasis(0, None, 0.0), 0.01) is None
+    assert detectable_change(None, 0.01) is None
 
 
 def test_the_detectable_change_of_a_permutation_tested_metric_is_that_tests_own():

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compsafe.report.data.catalogue import Catalogue, Metric
 from compsafe.report.data.records import Row
+
+if TYPE_CHECKING:
+    from compsafe.report.stats.power import PowerBasis
 
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 
@@ -45,7 +48,8 @@ class Cell:
     change_at: Callable[[float], tuple[float, float] | None] | None = field(
         default=None, repr=False, compare=False
     )  # the change's interval at any level (for selection-adjusted intervals)
-    pending: Any = field(default=None, repr=False, compare=False)  # a test to extend
+    power_basis: PowerBasis | None = field(default=None, repr=False, compare=False)
+    # what the change's test leaves for its power (and a permutation test to extend)
 
 
 @dataclass

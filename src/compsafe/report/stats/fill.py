@@ -25,6 +25,7 @@ from compsafe.report.data.records import Row
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
 from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.power import SeedBasis
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -158,7 +159,7 @@ class CellMaker:
         if found is None:
             return
         cell.p_value, cell.p_error, cell.test = found.p_value, found.p_error, found.test
-        cell.pending, cell.change_at = found.pending, found.interval_at
+        cell.power_basis, cell.change_at = found.basis, found.interval_at
         if metric.log and math.isfinite(found.estimate):
             cell.ratio = math.exp(found.estimate)  # the estimate, with or without an interval
         if found.interval is None:
@@ -218,7 +219,7 @@ class CellMaker:
             cell.delta_interval = (cell.delta, *interval)
         cell.change_at = change.interval
         cell.p_value, cell.test = change.p_value, f"seed-level t ({change.df:.1f} df)"
-        cell.pending = ("seeded", len(samples), change.standard_error, change.df)
+        cell.power_basis = SeedBasis(len(samples), change.standard_error, change.df)
 
     def flips(self, rows: list[Row], dense_of) -> dict:
         """Per (row, task key): the answers that changed vs dense (multiple-choice tasks)."""

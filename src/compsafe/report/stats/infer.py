@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import Engine, Sample
 from compsafe.report.stats.permutation import PermutationTest, permutation_budget
+from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
 
 
 def is_binary(sample: Sample, aggregation_name: str | None) -> bool:
@@ -51,7 +51,7 @@ class ChangeInference:
     p_value: float | None
     test: str
     interval_at: Callable[[float], tuple[float, float] | None]
-    pending: Any  # what the false discovery control may refine or needs for power
+    basis: PowerBasis  # what the false discovery control may extend and needs for power
     log: bool = False
     p_error: float = 0.0
 
@@ -72,7 +72,7 @@ def change_inference(
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
             interval_at=lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha),
-            pending=("binary", sum(counts), spread, (counts[1] + counts[2]) / sum(counts)),
+            basis=McNemarBasis(sum(counts), spread, (counts[1] + counts[2]) / sum(counts)),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
@@ -83,7 +83,7 @@ def change_inference(
         p_value=test.p_value,
         test="permutation (exhaustive)" if test.exact else "permutation",
         interval_at=distribution.interval,
-        pending=("permutation", test, distribution.standard_error),
+        basis=PermutationBasis(test, distribution.standard_error),
         log=log,
         p_error=test.monte_carlo_error,
     )

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from compsafe.report.data.cells import CONFIRMATORY, EXPLORATORY, Cell
-from compsafe.report.stats import exact
 from compsafe.report.stats.permutation import permutation_budget
+from compsafe.report.stats.power import PermutationBasis, PowerBasis
 
 FDR = 0.05
 POWER = 0.8
@@ -97,10 +97,10 @@ def _refine(cells: list[Cell]) -> None:
         threshold = _threshold(cells)
         open_tests = []
         for cell in cells:
-            pending = cell.pending
-            if not (pending and pending[0] == "permutation") or pending[1].exact:
+            basis = cell.power_basis
+            if not isinstance(basis, PermutationBasis) or basis.test.exact:
                 continue
-            test = pending[1]
+            test = basis.test
             low = cell.p_value - 3 * cell.p_error
             unresolved = low <= threshold < cell.p_value + 3 * cell.p_error
             floor = 1 / (1 + test.resamples) > threshold and test.extreme == 0
@@ -146,33 +146,17 @@ def _detectable(cells: list[Cell]) -> None:
     level = _threshold(cells)
     for cell in cells:
         cell.detectable_level = level
-        cell.detectable = detectable_change(cell.pending, level)
+        cell.detectable = detectable_change(cell.power_basis, level)
         if cell.detectable is not None and cell.ratio is not None and cell.ratio > 0:
             base = (cell.value - cell.delta) if cell.delta is not None else None
             cell.detectable = base * math.expm1(cell.detectable) if base else cell.detectable
 
 
-def detectable_change(pending, level: float) -> float | None:
-    """From what a test left for power (`Cell.pending`): a 0/1 metric's from the exact McNemar
-    test's own power at the observed discordance; a permutation-tested metric's from a t test's
-    power over its units (n - 1 df, the bootstrap standard error expanded); a seeded metric's
-    from its seed-level t test (Satterthwaite df). On the log scale for a ratio."""
-    if not pending:
-        return None
-    kind, *rest = pending
-    if kind == "binary":
-        size, _, discordant = rest
-        return exact.mcnemar_detectable(size, discordant, level, POWER) if size else None
-    if kind == "permutation":
-        test, spread = rest
-    else:  # seeded
-        _, spread, df = rest
-    if not (spread and spread > 0 and math.isfinite(spread)):
-        return None
-    if kind == "permutation":
-        units = len(test.mine.units)
-        return exact.permutation_detectable(spread, units, test.informative_units, level, POWER)
-    return exact.t_detectable(spread, df, level, POWER) if df > 0 else None
+def detectable_change(basis: PowerBasis | None, level: float) -> float | None:
+    """The smallest change marked with 80 % power at `level`, from what the change's test left
+    (`power.py`): the exact McNemar test's own power, the permutation test's, or the
+    seed-level t test's. On the log scale for a ratio."""
+    return basis.detectable(level, POWER) if basis else None
 
 
 def fcr_interval(cell: Cell, selected: int, family_size: int) -> tuple[float, float] | None:
