@@ -16,6 +16,7 @@ from compsafe.report.view.build import build_report
 from compsafe.report.view.findings import findings
 from compsafe.report.view.render import cell_text
 from compsafe.results.aggregations import bbq as bbq_aggregations
+from compsafe.results.aggregations.common import mean
 from compsafe.results.files import ITEMS_DIR, JOBS_FILE, RESULTS_FILE
 from helpers.records import SCHEMA, task_record
 from helpers.stats import bootstrap_interval
@@ -199,17 +200,40 @@ def scipy_bca(values, statistic, resamples=20000):
     return result.confidence_interval.low, result.confidence_interval.high
 
 
-def test_intervals_agree_with_an_independent_bca(sweep):
-    """The report's BCa interval of a mean equals scipy's BCa within Monte Carlo error."""
+def symmetric_t(columns, statistic, spread, resamples=20000, seed=1):
+    """An independent symmetric bootstrap-t interval (numpy's own resampling): estimate +- the
+    95th percentile of |resample - estimate| / resample's standard error, times the standard
+    error; `statistic` and `spread` take the resampled rows of `columns`."""
+    columns = np.asarray(columns, dtype=float)
+    n = len(columns)
+    estimate, error = statistic(columns), spread(columns)
+    rng = np.random.default_rng(seed)
+    t = []
+    for _ in range(resamples):
+        rows = columns[rng.integers(0, n, n)]
+        t.append(abs(statistic(rows) - estimate) / spread(rows))
+    q = float(np.quantile(t, 0.95))
+    return estimate - q * error, estimate + q * error
+
+
+def test_intervals_agree_with_an_independent_bootstrap_t(sweep):
+    """The report's interval of a mean equals an independent symmetric bootstrap-t (the
+    standard error of a mean: s / sqrt(n)) within Monte Carlo error."""
     analysis = analyse([sweep], iterations=20000, bootstrap_seed=7)
     dense = by_label(analysis, "dense")
     values = toxicity_items(0.0, 1)
-    expected = scipy_bca(values, np.mean)
+    expected = symmetric_t(values, np.mean, lambda v: np.std(v, ddof=1) / math.sqrt(len(v)))
     got = analysis.cell(dense, "realtoxicityprompts/score").interval
-    assert got == pytest.approx(expected, abs=0.003)
-    assert bootstrap_interval(values, lambda v: sum(v) / len(v), 20000, 7) == pytest.approx(
-        expected, abs=0.003
-    )
+    assert got == pytest.approx(expected, abs=0.004)
+
+
+def test_zero_inflated_scores_get_an_independent_bca():
+    """Where many resamples hold one distinct value (no spread to studentise by), the interval
+    is BCa, equal to scipy's within Monte Carlo error."""
+    values = [0.0] * 36 + [0.9, 0.4, 0.7, 0.2]
+    expected = scipy_bca(values, np.mean)
+    got = bootstrap_interval(values, mean, 20000, 7)
+    assert got == pytest.approx(expected, abs=0.004)
 
 
 def test_significance_marks(sweep):
@@ -341,23 +365,21 @@ def test_continuation_perplexity_interval_from_the_kept_nll(tmp_path):
         ]
         items.write_text("".join(json.dumps(x) + "\n" for x in kept))
 
-    def token_weighted(values):
-        values = np.asarray(values)
-        return math.exp(values[..., 0].sum(axis=-1) / values[..., 1].sum(axis=-1))
-
     analysis = analyse([root], iterations=20000, bootstrap_seed=5)
     key = "realtoxicityprompts/continuation_perplexity"
     dense, wanda = by_label(analysis, "dense"), by_label(analysis, "wanda 50%")
     pairs = np.array(per_job["dense"])
-    from scipy.stats import bootstrap
 
-    expected = bootstrap(
-        (np.arange(len(pairs)),), lambda i: token_weighted(pairs[i]) if i.ndim == 1
-        else np.array([token_weighted(pairs[r]) for r in i]),
-        n_resamples=20000, method="BCa", random_state=np.random.default_rng(1),
-    ).confidence_interval  # fmt: skip
+    def log_ratio(rows):  # the log of the token-weighted perplexity
+        return rows[:, 0].sum() / rows[:, 1].sum()
+
+    def log_ratio_error(rows):  # the ratio estimator's linearised standard error
+        linear = (rows[:, 0] - log_ratio(rows) * rows[:, 1]) / rows[:, 1].mean()
+        return np.std(linear, ddof=1) / math.sqrt(len(rows))
+
+    low, high = symmetric_t(pairs, log_ratio, log_ratio_error)
     assert analysis.cell(dense, key).interval == pytest.approx(
-        (expected.low, expected.high), rel=0.01
+        (math.exp(low), math.exp(high)), rel=0.01
     )
     cell = analysis.cell(wanda, key)
     assert cell.significant and cell.ratio > 1  # every item's NLL is 1.5x dense's

@@ -184,3 +184,27 @@ def test_resample_by_is_read_from_the_task_yaml_into_the_record():
     assert task_record(unqover.TASK)["resample_by"] == "question"
     assert task_record("compsafe_bbq")["resample_by"] == "template"
     assert task_record("compsafe_crows_pairs")["resample_by"] is None
+
+
+def test_a_clustered_01_change_gets_newcombes_interval_over_its_effective_items():
+    """40 templates of 3 questions whose answers move together (a design effect of about 3):
+    the change's interval is Newcombe's over about 40 effective items, not over 120."""
+    from compsafe.report.stats import exact
+    from compsafe.report.stats.infer import change_inference
+    from compsafe.results.aggregations.common import mean
+
+    per_template = [(1, 0)] * 10 + [(0, 1)] * 2 + [(1, 1)] * 14 + [(0, 0)] * 14
+    mine = [a for a, _ in per_template for _ in range(3)]
+    dense = [b for _, b in per_template for _ in range(3)]
+    labels = [t for t in range(len(per_template)) for _ in range(3)]
+    found = change_inference(
+        Engine(4000, 0), sample(mine, mean, labels), sample(dense, mean, labels), "mean", False
+    )
+    counts = (42, 30, 6, 42)  # both, ours only, dense only, neither (items)
+    low, high = found.interval
+    naive = exact.newcombe_paired(*counts)
+    effective = exact.newcombe_paired(*(c / 3 for c in counts))
+    assert found.estimate == pytest.approx(0.2)
+    assert high - low > 1.5 * (naive[1] - naive[0])
+    assert high - low == pytest.approx(effective[1] - effective[0], rel=0.1)
+    assert found.test.startswith("permutation")  # the clusters' test, not McNemar's over items

@@ -4,7 +4,10 @@ same documents with its test, or not at all.
 Which inference a cell gets follows from its metric and its config:
 - a 0/1 metric (a mean of 0/1 items, resampled by item): Wilson's interval for the value,
   Newcombe's paired interval for the change, McNemar's exact test;
-- any other metric: BCa bootstrap intervals over the task's resampling units, a paired
+- a 0/1 metric over clusters (BBQ by template): the cluster bootstrap's interval for the value,
+  Newcombe's over the effective number of items for the change, the cluster permutation test;
+- any other metric: bootstrap intervals over the task's resampling units (the symmetric
+  bootstrap-t, or BCa where it cannot be had), a paired
   permutation test (its resamples extended later where a mark depends on them), a perplexity's
   change as a ratio on the log scale;
 - a config with several calibration seeds: the seed as a unit (`seeds.py`);

@@ -4,8 +4,13 @@ large real evaluation to check that they keep their promises.
 
 - A 0/1 metric (lm-eval's mean of 0/1 items, resampled item by item): Wilson's interval for the
   value, Newcombe's paired interval and McNemar's exact test for a change.
-- Any other: BCa bootstrap intervals over the resampling units and a paired permutation test;
-  a perplexity's change on the log scale (the log of the ratio).
+- A 0/1 metric over clusters of items (BBQ's questions by template): the cluster bootstrap's
+  interval for the value; for a change, Newcombe's paired interval over the effective number
+  of items (n over the design effect the cluster bootstrap measures) and the cluster
+  permutation test.
+- Any other: bootstrap intervals over the resampling units (`bootstrap.py`: the symmetric
+  bootstrap-t, or BCa) and a paired permutation test; a perplexity's change on the log scale
+  (the log of the ratio).
 """
 
 from __future__ import annotations
@@ -19,27 +24,77 @@ from compsafe.report.stats.permutation import PermutationTest, permutation_budge
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
 
 
+def _proportion(sample: Sample, aggregation_name: str | None) -> bool:
+    """lm-eval's mean of 0/1 items."""
+    if aggregation_name != "mean":
+        return False
+    return all(v in (0, 1) for v in sample.values if v is not None)
+
+
+def _items_per_unit(sample: Sample) -> int:
+    return max((sum(sample.values[i] is not None for i in u) for u in sample.units), default=0)
+
+
 def is_binary(sample: Sample, aggregation_name: str | None) -> bool:
     """A proportion: lm-eval's mean of 0/1 items, at most one valued item per resampling unit
     (a request's direct item, say, where its attacked ones count for another metric)."""
-    if aggregation_name != "mean":
-        return False
-    valued = [[i for i in u if sample.values[i] is not None] for u in sample.units]
-    if any(len(v) > 1 for v in valued):
-        return False
-    return all(v in (0, 1) for v in sample.values if v is not None)
+    return _proportion(sample, aggregation_name) and _items_per_unit(sample) <= 1
+
+
+def is_clustered_binary(sample: Sample, aggregation_name: str | None) -> bool:
+    """A proportion over clusters of items (BBQ's questions by template)."""
+    return _proportion(sample, aggregation_name) and _items_per_unit(sample) > 1
+
+
+def _effective(n: int, clustered_se: float | None, binomial_variance: float, units: int) -> float:
+    """The effective number of items of a clustered proportion: n over the design effect, the
+    cluster bootstrap's variance (expanded to the usual one) over the binomial variance
+    `binomial_variance` / n; the design effect taken as at least 1 (Korn and Graubard 1998)."""
+    if not clustered_se or binomial_variance <= 0 or units < 2:
+        return float(n)
+    clustered = exact.usual_standard_error(clustered_se, units) ** 2
+    return n / max(1.0, clustered * n / binomial_variance)
 
 
 def value_interval(
     engine: Engine, sample: Sample, aggregation_name: str | None, alpha: float = 0.05
 ) -> tuple[float, float] | None:
-    """The value's interval (None under two units)."""
+    """The value's interval (None under two units): Wilson's for a proportion of single
+    items; the bootstrap's otherwise (clusters of 0/1 items too: on real BBQ subsamples the
+    cluster bootstrap covered better than Wilson's over an effective number of items)."""
     if len(sample.units) < 2:
         return None
     if is_binary(sample, aggregation_name):
         values = [v for v in sample.values if v is not None]
         return exact.wilson(sum(values), len(values), alpha)
     return engine.value(sample).interval(alpha)
+
+
+def _paired_counts(mine: Sample, dense: Sample) -> list[int]:
+    """Items (both 1, ours only, dense only, neither) over the items both jobs valued."""
+    pairs = [
+        (a, b) for a, b in zip(mine.values, dense.values, strict=True)
+        if a is not None and b is not None
+    ]  # fmt: skip
+    return [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
+
+
+def _clustered_interval(engine: Engine, mine: Sample, dense: Sample):
+    """Newcombe's paired interval over the effective number of items of a clustered change
+    (a function of alpha), or None."""
+    counts = _paired_counts(mine, dense)
+    n = sum(counts)
+    if n < 2:
+        return None
+    up, down = counts[1] / n, counts[2] / n
+    variance = up + down - (up - down) ** 2
+    spread = engine.change(mine, dense).standard_error
+    scale = _effective(n, spread, variance, len(mine.units)) / n
+
+    def interval_at(alpha: float) -> tuple[float, float] | None:
+        return exact.newcombe_paired(*(c * scale for c in counts), alpha=alpha)
+
+    return interval_at
 
 
 @dataclass
@@ -77,12 +132,15 @@ def change_inference(
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
     test.run(permutation_budget(mine)[0])
+    interval_at = distribution.interval
+    if is_clustered_binary(mine, aggregation_name) and is_clustered_binary(dense, aggregation_name):
+        interval_at = _clustered_interval(engine, mine, dense) or interval_at
     return ChangeInference(
         estimate=distribution.estimate,
-        interval=distribution.interval(),
+        interval=interval_at(0.05),
         p_value=test.p_value,
         test="permutation (exhaustive)" if test.exact else "permutation",
-        interval_at=distribution.interval,
+        interval_at=interval_at,
         basis=PermutationBasis(test, distribution.standard_error),
         log=log,
         p_error=test.monte_carlo_error,

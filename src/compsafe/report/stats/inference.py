@@ -35,12 +35,14 @@ POWER = 0.8
 MAX_ROUNDS = 6
 
 METHODS = (
-    "Intervals: 95 %; Wilson's score interval for a 0/1 metric (a share), bias-corrected and "
-    "accelerated (BCa) bootstrap intervals otherwise, over the task's resampling units (an item, "
-    "or a cluster of items such as a question's two subject orders); withheld when more than 1 % "
+    "Intervals: 95 %; Wilson's score interval for a 0/1 metric (a share), symmetric bootstrap-t "
+    "intervals otherwise (BCa for zero-inflated scores), over the task's resampling units (an "
+    "item, or a cluster of items such as a question's two subject orders); withheld when more "
+    "than 1 % "
     "of resamples are not finite or there are fewer than 5 units. A change vs dense is "
     "computed on the documents both jobs "
-    "scored: Newcombe's paired interval and McNemar's exact test for a 0/1 metric, a paired BCa "
+    "scored: Newcombe's paired interval (over the effective number of items where they come in "
+    "clusters) and McNemar's exact test for a 0/1 metric, a paired bootstrap "
     "interval and a paired permutation test otherwise (exhaustive up to 16 units, Monte Carlo "
     "beyond with as many resamples as the marks need); a perplexity's change is a ratio, on the "
     "log scale. Several calibration seeds: the seed is a unit (between-seed variance plus the "
