@@ -127,6 +127,26 @@ def test_small_samples_get_expanded_bca_intervals():
         assert least < (high - low) / (plain_high - plain_low) < most
 
 
+def test_bootstrap_t_only_where_its_spreads_are_stable():
+    """The symmetric bootstrap-t needs 8 units and spreads in nearly every resample; a skewed
+    score's interval never leaves the resamples' range (a mean of scores >= 0 stays >= 0)."""
+    engine = Engine(4000, 0)
+    rng = np.random.default_rng(1)
+
+    def distribution(values):
+        return engine.value(Sample(values, singles(len(values)), mean, linear_form("mean")))
+
+    assert not distribution(rng.normal(size=6).tolist())._studentizable  # 6 units: BCa
+    assert distribution(rng.normal(size=40).tolist())._studentizable
+    zero_inflated = [0.0] * 27 + [0.01, 0.02, 0.9]  # most resamples' spread near nothing
+    assert not distribution(zero_inflated)._studentizable
+    skewed = np.random.default_rng(0).lognormal(0, 1.5, size=8).tolist()
+    studentised = distribution(skewed)
+    assert studentised._studentizable
+    low, high = studentised.interval()  # estimate - q x spread alone: -1.27
+    assert 0 < low < np.mean(skewed) < high and low == studentised.resamples.min()
+
+
 def write_refusal_job(root: Path, name: str, method: str, outcomes: list[int], groups=None):
     """A job whose refusal items are 0/1 `refusal_rate` values (one per request)."""
     folder = root / name

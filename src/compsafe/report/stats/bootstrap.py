@@ -7,15 +7,16 @@ Where the aggregation has a linear form (`results.aggregations.linear`: every on
 ships but UnQover's), a resample is a weighted sum of the units' component sums, so thousands of
 resamples are one matrix product; otherwise the aggregation runs on each resample.
 
-- Intervals: where the aggregation has a linear form, the symmetric bootstrap-t: the estimate
-  plus or minus its delta-method standard error (through the aggregation's sums) times the
-  95th percentile of |resample - estimate| / the resample's own standard error (Hall 1988;
-  a perplexity's on the log scale); benchmarks/stats_check.py measured BCa's percentiles
-  under-covering skewed means, ratios and perplexities on real subsamples (0.939-0.945) and
-  these covering (0.946-0.951). Otherwise, and where more than 1 % of resamples have no spread
-  (zero-inflated scores: a resample of zeros), bias-corrected and accelerated (BCa)
-  percentiles, the acceleration from a jackknife over the units (grouped into at most 200
-  blocks). Withheld when more than 1 % of resamples are not finite (a ratio whose denominator
+- Intervals: where the aggregation has a linear form and there are at least 8 units, the
+  symmetric bootstrap-t: the estimate plus or minus its delta-method standard error (through
+  the aggregation's sums) times the 95th percentile of |resample - estimate| / the resample's
+  own standard error (Hall 1988; a perplexity's on the log scale), within the resamples'
+  range; benchmarks/stats_check.py measured BCa's percentiles under-covering skewed means,
+  ratios and perplexities on real subsamples (0.939-0.945) and these covering (0.948-0.952).
+  Otherwise (fewer units, no sum form, or more than 1 % of resamples with a spread under a
+  tenth of the estimate's: zero-inflated scores resampled without their few non-zero units),
+  bias-corrected and accelerated (BCa) percentiles, the acceleration from a jackknife over
+  the units (grouped into at most 200 blocks). Withheld when more than 1 % of resamples are not finite (a ratio whose denominator
   resampled to zero) or there are fewer than MIN_INTERVAL_UNITS units.
 - Paired changes vs dense: the same draws for both jobs (they scored the same documents); a
   perplexity's change is the log of the ratio, shown as the ratio.
@@ -41,6 +42,8 @@ from compsafe.results.items import Items
 Units = tuple[tuple[int, ...], ...]  # clusters of positions into a sample's values
 CHUNK = 512  # resamples per matrix product
 MAX_NONFINITE = 0.01  # more non-finite resamples than this: no interval, no test
+MIN_STUDENTIZED_UNITS = 8  # fewer units: BCa (a spread from 5-7 units is too unstable)
+SPREADLESS = 0.1  # a resample spread under this share of the estimate's: degenerate
 MIN_INTERVAL_UNITS = 5  # fewer resampling units: no bootstrap interval (3 units have 10
 # distinct resamples; benchmarks/stats_check.py measured how little such intervals cover)
 JACKKNIFE_BLOCKS = 200
@@ -205,15 +208,19 @@ class Distribution:
 
     @cached_property
     def _studentizable(self) -> bool:
-        """A bootstrap-t needs a spread in (nearly) every resample: at most 1 % of them with
-        none (a resample holding one distinct value, as zero-inflated scores give)."""
-        if self.spreads is None or not self.spread:
+        """A bootstrap-t needs MIN_STUDENTIZED_UNITS units and a spread in (nearly) every
+        resample: at most 1 % of them with a spread under SPREADLESS of the estimate's (a
+        zero-inflated score resampled without its few non-zero units; divided by such spreads
+        the studentised resamples explode: on the reference report, intervals of small groups
+        10-70 times BCa's and far beyond the metric's range)."""
+        if self.spreads is None or not self.spread or self.units < MIN_STUDENTIZED_UNITS:
             return False
-        return float(np.mean(~(self.spreads > 0))) <= MAX_NONFINITE
+        none = ~(self.spreads > SPREADLESS * self.spread)  # zero but for rounding, or NaN
+        return float(np.mean(none)) <= MAX_NONFINITE
 
     def _studentized(self, alpha: float) -> tuple[float, float] | None:
         """The symmetric bootstrap-t interval: estimate +- q spread, q the 1 - alpha quantile
-        of |resample - estimate| / resample spread."""
+        of |resample - estimate| / resample spread, within the resamples' range."""
         if usable(self.resamples) is None or not math.isfinite(self.estimate):
             return None
         estimate, resamples = self.estimate, self.resamples
@@ -232,6 +239,8 @@ class Distribution:
         if not math.isfinite(q):
             return None
         low, high = estimate - q * self.spread, estimate + q * self.spread
+        kept = resamples[finite]  # no end beyond every resample (a mean of scores >= 0: >= 0)
+        low, high = max(low, float(kept.min())), min(high, float(kept.max()))
         return (math.exp(low), math.exp(high)) if self.log_scale else (low, high)
 
     @property
