@@ -208,3 +208,12 @@ def test_a_clustered_01_change_gets_newcombes_interval_over_its_effective_items(
     assert high - low > 1.5 * (naive[1] - naive[0])
     assert high - low == pytest.approx(effective[1] - effective[0], rel=0.1)
     assert found.test.startswith("permutation")  # the clusters' test, not McNemar's over items
+    three = [0, 1, 2]  # 3 templates: no design effect (nor any bootstrap interval) from them
+    few = change_inference(
+        Engine(500, 0),
+        sample(mine[:9], mean, labels[:9]),
+        sample(dense[:9], mean, labels[:9]),
+        "mean",
+        False,
+    )
+    assert sorted(set(labels[:9])) == three and few.interval is None

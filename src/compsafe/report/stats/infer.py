@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from compsafe.report.stats import exact
-from compsafe.report.stats.bootstrap import Engine, Sample
+from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample
 from compsafe.report.stats.permutation import PermutationTest, permutation_budget
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
 
@@ -84,7 +84,7 @@ def _clustered_interval(engine: Engine, mine: Sample, dense: Sample):
     (a function of alpha), or None."""
     counts = _paired_counts(mine, dense)
     n = sum(counts)
-    if n < 2:
+    if n < 2 or len(mine.units) < MIN_INTERVAL_UNITS:  # no design effect from 3 clusters
         return None
     up, down = counts[1] / n, counts[2] / n
     variance = up + down - (up - down) ** 2
