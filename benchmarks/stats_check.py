@@ -25,7 +25,12 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   metrics, a t test's over the units for the others).
 - interval_coverage=: all intervals of every type together.
 
+Each coverage line says on which side of its intervals the truth fell when they missed it.
+`--design with` draws the units with replacement instead (the reference as an infinite
+population; nothing narrowed): a check of the finite-population approximation.
+
 Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200] [--sweep fresh]
+[--design with]
 (builds the reference first when it is missing; see benchmarks/README.md for run times).
 """
 
