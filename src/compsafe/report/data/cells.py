@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from compsafe.report.data.catalogue import Catalogue, Metric
 from compsafe.report.data.records import Row
-
-if TYPE_CHECKING:
-    from compsafe.report.stats.power import PowerBasis
 
 CONFIRMATORY, EXPLORATORY = "confirmatory", "exploratory"
 
@@ -48,8 +45,9 @@ class Cell:
     change_at: Callable[[float], tuple[float, float] | None] | None = field(
         default=None, repr=False, compare=False
     )  # the change's interval at any level (for selection-adjusted intervals)
-    power_basis: PowerBasis | None = field(default=None, repr=False, compare=False)
-    # what the change's test leaves for its power (and a permutation test to extend)
+    power_basis: Any = field(default=None, repr=False, compare=False)
+    # what the change's test leaves for its power (report.stats.power.PowerBasis: the data
+    # layer imports nothing of stats) and a permutation test to extend
 
 
 @dataclass

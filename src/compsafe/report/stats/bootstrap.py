@@ -16,8 +16,9 @@ resamples are one matrix product; otherwise the aggregation runs on each resampl
   Otherwise (fewer units, no sum form, or more than 1 % of resamples with a spread under a
   tenth of the estimate's: zero-inflated scores resampled without their few non-zero units),
   bias-corrected and accelerated (BCa) percentiles, the acceleration from a jackknife over
-  the units (grouped into at most 200 blocks). Withheld when more than 1 % of resamples are not finite (a ratio whose denominator
-  resampled to zero) or there are fewer than MIN_INTERVAL_UNITS units.
+  the units (grouped into at most 200 blocks). Withheld when more than 1 % of resamples are
+  not finite (a ratio whose denominator resampled to zero) or there are fewer than
+  MIN_INTERVAL_UNITS units.
 - Paired changes vs dense: the same draws for both jobs (they scored the same documents); a
   perplexity's change is the log of the ratio, shown as the ratio.
 - Tests: the paired permutation test in `permutation.py` draws from the same samples.
@@ -106,8 +107,8 @@ class Sample:
         return _finite(self.aggregate(kept)) if kept else math.nan
 
     def influences(self, weights: np.ndarray, log: bool = False) -> np.ndarray | None:
-        """(rows, units) each unit's linearised contribution to the statistic under each row of
-        unit weights (the delta method through the aggregation's sums: the gradient of the
+        """(units, rows): each unit's linearised contribution to the statistic under each row
+        of unit weights (the delta method through the aggregation's sums: the gradient of the
         statistic at the weighted mean sums, times the unit's sums minus that mean; of its log
         where `log`); None without a linear form."""
         if self.sums is None:

@@ -79,16 +79,15 @@ def _paired_counts(mine: Sample, dense: Sample) -> list[int]:
     return [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
 
 
-def _clustered_interval(engine: Engine, mine: Sample, dense: Sample):
+def _clustered_interval(mine: Sample, dense: Sample, spread: float | None):
     """Newcombe's paired interval over the effective number of items of a clustered change
-    (a function of alpha), or None."""
+    (a function of alpha; `spread`: the change's cluster bootstrap standard error), or None."""
     counts = _paired_counts(mine, dense)
     n = sum(counts)
     if n < 2 or len(mine.units) < MIN_INTERVAL_UNITS:  # no design effect from 3 clusters
         return None
     up, down = counts[1] / n, counts[2] / n
     variance = up + down - (up - down) ** 2
-    spread = engine.change(mine, dense).standard_error
     scale = _effective(n, spread, variance, len(mine.units)) / n
 
     def interval_at(alpha: float) -> tuple[float, float] | None:
@@ -118,8 +117,7 @@ def change_inference(
     if len(mine.units) < 2:
         return None
     if is_binary(mine, aggregation_name) and is_binary(dense, aggregation_name):
-        pairs = list(zip(mine.values, dense.values, strict=True))
-        counts = [sum(1 for a, b in pairs if (a, b) == c) for c in ((1, 1), (1, 0), (0, 1), (0, 0))]
+        counts = _paired_counts(mine, dense)
         spread = engine.change(mine, dense).standard_error
         return ChangeInference(
             estimate=(counts[1] - counts[2]) / sum(counts),
@@ -134,7 +132,8 @@ def change_inference(
     test.run(permutation_budget(mine)[0])
     interval_at = distribution.interval
     if is_clustered_binary(mine, aggregation_name) and is_clustered_binary(dense, aggregation_name):
-        interval_at = _clustered_interval(engine, mine, dense) or interval_at
+        spread = distribution.standard_error
+        interval_at = _clustered_interval(mine, dense, spread) or interval_at
     return ChangeInference(
         estimate=distribution.estimate,
         interval=interval_at(0.05),
