@@ -27,6 +27,8 @@ def records(path: Path):
             pos += BLOCK - pos % BLOCK
             continue
         _, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        if kind == 0 or pos + HEADER + length > len(data):
+            return  # the writer has not finished this record (or the file's unwritten tail)
         payload = data[pos + HEADER : pos + HEADER + length]
         pos += HEADER + length
         if kind in (FIRST, MIDDLE):
@@ -45,10 +47,15 @@ def finished(path: Path, timeout: float = 60.0) -> None:
     flushing the file when `wandb.finish()` has returned (seen on a loaded machine)."""
     import time
 
+    from google.protobuf.message import DecodeError
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(r.WhichOneof("record_type") == "exit" for r in records(path)):
-            return
+        try:
+            if any(r.WhichOneof("record_type") == "exit" for r in records(path)):
+                return
+        except DecodeError:  # a record caught half-written (seen in CI): read again shortly
+            pass
         time.sleep(0.5)
 
 
