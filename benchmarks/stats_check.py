@@ -106,6 +106,7 @@ class Task:
     items: Items
     by: str | None
     names: dict[str, str]  # metric -> aggregation name
+    bounds: dict[str, tuple[float, float] | None]  # metric -> an item's lowest and highest
 
 
 def load(folder: Path) -> dict[str, Row]:
@@ -118,7 +119,21 @@ def task_of(row: Row, key: str) -> Task | None:
     if items is None or entry is None:
         return None
     names = {m: e.aggregation for m, e in entry.metrics.items() if e.aggregation}
-    return Task(items, entry.resample_by, names)
+    return Task(items, entry.resample_by, names, bounds_of_metrics(entry))
+
+
+def bounds_of_metrics(entry) -> dict[str, tuple[float, float] | None]:
+    """Each metric's bounds as its record declares them; a record written before bounds were
+    declared gets those its task declares now (the reference outlives such changes)."""
+    if any(e.bounds for e in entry.metrics.values()):
+        return {m: e.bounds for m, e in entry.metrics.items()}
+    from compsafe.evaluation.catalogue import yaml_entry
+
+    try:
+        now = yaml_entry(entry.task).metrics
+    except (KeyError, ValueError):  # not one of our tasks
+        return {m: None for m in entry.metrics}
+    return {m: now[m].bounds if m in now else None for m in entry.metrics}
 
 
 @dataclass
@@ -228,12 +243,13 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
                         continue
                     mine, dense, name = found
                     value, change, log = truths[(key, metric)]
-                    interval = value_interval(engine, mine, name)
+                    bounds = paired.mine.bounds.get(metric)
+                    interval = value_interval(engine, mine, name, bounds=bounds)
                     estimate = mine.statistic()
                     interval = narrowed(interval, estimate, factor)
                     if interval is not None:
                         tally.add(kind, size_name, f"{key}/{metric} value", interval, value)
-                    inference = change_inference(engine, mine, dense, name, log)
+                    inference = change_inference(engine, mine, dense, name, log, bounds)
                     if inference is None or inference.p_value is None:
                         continue
                     shown = narrowed(inference.interval, inference.estimate, factor)
@@ -273,7 +289,7 @@ def on_shared_documents(task: Task, other: Task) -> Task:
         docs=[items.docs[i] for i in keep] if items.docs else [],
         choices=[items.choices[i] for i in keep] if items.choices else [],
     )
-    return Task(restricted, task.by, task.names)
+    return Task(restricted, task.by, task.names, task.bounds)
 
 
 def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:

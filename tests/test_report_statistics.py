@@ -147,6 +147,51 @@ def test_bootstrap_t_only_where_its_spreads_are_stable():
     assert 0 < low < np.mean(skewed) < high and low == studentised.resamples.min()
 
 
+def test_a_mean_of_mostly_one_value_gets_its_interval_from_the_bounds():
+    """A sentiment in [-1, 1] from mostly empty answers (0 but for a few items): the bootstrap
+    sees no spread its resamples lack, so the interval follows from the metric's bounds, and
+    covers where the bootstrap's does not (here a population with 5 % non-zero items, drawn 30
+    at a time: the bootstrap alone covered 0.79); without bounds, no interval."""
+    from compsafe.report.stats.infer import change_inference, value_interval
+
+    engine = Engine(500, 0)
+    rng = np.random.default_rng(3)
+    population = np.zeros(2000)
+    population[:100] = rng.uniform(0.3, 0.9, size=100)
+    truth = population.mean()
+    covered, bootstrap_covered = [], []
+    for _ in range(200):
+        values = rng.choice(population, 30, replace=False).tolist()
+        sample = Sample(values, singles(30), mean, linear_form("mean"))
+        low, high = value_interval(engine, sample, "mean", bounds=(-1.0, 1.0))
+        covered.append(low <= truth <= high)
+        plain = engine.value(sample).interval()
+        bootstrap_covered.append(plain is not None and plain[0] <= truth <= plain[1])
+    assert np.mean(covered) >= 0.95 and np.mean(bootstrap_covered) < 0.9
+    few = Sample([0.0] * 28 + [0.4, -0.3], singles(30), mean, linear_form("mean"))
+    assert value_interval(engine, few, "mean") is None
+    low, high = value_interval(engine, few, "mean", bounds=(-1.0, 1.0))
+    assert low < -0.1 and high > 0.1  # Wilson's upper bound for 2 of 30, times 1
+    spread = Sample([0.1 * (i % 7) for i in range(30)], singles(30), mean, linear_form("mean"))
+    change = change_inference(engine, few, spread, "mean", False, (-1.0, 1.0))
+    assert change.interval is not None and change.p_value < 0.01  # differences vary: bootstrap
+    same = change_inference(engine, few, few, "mean", False, (-1.0, 1.0))
+    assert same.interval[0] < -0.2 and same.interval[1] > 0.2  # no change seen on 30 items
+    assert change_inference(engine, few, few, "mean", False).interval is None
+
+
+def test_bounds_travel_with_the_catalogue():
+    from compsafe.evaluation.catalogue import yaml_entry
+    from compsafe.results.catalogue import TaskEntry
+
+    entry = yaml_entry("compsafe_bold")
+    assert entry.metrics["sentiment"].bounds == (-1.0, 1.0)
+    assert entry.metrics["score"].bounds == (0.0, 1.0)
+    assert entry.metrics["negative"].bounds is None  # 0/1: Wilson's interval
+    again = TaskEntry.from_record(json.loads(json.dumps(entry.to_record())))
+    assert again.metrics["sentiment"].bounds == (-1.0, 1.0)
+
+
 def write_refusal_job(root: Path, name: str, method: str, outcomes: list[int], groups=None):
     """A job whose refusal items are 0/1 `refusal_rate` values (one per request)."""
     folder = root / name

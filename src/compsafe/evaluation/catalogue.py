@@ -25,7 +25,13 @@ from typing import Any
 from compsafe.evaluation.continuation import ITEM_METRICS
 from compsafe.evaluation.divergence import METRICS as DIVERGENCE
 from compsafe.results.aggregations import AGGREGATIONS, name_of
-from compsafe.results.catalogue import DEFAULT_FORMAT, DIMENSIONS, MetricEntry, TaskEntry
+from compsafe.results.catalogue import (
+    DEFAULT_FORMAT,
+    DIMENSIONS,
+    MetricEntry,
+    TaskEntry,
+    bounds_of,
+)
 
 DOWNSTREAM = "Language modelling and downstream"
 
@@ -85,6 +91,7 @@ def task_entry(config: Mapping[str, Any]) -> TaskEntry:
             format=(display or {}).get("format") or DEFAULT_FORMAT,
             perplexity=bool((display or {}).get("perplexity")),
             heatmap=heatmaps.get(name),
+            bounds=bounds_of(declared.get("bounds")),
         )
     order = [*shown, *(m for m in metrics if m not in shown)]
     return TaskEntry(

@@ -39,6 +39,9 @@ class MetricEntry:
     format: str = DEFAULT_FORMAT  # its format in compsafe-table
     perplexity: bool = False  # the language-model perplexity that safety is read against
     heatmap: str | None = None  # the document field its group heatmap is drawn by
+    # (lowest, highest) an item's value can take (a probability: (0, 1)); None: unbounded.
+    # Gives an interval where the bootstrap has too few differing items to give one.
+    bounds: tuple[float, float] | None = None
 
     @property
     def higher_is_worse(self) -> bool | None:
@@ -72,7 +75,10 @@ class TaskEntry:
 
     @classmethod
     def from_record(cls, entry: dict[str, Any]) -> TaskEntry:
-        metrics = {name: MetricEntry(**m) for name, m in (entry.get("metrics") or {}).items()}
+        metrics = {
+            name: MetricEntry(**{**m, "bounds": bounds_of(m.get("bounds"))})
+            for name, m in (entry.get("metrics") or {}).items()
+        }
         return cls(
             task=entry["task"],
             title=entry["title"],
@@ -83,6 +89,11 @@ class TaskEntry:
             downstream=bool(entry.get("downstream")),
             answers=dict(entry.get("answers") or {}),
         )
+
+
+def bounds_of(declared: Any) -> tuple[float, float] | None:
+    """A metric's declared (lowest, highest) as a tuple (JSON and YAML give a list)."""
+    return None if declared is None else (float(declared[0]), float(declared[1]))
 
 
 def task_entries(record: dict[str, Any]) -> dict[str, TaskEntry]:

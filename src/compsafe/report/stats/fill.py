@@ -27,7 +27,7 @@ from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, posi
 from compsafe.report.data.records import Row
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
-from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.infer import change_inference, mostly_one_value, value_interval
 from compsafe.report.stats.power import SeedBasis
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
@@ -45,6 +45,7 @@ class Metric:
 
     name: str | None
     by: str | None
+    bounds: tuple[float, float] | None = None  # an item's lowest and highest value
 
     @property
     def aggregate(self):
@@ -64,7 +65,7 @@ def metric_of(row: Row, key: MetricKey) -> Metric | None:
     task = row.tasks.get(key.task_key)
     if entry is None or aggregation(entry.aggregation) is None:
         return None
-    return Metric(entry.aggregation, task.resample_by if task else None)
+    return Metric(entry.aggregation, task.resample_by if task else None, entry.bounds)
 
 
 @dataclass
@@ -119,8 +120,14 @@ class CellMaker:
         return Sample(values, units, how.aggregate, how.linear)
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
-        cell.interval = value_interval(self.engine, sample, metric.name)
-        if cell.interval is None and len(sample.units) >= MIN_INTERVAL_UNITS:
+        cell.interval = value_interval(self.engine, sample, metric.name, bounds=metric.bounds)
+        if len(sample.units) >= MIN_INTERVAL_UNITS and mostly_one_value(sample, metric.name):
+            self._note(
+                where,
+                f"fewer than {MIN_INTERVAL_UNITS} items differ from the most common value: "
+                + ("interval from the metric's bounds" if metric.bounds else "no interval"),
+            )
+        elif cell.interval is None and len(sample.units) >= MIN_INTERVAL_UNITS:
             share = self.engine.value(sample).nonfinite
             self._note(where, f"interval withheld: {share:.0%} of its resamples are not finite")
         elif cell.interval is None and len(sample.units) >= 2:
@@ -158,7 +165,7 @@ class CellMaker:
             cell.delta = mine.statistic() - other.statistic()
         if len(units) < 2:
             return
-        found = change_inference(self.engine, mine, other, metric.name, metric.log)
+        found = change_inference(self.engine, mine, other, metric.name, metric.log, metric.bounds)
         if found is None:
             return
         cell.p_value, cell.p_error, cell.test = found.p_value, found.p_error, found.test
