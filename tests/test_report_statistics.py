@@ -178,6 +178,11 @@ def test_a_mean_of_mostly_one_value_gets_its_interval_from_the_bounds():
     same = change_inference(engine, few, few, "mean", False, (-1.0, 1.0))
     assert same.interval[0] < -0.2 and same.interval[1] > 0.2  # no change seen on 30 items
     assert change_inference(engine, few, few, "mean", False).interval is None
+    zeros = Sample([0.0] * 10, singles(10), mean, linear_form("mean"))  # a sentiment, not 0/1
+    low, high = value_interval(engine, zeros, "mean", bounds=(-1.0, 1.0))
+    assert low < -0.2 and high > 0.2  # Wilson's [0, 0.28] read it as a share of 0/1 items
+    three = Sample([0.0] * 3, singles(3), mean, linear_form("mean"))
+    assert value_interval(engine, three, "mean", bounds=(-1.0, 1.0)) is None  # under 5 items
 
 
 def test_bounds_travel_with_the_catalogue():

@@ -121,7 +121,7 @@ class CellMaker:
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
         cell.interval = value_interval(self.engine, sample, metric.name, bounds=metric.bounds)
-        if len(sample.units) >= MIN_INTERVAL_UNITS and mostly_one_value(sample, metric.name):
+        if mostly_one_value(sample, metric.name, metric.bounds):
             self._note(
                 where,
                 f"fewer than {MIN_INTERVAL_UNITS} items differ from the most common value: "

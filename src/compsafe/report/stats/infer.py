@@ -12,12 +12,13 @@ large real evaluation to check that they keep their promises.
   bootstrap-t, or BCa) and a paired permutation test; a perplexity's change on the log scale
   (the log of the ratio).
 - A mean of single items where fewer than MIN_INTERVAL_UNITS items differ from the most common
-  value (a sentiment of mostly empty answers: 0 but for 2 of 30): the bootstrap cannot see a
-  spread its resamples lack (on real subsamples such intervals missed the full-data value up
-  to a fifth of the time). The interval then follows from the metric's declared bounds
-  (`MetricEntry.bounds`): the mean is the common value c plus the share of other items times
-  their distance from c, at most Wilson's upper bound for that share times the distance to
-  either bound. Without bounds, no interval.
+  value, which more than half share (a sentiment of mostly empty answers: 0 but for 2 of 30):
+  the bootstrap cannot see a spread its resamples lack (on real subsamples such intervals
+  missed the full-data value up to a fifth of the time). The interval then follows from the
+  metric's declared bounds (`MetricEntry.bounds`): the mean is the common value c plus the
+  share of other items times their distance from c, at most Wilson's upper bound for that
+  share times the distance to either bound. Without bounds, no interval. A metric with bounds
+  is never read as 0/1 (a sentiment whose items are all 0).
 """
 
 from __future__ import annotations
@@ -69,21 +70,25 @@ Bounds = tuple[float, float] | None
 
 def _mostly_one_value(values: list[float], aggregation_name: str | None, sample: Sample):
     """(the most common value, the number of items that differ from it) of a mean of single
-    items where fewer than MIN_INTERVAL_UNITS differ; None otherwise."""
-    if aggregation_name != "mean" or _items_per_unit(sample) > 1 or not values:
+    items, at least MIN_INTERVAL_UNITS of them (fewer get no interval in any case), where more
+    than half share one value and fewer than MIN_INTERVAL_UNITS differ; None otherwise."""
+    if aggregation_name != "mean" or _items_per_unit(sample) > 1:
+        return None
+    if len(values) < MIN_INTERVAL_UNITS or len(sample.units) < MIN_INTERVAL_UNITS:
         return None
     common, count = Counter(values).most_common(1)[0]
     differing = len(values) - count
-    return (common, differing) if differing < MIN_INTERVAL_UNITS else None
+    return (common, differing) if differing < min(MIN_INTERVAL_UNITS, count) else None
 
 
-def mostly_one_value(sample: Sample, aggregation_name: str | None) -> bool:
-    """Whether a value's interval comes from the bounds (or is withheld): a mean of single
-    items, all but fewer than MIN_INTERVAL_UNITS of them at one value."""
+def mostly_one_value(sample: Sample, aggregation_name: str | None, bounds: Bounds) -> bool:
+    """Whether `value_interval` gives the value's interval from the bounds, or withholds it
+    for want of them: a mean of single items (not 0/1 ones), all but fewer than
+    MIN_INTERVAL_UNITS of them at one value."""
+    if bounds is None and is_binary(sample, aggregation_name):
+        return False
     values = [v for v in sample.values if v is not None]
-    return not is_binary(sample, aggregation_name) and bool(
-        _mostly_one_value(values, aggregation_name, sample)
-    )
+    return bool(_mostly_one_value(values, aggregation_name, sample))
 
 
 def _bounded(common: float, differing: int, n: int, bounds: tuple[float, float], alpha: float):
@@ -107,10 +112,10 @@ def value_interval(
     if len(sample.units) < 2:
         return None
     values = [v for v in sample.values if v is not None]
-    if is_binary(sample, aggregation_name):
+    if bounds is None and is_binary(sample, aggregation_name):  # bounded: not a 0/1 metric
         return exact.wilson(sum(values), len(values), alpha)
     mostly = _mostly_one_value(values, aggregation_name, sample)
-    if mostly is not None and len(sample.units) >= 2:
+    if mostly is not None:
         return _bounded(*mostly, len(values), bounds, alpha) if bounds else None
     return engine.value(sample).interval(alpha)
 
@@ -186,7 +191,8 @@ def change_inference(
     the lowest and highest value of an item (see the module's docstring)."""
     if len(mine.units) < 2:
         return None
-    if is_binary(mine, aggregation_name) and is_binary(dense, aggregation_name):
+    binary = is_binary(mine, aggregation_name) and is_binary(dense, aggregation_name)
+    if binary and bounds is None:  # a metric with bounds is not 0/1 (a sentiment of all 0s)
         counts = _paired_counts(mine, dense)
         spread = engine.change(mine, dense).standard_error
         return ChangeInference(
