@@ -429,8 +429,9 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=200, help="subsamples per size and config")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument(
-        "--sweep", default="main", choices=["main", "fresh"],
-        help="the reference's configs: main, or fresh (other documents, the same sizes)",
+        "--sweep", default="main", choices=["main", "fresh", "large"],
+        help="the reference's configs: main, fresh (other documents, the same sizes), or "
+             "large (log-likelihood dimensions at several times main's sizes; opt-in)",
     )  # fmt: skip
     parser.add_argument(
         "--design", default="without", choices=["without", "with"],
