@@ -181,6 +181,8 @@ def test_a_mean_of_mostly_one_value_gets_its_interval_from_the_bounds():
     zeros = Sample([0.0] * 10, singles(10), mean, linear_form("mean"))  # a sentiment, not 0/1
     low, high = value_interval(engine, zeros, "mean", bounds=(-1.0, 1.0))
     assert low < -0.2 and high > 0.2  # Wilson's [0, 0.28] read it as a share of 0/1 items
+    shares = Sample([0.0] * 27 + [1.0] * 3, singles(30), mean, linear_form("mean"))
+    assert value_interval(engine, shares, "mean", bounds=(0.0, 1.0)) == exact.wilson(3, 30)
     three = Sample([0.0] * 3, singles(3), mean, linear_form("mean"))
     assert value_interval(engine, three, "mean", bounds=(-1.0, 1.0)) is None  # under 5 items
 
@@ -192,7 +194,7 @@ def test_bounds_travel_with_the_catalogue():
     entry = yaml_entry("compsafe_bold")
     assert entry.metrics["sentiment"].bounds == (-1.0, 1.0)
     assert entry.metrics["score"].bounds == (0.0, 1.0)
-    assert entry.metrics["negative"].bounds is None  # 0/1: Wilson's interval
+    assert entry.metrics["negative"].bounds == (0.0, 1.0)  # a share: still 0/1, Wilson's
     again = TaskEntry.from_record(json.loads(json.dumps(entry.to_record())))
     assert again.metrics["sentiment"].bounds == (-1.0, 1.0)
 

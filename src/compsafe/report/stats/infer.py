@@ -17,8 +17,8 @@ large real evaluation to check that they keep their promises.
   missed the full-data value up to a fifth of the time). The interval then follows from the
   metric's declared bounds (`MetricEntry.bounds`): the mean is the common value c plus the
   share of other items times their distance from c, at most Wilson's upper bound for that
-  share times the distance to either bound. Without bounds, no interval. A metric with bounds
-  is never read as 0/1 (a sentiment whose items are all 0).
+  share times the distance to either bound. Without bounds, no interval. A metric whose
+  bounds are not [0, 1] is never read as 0/1 (a sentiment whose items are all 0).
 """
 
 from __future__ import annotations
@@ -81,11 +81,17 @@ def _mostly_one_value(values: list[float], aggregation_name: str | None, sample:
     return (common, differing) if differing < min(MIN_INTERVAL_UNITS, count) else None
 
 
+def _read_as_binary(sample: Sample, aggregation_name: str | None, bounds: Bounds) -> bool:
+    """A proportion of single 0/1 items, unless its declared range is not [0, 1] (a sentiment
+    in [-1, 1] whose items happen to be all 0 is no share of anything)."""
+    return bounds in (None, (0.0, 1.0)) and is_binary(sample, aggregation_name)
+
+
 def mostly_one_value(sample: Sample, aggregation_name: str | None, bounds: Bounds) -> bool:
     """Whether `value_interval` gives the value's interval from the bounds, or withholds it
     for want of them: a mean of single items (not 0/1 ones), all but fewer than
     MIN_INTERVAL_UNITS of them at one value."""
-    if bounds is None and is_binary(sample, aggregation_name):
+    if _read_as_binary(sample, aggregation_name, bounds):
         return False
     values = [v for v in sample.values if v is not None]
     return bool(_mostly_one_value(values, aggregation_name, sample))
@@ -112,7 +118,7 @@ def value_interval(
     if len(sample.units) < 2:
         return None
     values = [v for v in sample.values if v is not None]
-    if bounds is None and is_binary(sample, aggregation_name):  # bounded: not a 0/1 metric
+    if _read_as_binary(sample, aggregation_name, bounds):
         return exact.wilson(sum(values), len(values), alpha)
     mostly = _mostly_one_value(values, aggregation_name, sample)
     if mostly is not None:
@@ -191,8 +197,9 @@ def change_inference(
     the lowest and highest value of an item (see the module's docstring)."""
     if len(mine.units) < 2:
         return None
-    binary = is_binary(mine, aggregation_name) and is_binary(dense, aggregation_name)
-    if binary and bounds is None:  # a metric with bounds is not 0/1 (a sentiment of all 0s)
+    if _read_as_binary(mine, aggregation_name, bounds) and _read_as_binary(
+        dense, aggregation_name, bounds
+    ):
         counts = _paired_counts(mine, dense)
         spread = engine.change(mine, dense).standard_error
         return ChangeInference(
