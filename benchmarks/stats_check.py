@@ -37,6 +37,7 @@ Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200] [--sweep
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import statistics
 import time
@@ -293,8 +294,10 @@ def on_shared_documents(task: Task, other: Task) -> Task:
 
 
 def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
-    """3 of the 10 Wanda seeds and a quickstart-sized document subsample per draw: the
-    seed-level interval of the value and of the change vs dense against the 10-seed mean."""
+    """3 of the 10 Wanda seeds and a document subsample per draw (the quickstart's size, and
+    half of it): the seed-level interval of the value and of the change vs dense against the
+    10-seed mean. Where the subsample is every shared document, the triple of seeds is the
+    only thing drawn, so each triple is taken once (exact over the 120 triples of 10)."""
     for key, metric in SEEDED:
         tasks = [task_of(r, key) for r in seeds_rows]
         dense = task_of(dense_row, key)
@@ -311,25 +314,34 @@ def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
         truth_value = statistics.fmean(f[0] for f in full)
         truth_change = statistics.fmean(f[1] for f in full)
         n_units = len(pairs[0].units)
-        for _ in range(draws):
-            picked = rng.choice(len(pairs), 3, replace=False)
-            n = min(QUICK[key], n_units)
-            chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
-            found = [pairs[s].samples(metric, chosen) for s in picked]
-            if any(f is None for f in found) or len({len(f[0].values) for f in found}) != 1:
-                continue
-            finite = (3 / len(pairs), n / n_units)
-            samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0][2]
-            value = seeded_value(engine, samples, finite)
-            change = seeded_change(engine, samples, dense_sample, log, finite)
-            for what, inference, truth in (
-                ("value", value, truth_value),
-                ("change", change, truth_change),
-            ):
-                interval = inference.interval() if inference else None
-                if interval is not None:
-                    tally.add("seeded", "quickstart", f"{key}/{metric} 3 seeds {what}", interval,
-                              truth)  # fmt: skip
+        triples = list(itertools.combinations(range(len(pairs)), 3))
+        for size, n in (("quickstart", QUICK[key]), ("half quickstart", QUICK[key] // 2)):
+            n = min(n, n_units)
+            picks = (
+                triples if n == n_units
+                else [triples[i] for i in rng.integers(len(triples), size=draws)]
+            )  # fmt: skip
+            for picked in picks:
+                chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
+                _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size,
+                             tally, (truth_value, truth_change))  # fmt: skip
+
+
+def _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size, tally, truths):
+    """One draw of the seeded check: its value and change intervals, tallied."""
+    truth_value, truth_change = truths
+    n = len(chosen)
+    found = [pairs[s].samples(metric, chosen) for s in picked]
+    if any(f is None for f in found) or len({len(f[0].values) for f in found}) != 1:
+        return
+    finite = (3 / len(pairs), n / n_units)
+    samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0][2]
+    value = seeded_value(engine, samples, finite)
+    change = seeded_change(engine, samples, dense_sample, log, finite)
+    for what, inference, truth in (("value", value, truth_value), ("change", change, truth_change)):
+        interval = inference.interval() if inference else None
+        if interval is not None:
+            tally.add("seeded", size, f"{key}/{metric} 3 seeds {what}", interval, truth)
 
 
 def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[tuple]:
