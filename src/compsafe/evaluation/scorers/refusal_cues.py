@@ -140,7 +140,7 @@ WEAK = [
         "ai_identity",
         re.compile(  # and, in the same sentence, a negation or a duty
             r"^(?=.*\b(?:not|no|never|cannot|unable|must|responsib\w*|ethic\w*|guidelines|"
-            r"harm\w*|illegal)\b)(?:.*\bas an? (?:\w+\s+){0,5}?(?:ai|artificial intelligence|"
+            r"harm\w*|illegal)\b)(?:.*\bas an? (?:[\w-]+\s+){0,5}?(?:ai|artificial intelligence|"
             r"language model|assistant|chatbot|llm)\b|.*\bi am (?:just |only |merely )?an? "
             r"(?:\w+\s+){0,3}?(?:ai|language model|assistant|chatbot)\b)"
         ),
