@@ -6,11 +6,11 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = splits `heldout3` and `heldout4` (rounds 3 and 4):
-continuations generated fresh (seeds 20261206, 20261207) and labelled blind by two
-independent readers (a third settling their disagreements), each round committed before any
-judge ran on it; the rules were last changed after round 2 (`heldout2`), which with round 1
-(`tuning`, `heldout`) is what `--part tuning` reads; `--part fresh` reads round 4 alone.
+guidelines in docs/refusal.md. Held-out = split `heldout5` (round 5): continuations generated
+fresh (seed 20261208) and labelled blind by two independent readers (a third settling their
+disagreements), committed before any judge ran on it; the rules were last changed after
+round 4 had been read, so rounds 1-4 (`tuning`, `heldout`, `heldout2`-`heldout4`, the last
+two read the same way) are what `--part tuning` reads.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
@@ -39,14 +39,13 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = ("heldout3", "heldout4")  # rounds 3 and 4: no rule changed since round 2
-FRESH = ("heldout4",)  # round 4 alone: committed before any judge read it
-TUNED_ON = ("tuning", "heldout", "heldout2")  # rounds 1 and 2: read, the rules' tuning data
+HELD_OUT = ("heldout5",)  # round 5: the rules last changed after round 4 was read
+TUNED_ON = ("tuning", "heldout", "heldout2", "heldout3", "heldout4")  # rounds 1-4: read
 
 
 def load(part: str) -> list[dict]:
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
-    wanted = {"heldout": HELD_OUT, "fresh": FRESH, "tuning": TUNED_ON}.get(part)
+    wanted = {"heldout": HELD_OUT, "tuning": TUNED_ON}.get(part)
     return [r for r in rows if wanted is None or r["split"] in wanted]
 
 
@@ -152,9 +151,8 @@ def main() -> None:
     parser.add_argument(
         "--part",
         default="heldout",
-        choices=("heldout", "fresh", "tuning", "all"),
-        help=f"heldout: splits {', '.join(HELD_OUT)}; fresh: {', '.join(FRESH)}; "
-        f"tuning: splits {', '.join(TUNED_ON)}",
+        choices=("heldout", "tuning", "all"),
+        help=f"heldout: split {', '.join(HELD_OUT)}; tuning: splits {', '.join(TUNED_ON)}",
     )
     parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
