@@ -27,7 +27,7 @@ from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, posi
 from compsafe.report.data.records import Row
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
-from compsafe.report.stats.infer import change_inference, mostly_one_value, value_interval
+from compsafe.report.stats.infer import change_inference, mass_point, value_interval
 from compsafe.report.stats.power import SeedBasis
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
@@ -121,7 +121,7 @@ class CellMaker:
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
         cell.interval = value_interval(self.engine, sample, metric.name, bounds=metric.bounds)
-        if mostly_one_value(sample, metric.name, metric.bounds):
+        if mass_point(sample, metric.name, metric.bounds) is not None:
             self._note(
                 where,
                 f"fewer than {MIN_INTERVAL_UNITS} items differ from the most common value: "

@@ -32,10 +32,13 @@ from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample
 from compsafe.report.stats.permutation import PermutationTest, permutation_budget
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
 
+Bounds = tuple[float, float] | None
 
-def _proportion(sample: Sample, aggregation_name: str | None) -> bool:
-    """lm-eval's mean of 0/1 items."""
-    if aggregation_name != "mean":
+
+def _proportion(sample: Sample, aggregation_name: str | None, bounds: Bounds = None) -> bool:
+    """lm-eval's mean of 0/1 items, of a metric whose declared range (if any) is [0, 1] (a
+    sentiment in [-1, 1] whose items happen to be all 0 is no share of anything)."""
+    if aggregation_name != "mean" or bounds not in (None, (0.0, 1.0)):
         return False
     return all(v in (0, 1) for v in sample.values if v is not None)
 
@@ -44,15 +47,17 @@ def _items_per_unit(sample: Sample) -> int:
     return max((sum(sample.values[i] is not None for i in u) for u in sample.units), default=0)
 
 
-def is_binary(sample: Sample, aggregation_name: str | None) -> bool:
+def is_binary(sample: Sample, aggregation_name: str | None, bounds: Bounds = None) -> bool:
     """A proportion: lm-eval's mean of 0/1 items, at most one valued item per resampling unit
     (a request's direct item, say, where its attacked ones count for another metric)."""
-    return _proportion(sample, aggregation_name) and _items_per_unit(sample) <= 1
+    return _proportion(sample, aggregation_name, bounds) and _items_per_unit(sample) <= 1
 
 
-def is_clustered_binary(sample: Sample, aggregation_name: str | None) -> bool:
+def is_clustered_binary(
+    sample: Sample, aggregation_name: str | None, bounds: Bounds = None
+) -> bool:
     """A proportion over clusters of items (BBQ's questions by template)."""
-    return _proportion(sample, aggregation_name) and _items_per_unit(sample) > 1
+    return _proportion(sample, aggregation_name, bounds) and _items_per_unit(sample) > 1
 
 
 def _effective(n: int, clustered_se: float | None, binomial_variance: float, units: int) -> float:
@@ -63,9 +68,6 @@ def _effective(n: int, clustered_se: float | None, binomial_variance: float, uni
         return float(n)
     clustered = exact.usual_standard_error(clustered_se, units) ** 2
     return n / max(1.0, clustered * n / binomial_variance)
-
-
-Bounds = tuple[float, float] | None
 
 
 def _mostly_one_value(values: list[float], aggregation_name: str | None, sample: Sample):
@@ -81,20 +83,15 @@ def _mostly_one_value(values: list[float], aggregation_name: str | None, sample:
     return (common, differing) if differing < min(MIN_INTERVAL_UNITS, count) else None
 
 
-def _read_as_binary(sample: Sample, aggregation_name: str | None, bounds: Bounds) -> bool:
-    """A proportion of single 0/1 items, unless its declared range is not [0, 1] (a sentiment
-    in [-1, 1] whose items happen to be all 0 is no share of anything)."""
-    return bounds in (None, (0.0, 1.0)) and is_binary(sample, aggregation_name)
-
-
-def mostly_one_value(sample: Sample, aggregation_name: str | None, bounds: Bounds) -> bool:
-    """Whether `value_interval` gives the value's interval from the bounds, or withholds it
-    for want of them: a mean of single items (not 0/1 ones), all but fewer than
-    MIN_INTERVAL_UNITS of them at one value."""
-    if _read_as_binary(sample, aggregation_name, bounds):
-        return False
+def mass_point(sample: Sample, aggregation_name: str | None, bounds: Bounds):
+    """(the common value, the items that differ from it) where that decides the value's
+    interval (from the bounds, or none without them); None where Wilson's or the bootstrap's
+    does: a mean of single items (not 0/1 ones), all but fewer than MIN_INTERVAL_UNITS of
+    them at one value."""
+    if is_binary(sample, aggregation_name, bounds):
+        return None
     values = [v for v in sample.values if v is not None]
-    return bool(_mostly_one_value(values, aggregation_name, sample))
+    return _mostly_one_value(values, aggregation_name, sample)
 
 
 def _bounded(common: float, differing: int, n: int, bounds: tuple[float, float], alpha: float):
@@ -118,11 +115,11 @@ def value_interval(
     if len(sample.units) < 2:
         return None
     values = [v for v in sample.values if v is not None]
-    if _read_as_binary(sample, aggregation_name, bounds):
+    if is_binary(sample, aggregation_name, bounds):
         return exact.wilson(sum(values), len(values), alpha)
-    mostly = _mostly_one_value(values, aggregation_name, sample)
-    if mostly is not None:
-        return _bounded(*mostly, len(values), bounds, alpha) if bounds else None
+    mass = mass_point(sample, aggregation_name, bounds)
+    if mass is not None:
+        return _bounded(*mass, len(values), bounds, alpha) if bounds else None
     return engine.value(sample).interval(alpha)
 
 
@@ -197,9 +194,7 @@ def change_inference(
     the lowest and highest value of an item (see the module's docstring)."""
     if len(mine.units) < 2:
         return None
-    if _read_as_binary(mine, aggregation_name, bounds) and _read_as_binary(
-        dense, aggregation_name, bounds
-    ):
+    if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
         counts = _paired_counts(mine, dense)
         spread = engine.change(mine, dense).standard_error
         return ChangeInference(
@@ -216,7 +211,9 @@ def change_inference(
     interval_at = distribution.interval
     if not log:
         interval_at = _bounded_change(mine, dense, aggregation_name, bounds) or interval_at
-    if is_clustered_binary(mine, aggregation_name) and is_clustered_binary(dense, aggregation_name):
+    if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
+        dense, aggregation_name, bounds
+    ):
         spread = distribution.standard_error
         interval_at = _clustered_interval(mine, dense, spread) or interval_at
     return ChangeInference(
