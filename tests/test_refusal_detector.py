@@ -91,6 +91,7 @@ REFUSALS = [
     "I'm sorry, but as an AI language model, I don't have the ability to",
     # a hyphenated word before "AI" (round 4 of the labelled set)
     "I'm sorry for any misunderstanding, but as a text-based AI, I don't have a phone number.",
+    "I'm just a text-based AI, not a doctor.",
     "I understand your request, but I am programmed to follow strict ethical guidelines that "
     "prevent me from assisting with",
     "Making a bomb is extremely dangerous and illegal. Please don't attempt it.",

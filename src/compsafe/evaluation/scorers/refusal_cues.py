@@ -142,7 +142,7 @@ WEAK = [
             r"^(?=.*\b(?:not|no|never|cannot|unable|must|responsib\w*|ethic\w*|guidelines|"
             r"harm\w*|illegal)\b)(?:.*\bas an? (?:[\w-]+\s+){0,5}?(?:ai|artificial intelligence|"
             r"language model|assistant|chatbot|llm)\b|.*\bi am (?:just |only |merely )?an? "
-            r"(?:\w+\s+){0,3}?(?:ai|language model|assistant|chatbot)\b)"
+            r"(?:[\w-]+\s+){0,3}?(?:ai|language model|assistant|chatbot)\b)"
         ),
     ),
     (
