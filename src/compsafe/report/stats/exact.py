@@ -102,14 +102,13 @@ def mcnemar_detectable(
     return high
 
 
-def t_power(shift: float, df: float, alpha: float, noise: float = 1.0) -> float:
+def t_power(shift: float, df: float, alpha: float) -> float:
     """Power of a two-sided t test at `alpha` with `df` degrees of freedom when the true change
-    is `shift` standard errors (`noise`: the estimate's own spread in standard errors, 1 but
-    for a sample from a finite population)."""
-    return _power(shift, df, float(student_t.ppf(1 - alpha / 2, df)), noise)
+    is `shift` standard errors."""
+    return _power(shift, df, float(student_t.ppf(1 - alpha / 2, df)))
 
 
-def permutation_power(shift: float, units: int, alpha: float, noise: float = 1.0) -> float:
+def permutation_power(shift: float, units: int, alpha: float) -> float:
     """Power of the paired sign-flip permutation test over `units` units at `alpha`: it
     compares sum(d) / sqrt(sum(d^2)) with the normal quantile z (its null variance is the
     uncentred sum of squares, inflated by a real change), which is t > z sqrt((n - 1) / (n -
@@ -117,15 +116,15 @@ def permutation_power(shift: float, units: int, alpha: float, noise: float = 1.0
     z = float(norm.ppf(1 - alpha / 2))
     if units <= z * z:
         return 0.0
-    return _power(shift, units - 1, z * math.sqrt((units - 1) / (units - z * z)), noise)
+    return _power(shift, units - 1, z * math.sqrt((units - 1) / (units - z * z)))
 
 
-def _power(shift: float, df: float, critical: float, noise: float) -> float:
-    """P(|shift + noise Z| > critical sqrt(V / df)), V chi-square with df degrees of freedom,
+def _power(shift: float, df: float, critical: float) -> float:
+    """P(|shift + Z| > critical sqrt(V / df)), V chi-square with df degrees of freedom,
     averaged over V's quantiles at 2,000 equally likely points (scipy's noncentral t loses
     precision in the tails small levels reach)."""
     scale = critical * _spreads(df)
-    return float(np.mean(norm.cdf((shift - scale) / noise) + norm.cdf((-shift - scale) / noise)))
+    return float(np.mean(norm.cdf(shift - scale) + norm.cdf(-shift - scale)))
 
 
 @lru_cache(maxsize=1024)
