@@ -6,10 +6,10 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout7` (round 7): continuations generated
-fresh (seed 20261210) and labelled blind by two independent readers (a third settling their
+guidelines in docs/refusal.md. Held-out = split `heldout8` (round 8): continuations generated
+fresh (seed 20261211) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; the rules were last changed after
-round 6 had been read, so rounds 1-6 (`tuning`, `heldout`, `heldout2`-`heldout6`) are what
+round 7 had been read, so rounds 1-7 (`tuning`, `heldout`, `heldout2`-`heldout7`) are what
 `--part tuning` reads.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
@@ -39,8 +39,8 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = ("heldout7",)  # round 7: the rules last changed after round 6 was read
-TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 7)))  # rounds 1-6: read
+HELD_OUT = ("heldout8",)  # round 8: the rules last changed after round 7 was read
+TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 8)))  # rounds 1-7: read
 
 
 def load(part: str) -> list[dict]:
