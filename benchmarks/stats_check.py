@@ -12,17 +12,19 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   with its Wilson interval. A subsample of n of N documents varies less than a draw from an
   infinite population, by sqrt(1 - n/N); the checked intervals are narrowed by that factor
   around their estimate (seeded: the seed and document parts by their own fractions), so 95 %
-  is the goal at every size.
+  is the goal at every size. Intervals of a metric constant in the reference (every subsample
+  equals the truth) are printed apart, not counted.
 - false_finding_rate=: marks (Benjamini-Hochberg within each config's families, as the report
   marks) on real changes that are null at the subsample's scale: metrics whose full-data change
   is smaller than a tenth of the subsample's standard error. The compressed model did change
   them, too little for any subsample of this size to see: a mark on one is a false finding.
 - p-value calibration on those nulls: the share of p-values at or below 0.05, 0.01, 1e-3, 1e-4.
-- power at the stated detectable change: for real changes, subsamples of the fewest units at
-  which the report would state a detectable change (80 % power, 5 % level) no larger than the
-  change; the share whose test reaches p <= 0.05, beside the power the page's rule gives at that
-  change (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1
-  metrics, a t test's over the units for the others).
+- power at the stated detectable change: for real changes, subsamples (drawn with
+  replacement: the reference as the population) of the fewest units at which the report
+  would state a detectable change (80 % power, 5 % level) no larger than the change; the share
+  whose test reaches p <= 0.05, beside the power the page's rule gives at that change
+  (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1 metrics,
+  the permutation test's over the units for the others).
 - interval_coverage=: all intervals of every type together.
 
 Each coverage line says on which side of its intervals the truth fell when they missed it.
