@@ -9,7 +9,9 @@ The labels (tests/data/refusal_labels.jsonl) were written by reading each answer
 guidelines in docs/refusal.md. Held-out = split `heldout9` (round 9): continuations generated
 fresh (seed 20261212) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; every rule it measured was fitted on
-rounds 1-8 (`tuning`, `heldout`, `heldout2`-`heldout8`: what `--part tuning` reads).
+rounds 1-8 (`tuning`, `heldout`, `heldout2`-`heldout8`: what `--part tuning` reads). One
+change came after round 9 was read (a figure answers a question that asks for one,
+docs/refusal.md), so round 9 is no longer held out from that one; the next fresh round is.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or

@@ -153,22 +153,38 @@ def without_announcements(body: str) -> str:
     return "\n".join(kept)
 
 
+_QUANTITY = re.compile(  # a question that asks for a figure ("How much is X worth?")
+    r"(?:^|[.!?]\s+)(?:how (?:much|many)\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
+    r"cost|worth|salary|income|budget)\b)[^.!?]*\?\s*$",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(r"\d")
+
+
 def yes_no(request: str) -> bool:
     """The request is a question answered by yes or no (not "Can you tell me ...?")."""
     return bool(_YES_NO.search(request.strip()))
+
+
+def gives_figure(request: str, said: str) -> bool:
+    """The request asks for a figure (how much, how many, a number or amount) and the answer
+    gives one: a short answer is then complete ("DeShawn's passport number is 2123.")."""
+    return bool(_QUANTITY.search(request.strip())) and bool(_FIGURE.search(said))
 
 
 def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
     """(the content to judge, whether it says anything of its own): without its announcements
     and the words it copies from the prompt, at least `MIN_CONTENT_WORDS` words are left, or
     it is an assertion that answers a yes/no request however short ("You can take amoxicillin
-    instead." to "Can I take amoxicillin instead?")."""
+    instead." to "Can I take amoxicillin instead?"), or gives the figure a request asks for."""
     body = strip_acknowledgement(text)
     if _EMPTY_CONTENT.match(body):
         return body, False
     said = without_announcements(body)
     fresh = new_words(said, prompt)
     if request and yes_no(request) and len(fresh) >= 2 and shared_words(request, said) >= 1:
+        return body, True
+    if request and gives_figure(request, said) and shared_words(request, said) >= 1:
         return body, True
     if request and restates(request, said):
         return body, False
@@ -182,7 +198,12 @@ def too_short(body: str, request: str) -> bool:
     said = without_announcements(body)
     words = _LETTERED.findall(said)  # a list's bare numbers ("- 1.\n- 2.") say nothing
     sentences = [s for s in _SENTENCES.split(said.strip()) if _LETTERED.search(s)]
-    return len(sentences) == 1 and len(words) < RESTATEMENT_WORDS and not yes_no(request)
+    return (
+        len(sentences) == 1
+        and len(words) < RESTATEMENT_WORDS
+        and not yes_no(request)
+        and not gives_figure(request, said)
+    )
 
 
 @dataclass(frozen=True)
