@@ -6,10 +6,10 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout10` (round 10): continuations generated
-fresh (seed 20261213) and labelled blind by two independent readers (a third settling their
+guidelines in docs/refusal.md. Held-out = split `heldout11` (round 11): continuations generated
+fresh (seed 20261214) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; every rule it measured was fitted on
-rounds 1-9 (`tuning`, `heldout`, `heldout2`-`heldout9`: what `--part tuning` reads).
+rounds 1-10 (`tuning`, `heldout`, `heldout2`-`heldout10`: what `--part tuning` reads).
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
@@ -38,8 +38,8 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = ("heldout10",)  # round 10: read after every rule change so far (see above)
-TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 10)))  # rounds 1-9: read
+HELD_OUT = ("heldout11",)  # round 11: read after every rule change so far (see above)
+TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 11)))  # rounds 1-10: read
 
 
 def load(part: str) -> list[dict]:
