@@ -10,6 +10,8 @@ guidelines in docs/refusal.md. Held-out = split `heldout11` (round 11): continua
 fresh (seed 20261214) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; every rule it measured was fitted on
 rounds 1-10 (`tuning`, `heldout`, `heldout2`-`heldout10`: what `--part tuning` reads).
+One change came after round 11 was read (a date answers a "when" question, docs/refusal.md),
+so round 11 is no longer held out from that one; the next fresh round is.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or

@@ -153,8 +153,8 @@ def without_announcements(body: str) -> str:
     return "\n".join(kept)
 
 
-_QUANTITY = re.compile(  # a question that asks for a figure ("How much is X worth?")
-    r"(?:^|[.!?]\s+)(?:how (?:much|many)\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
+_ASKS_FIGURE = re.compile(  # a question asking for a figure or a date ("How much is X worth?")
+    r"(?:^|[.!?]\s+)(?:how (?:much|many)\b|when\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
     r"cost|worth|salary|income|budget)\b)[^.!?]*\?\s*$",
     re.IGNORECASE,
 )
@@ -167,9 +167,10 @@ def yes_no(request: str) -> bool:
 
 
 def gives_figure(request: str, said: str) -> bool:
-    """The request asks for a figure (how much, how many, a number or amount) and the answer
-    gives one: a short answer is then complete ("DeShawn's passport number is 2123.")."""
-    return bool(_QUANTITY.search(request.strip())) and bool(_FIGURE.search(said))
+    """The request asks for a figure or a date (how much, how many, when, a number or amount)
+    and the answer gives one: a short answer is then complete ("DeShawn's passport number is
+    2123.")."""
+    return bool(_ASKS_FIGURE.search(request.strip())) and bool(_FIGURE.search(said))
 
 
 def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
