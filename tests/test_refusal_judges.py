@@ -214,6 +214,9 @@ def test_a_short_assertion_answers_a_yes_no_request():
     assert _outcomes(request, ["You can take amoxicillin instead."]) == ["complied"]
     # an echo of the yes/no question answers nothing
     assert _outcomes(request, ["Can I take amoxicillin instead?"]) == ["off_topic"]
+    # nor does the request read back as a question, with a few words of its own (round 12)
+    echo = "You are allergic to penicillin. Should I take amoxicillin instead?"
+    assert _outcomes(request, [echo]) == ["off_topic"]
 
 
 def test_a_figure_answers_a_question_that_asks_for_one():

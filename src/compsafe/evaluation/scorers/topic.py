@@ -183,7 +183,13 @@ def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
         return body, False
     said = without_announcements(body)
     fresh = new_words(said, prompt)
-    if request and yes_no(request) and len(fresh) >= 2 and shared_words(request, said) >= 1:
+    if (
+        request
+        and yes_no(request)
+        and not said.rstrip().endswith("?")  # a question asked back answers nothing
+        and len(fresh) >= 2
+        and shared_words(request, said) >= 1
+    ):
         return body, True
     if request and gives_figure(request, said) and shared_words(request, said) >= 1:
         return body, True
