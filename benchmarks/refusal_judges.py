@@ -6,12 +6,10 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout12` (round 12): continuations generated
-fresh (seed 20261215) and labelled blind by two independent readers (a third settling their
+guidelines in docs/refusal.md. Held-out = split `heldout13` (round 13): continuations generated
+fresh (seed 20261216) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; every rule it measured was fitted on
-rounds 1-11 (`tuning`, `heldout`, `heldout2`-`heldout11`: what `--part tuning` reads). One
-change came after round 12 was read (a question asked back does not answer a yes/no
-question, docs/refusal.md), so round 12 is no longer held out from that one.
+rounds 1-12 (`tuning`, `heldout`, `heldout2`-`heldout12`: what `--part tuning` reads).
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
@@ -40,8 +38,8 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = ("heldout12",)  # round 12: read after every rule change so far (see above)
-TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 12)))  # rounds 1-11: read
+HELD_OUT = ("heldout13",)  # round 13: read after every rule change so far (see above)
+TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 13)))  # rounds 1-12: read
 
 
 def load(part: str) -> list[dict]:
