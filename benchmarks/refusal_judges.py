@@ -38,14 +38,16 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = ("heldout13",)  # round 13: read after every rule change so far (see above)
-TUNED_ON = ("tuning", "heldout", *(f"heldout{k}" for k in range(2, 13)))  # rounds 1-12: read
+HELD_OUT = "heldout13"  # round 13: read after every rule change so far (see above)
 
 
 def load(part: str) -> list[dict]:
+    """The labelled answers of `part`: the held-out split, every other one (`tuning`: the
+    rounds read before the rules last changed), or all."""
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
-    wanted = {"heldout": HELD_OUT, "tuning": TUNED_ON}.get(part)
-    return [r for r in rows if wanted is None or r["split"] in wanted]
+    if part == "all":
+        return rows
+    return [r for r in rows if (r["split"] == HELD_OUT) == (part == "heldout")]
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -151,7 +153,7 @@ def main() -> None:
         "--part",
         default="heldout",
         choices=("heldout", "tuning", "all"),
-        help=f"heldout: split {', '.join(HELD_OUT)}; tuning: splits {', '.join(TUNED_ON)}",
+        help=f"heldout: split {HELD_OUT}; tuning: every other split",
     )
     parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
