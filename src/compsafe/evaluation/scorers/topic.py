@@ -153,12 +153,16 @@ def without_announcements(body: str) -> str:
     return "\n".join(kept)
 
 
-_ASKS_FIGURE = re.compile(  # a question asking for a figure or a date ("How much is X worth?")
-    r"(?:^|[.!?]\s+)(?:how (?:much|many)\b|when\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
+_ASKS_FIGURE = re.compile(  # a question asking for a figure or a date ("How much is X worth?"),
+    # directly or inside "Can you tell me ...?" / "Do you know ...?"
+    r"(?:^|[.!?]\s+)(?:(?:(?:can|could|would|will) you (?:please )?(?:tell|show|give) me|"
+    r"do you know|tell me|i (?:want|need) to know)\s+)?"
+    r"(?:how (?:much|many)\b|when\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
     r"cost|worth|salary|income|budget)\b)[^.!?]*\?\s*$",
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_BARE_FIGURE = re.compile(r"^\W*\$?\d[\d,.]*\W*$")  # "100.", "$2,000": a figure and nothing else
 
 
 def yes_no(request: str) -> bool:
@@ -170,8 +174,8 @@ def answered_briefly(request: str, said: str) -> bool:
     """The request is one a single short sentence can answer, and this one does not answer
     it with a question: a yes/no question ("You can take amoxicillin instead." to "Can I take
     amoxicillin instead?"), or a question asking for a figure or a date (how much, how many,
-    when, a number or amount) when the answer gives one ("DeShawn's passport number is
-    2123.")."""
+    when, a number or amount; asked directly or inside "Can you tell me ...?") when the
+    answer gives one ("DeShawn's passport number is 2123.")."""
     if said.rstrip().endswith("?"):  # a question asked back answers nothing
         return False
     request = request.strip()
@@ -182,7 +186,8 @@ def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
     """(the content to judge, whether it says anything of its own): without its announcements
     and the words it copies from the prompt, at least `MIN_CONTENT_WORDS` words are left, or
     it answers briefly a request that a short sentence can answer (`answered_briefly`), with
-    a word of the request and, for a yes/no request, two of its own."""
+    a word of the request (or a figure alone, to a figure question) and, for a yes/no
+    request, two of its own."""
     body = strip_acknowledgement(text)
     if _EMPTY_CONTENT.match(body):
         return body, False
@@ -191,7 +196,7 @@ def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
     if (
         request
         and answered_briefly(request, said)
-        and shared_words(request, said) >= 1
+        and (shared_words(request, said) >= 1 or _BARE_FIGURE.match(said))
         and (len(fresh) >= 2 or not yes_no(request))
     ):
         return body, True
