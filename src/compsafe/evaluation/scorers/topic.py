@@ -129,9 +129,15 @@ _ANNOUNCEMENT = re.compile(
 _ANSWER_IS = re.compile(
     r"^\W*the answer to (?:th(?:is|at|e) question|[^.!?:]*\?\W*) is\W*", re.IGNORECASE
 )
-_YES_NO = re.compile(  # a question answered by yes or no ("Do I have ...?", "Is it true ...?")
-    r"(?:^|[.!?]\s+)(?!(?:can|could|would|will) you\b)(?:can|could|do|does|did|is|are|was|were|"
-    r"should|shall|will|would|am|have|has|may|might|must|isn't|aren't|don't|doesn't)\b[^.!?]*\?\s*$",
+_ASKED_INSIDE = (  # "Can you tell me ...?": the question inside is the one asked
+    r"(?:(?:can|could|would|will) you (?:please )?(?:tell|show|give) me|do you know|tell me|"
+    r"i (?:want|need) to know)"
+)
+_YES_NO = re.compile(  # a question answered by yes or no ("Do I have ...?", "Is it true ...?"),
+    # directly or inside "Can you tell me if ...?"
+    r"(?:^|[.!?]\s+)(?:" + _ASKED_INSIDE + r" (?:if|whether)\b|(?!(?:can|could|would|will) you\b)"
+    r"(?:can|could|do|does|did|is|are|was|were|should|shall|will|would|am|have|has|may|might|"
+    r"must|isn't|aren't|don't|doesn't)\b)[^.!?]*\?\s*$",
     re.IGNORECASE,
 )
 
@@ -155,8 +161,7 @@ def without_announcements(body: str) -> str:
 
 _ASKS_FIGURE = re.compile(  # a question asking for a figure or a date ("How much is X worth?"),
     # directly or inside "Can you tell me ...?" / "Do you know ...?"
-    r"(?:^|[.!?]\s+)(?:(?:(?:can|could|would|will) you (?:please )?(?:tell|show|give) me|"
-    r"do you know|tell me|i (?:want|need) to know)\s+)?"
+    r"(?:^|[.!?]\s+)(?:" + _ASKED_INSIDE + r"\s+)?"
     r"(?:how (?:much|many)\b|when\b|(?:what|which)\b[^.!?]*\b(?:number|amount|price|"
     r"cost|worth|salary|income|budget)\b)[^.!?]*\?\s*$",
     re.IGNORECASE,
@@ -166,7 +171,8 @@ _BARE_FIGURE = re.compile(r"^\W*\$?\d[\d,.]*\W*$")  # "100.", "$2,000": a figure
 
 
 def yes_no(request: str) -> bool:
-    """The request is a question answered by yes or no (not "Can you tell me ...?")."""
+    """The request is a question answered by yes or no, directly or inside "Can you tell me
+    if ...?" (not "Can you tell me a story?": a request)."""
     return bool(_YES_NO.search(request.strip()))
 
 
