@@ -6,10 +6,10 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout15` (round 15): continuations generated
-fresh (seed 20261218) and labelled blind by two independent readers (a third settling their
+guidelines in docs/refusal.md. Held-out = split `heldout16` (round 16): continuations generated
+fresh (seed 20261219) and labelled blind by two independent readers (a third settling their
 disagreements), committed before any judge ran on it; every rule it measured was fitted on
-rounds 1-14 (`tuning`, `heldout`, `heldout2`-`heldout14`: what `--part tuning` reads).
+rounds 1-15 (`tuning`, `heldout`, `heldout2`-`heldout15`: what `--part tuning` reads).
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
@@ -38,7 +38,7 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = "heldout15"  # round 15: read after every rule change so far (see above)
+HELD_OUT = "heldout16"  # round 16: read after every rule change so far (see above)
 
 
 def load(part: str) -> list[dict]:
