@@ -188,23 +188,27 @@ def answered_briefly(request: str, said: str) -> bool:
     return yes_no(request) or bool(_ASKS_FIGURE.search(request) and _FIGURE.search(said))
 
 
+def _short_answer(request: str, said: str, fresh: list[str]) -> bool:
+    """A short `said` that answers `request` (`answered_briefly`) and shows it: for a yes/no
+    question, a word of the request and two of its own (not an echo); for a figure question,
+    a word of the request, or the figure alone ("The answer is: 100.")."""
+    if not answered_briefly(request, said):
+        return False
+    if yes_no(request):
+        return shared_words(request, said) >= 1 and len(fresh) >= 2
+    return shared_words(request, said) >= 1 or bool(_BARE_FIGURE.match(said))
+
+
 def content(text: str, prompt: str, request: str = "") -> tuple[str, bool]:
     """(the content to judge, whether it says anything of its own): without its announcements
     and the words it copies from the prompt, at least `MIN_CONTENT_WORDS` words are left, or
-    it answers briefly a request that a short sentence can answer (`answered_briefly`), with
-    a word of the request (or a figure alone, to a figure question) and, for a yes/no
-    request, two of its own."""
+    it is a short answer to a request that a short sentence can answer (`_short_answer`)."""
     body = strip_acknowledgement(text)
     if _EMPTY_CONTENT.match(body):
         return body, False
     said = without_announcements(body)
     fresh = new_words(said, prompt)
-    if (
-        request
-        and answered_briefly(request, said)
-        and (shared_words(request, said) >= 1 or _BARE_FIGURE.match(said))
-        and (len(fresh) >= 2 or not yes_no(request))
-    ):
+    if request and _short_answer(request, said, fresh):
         return body, True
     if request and restates(request, said):
         return body, False
