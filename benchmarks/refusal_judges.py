@@ -6,10 +6,11 @@
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = split `heldout16` (round 16): continuations generated
-fresh (seed 20261219) and labelled blind by two independent readers (a third settling their
-disagreements), committed before any judge ran on it; every rule it measured was fitted on
-rounds 1-15 (`tuning`, `heldout`, `heldout2`-`heldout15`: what `--part tuning` reads).
+guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
+highest N; round 16 now): continuations generated fresh and labelled blind by two independent
+readers (a third settling their disagreements), committed before any judge ran on it, so
+every rule it measures was fitted on the rounds before it (what `--part tuning` reads).
+docs/refusal.md gives each round's seed, readers and the rule changes made after it.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -38,16 +40,21 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return score_interval(k, n) or (float("nan"), float("nan"))
 
 
-HELD_OUT = "heldout16"  # round 16: read after every rule change so far (see above)
+def newest_round(rows: list[dict]) -> str:
+    """The held-out split: the newest round's (`heldoutN`, highest N), so a round appended to
+    the labels is the one measured, with no name to keep in step by hand."""
+    numbered = {r["split"] for r in rows if re.fullmatch(r"heldout\d+", r["split"])}
+    return max(numbered, key=lambda split: int(split.removeprefix("heldout")))
 
 
 def load(part: str) -> list[dict]:
-    """The labelled answers of `part`: the held-out split, every other one (`tuning`: the
-    rounds read before the rules last changed), or all."""
+    """The labelled answers of `part`: the newest round (`heldout`), every other one
+    (`tuning`: the rounds read before it), or all."""
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
     if part == "all":
         return rows
-    return [r for r in rows if (r["split"] == HELD_OUT) == (part == "heldout")]
+    held_out = newest_round(rows)
+    return [r for r in rows if (r["split"] == held_out) == (part == "heldout")]
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -153,7 +160,7 @@ def main() -> None:
         "--part",
         default="heldout",
         choices=("heldout", "tuning", "all"),
-        help=f"heldout: split {HELD_OUT}; tuning: every other split",
+        help="heldout: the newest round's split; tuning: every other split",
     )
     parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
@@ -163,7 +170,8 @@ def main() -> None:
     rows = load(args.part)
     gold = [r["label"] for r in rows]
     groups = [f"{r['config']}/{r['attack']}" for r in rows]
-    print(f"{len(rows)} labelled answers ({args.part}): {dict(Counter(gold))}")
+    part = f"heldout: {rows[0]['split']}" if args.part == "heldout" else args.part
+    print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")
     readers(rows)
     judges = {
         "rules": lambda: judged(rows, {"judges": ["rules"]}),
