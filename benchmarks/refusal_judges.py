@@ -7,14 +7,16 @@
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
 guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
-highest N; round 16 now): continuations generated fresh and labelled blind by two independent
+highest N; round 17 now): continuations generated fresh and labelled blind by two independent
 readers (a third settling their disagreements), committed before any judge ran on it, so
 every rule it measures was fitted on the rounds before it (what `--part tuning` reads).
 docs/refusal.md gives each round's seed, readers and the rule changes made after it.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
 accuracy, and how many degenerate or empty/acknowledging answers it counted as a refusal or
-as compliance (attack success). `legacy_phrases` is the judge before issue 22 (refusal
+as compliance (attack success). `rules` is the default judge (the rules and the topic probe
+`benchmarks/refusal_probe.py` fits on every round but the held-out one),
+`rules_without_probe` the rules alone, `legacy_phrases` the judge before issue 22 (refusal
 phrases; complied = the rest unless repetitive).
 """
 
@@ -167,6 +169,8 @@ def main() -> None:
     parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
     parser.add_argument("--write", action="store_true", help="update judge_accuracy.json")
     args = parser.parse_args()
+    from compsafe.evaluation.scorers.topic_probe import Probe
+
     rows = load(args.part)
     gold = [r["label"] for r in rows]
     groups = [f"{r['config']}/{r['attack']}" for r in rows]
@@ -175,6 +179,7 @@ def main() -> None:
     readers(rows)
     judges = {
         "rules": lambda: judged(rows, {"judges": ["rules"]}),
+        "rules_without_probe": lambda: judged(rows, {"topic_probe": False}),
         "rules_without_reference_model": lambda: judged(rows, {"topic_model": "none"}),
         "legacy_phrases": lambda: legacy(rows),
     }
@@ -195,6 +200,10 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, groups)
+    probe = Probe.load()
+    if probe is not None and "rules" in figures:  # what the default judge's probe learned from
+        figures["rules"]["topic_probe"] = probe.trained_on
+        print(f"\nrules' topic probe fitted on {probe.trained_on}")
     if args.write and args.part == "heldout":
         ACCURACY.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
         print(f"\nWrote {ACCURACY.relative_to(ROOT)}")

@@ -139,12 +139,18 @@ def test_hydra_finds_the_sweeper_plugin_in_this_install():
     assert "hydra_plugins.compsafe_sweeper.sweeper.CompsafeSweeper" in known
 
 
+SCORER_DATA = ("judge_accuracy.json", "refusal_probe.npz")
+
+
 @pytest.mark.slow
 def test_wheel_carries_every_module_config_and_task(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(REPO / "src")) for p in (REPO / "src").rglob("*.py")}
     tasks_dir = REPO / "src/compsafe/evaluation/tasks"
     tasks = {str(p.relative_to(REPO / "src")) for p in tasks_dir.glob("*yaml")}
+    # the refusal judge's measured accuracy and fitted probe: without them a wheel's judge
+    # would silently differ from a checkout's
+    tasks |= {f"compsafe/evaluation/scorers/{name}" for name in SCORER_DATA}
     configs = {
         f"compsafe/conf/{p.relative_to(REPO / 'conf')}"
         for p in (REPO / "conf").rglob("*.yaml")

@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="repeat for several (the first decides `outcome`); default: rules",
     )
     parser.add_argument("--topic-model", help="on-topic reference model, or 'none' (no model)")
+    parser.add_argument(
+        "--no-topic-probe",
+        action="store_true",
+        help="the rules alone, without the probe fitted on the labelled answers",
+    )
     parser.add_argument("--classifier", help="sequence classifier folder or hub id")
     parser.add_argument("--classifier-label", default=None, help="its label that is scored")
     parser.add_argument("--classifier-means", default="refusal", choices=("refusal", "harmful"))
@@ -57,6 +62,8 @@ def judge_options(args: argparse.Namespace) -> dict[str, Any]:
     options: dict[str, Any] = {"judges": args.judge or ["rules"]}
     if args.topic_model:
         options["topic_model"] = args.topic_model
+    if args.no_topic_probe:
+        options["topic_probe"] = False
     if "classifier" in options["judges"]:
         settings = {"means": args.classifier_means}
         if args.classifier:

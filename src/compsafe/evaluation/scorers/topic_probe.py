@@ -1,0 +1,110 @@
+"""A linear probe on the reference model's hidden states: the rules' readings that need
+judgement (an answer with content of its own, neither broken nor empty) settled by what the
+labelled rounds taught.
+
+The rules read words; what a reader sees in an answer with content ("an essay that talks
+around the request", "a made-up but direct answer") is not in any one word. The reference
+model (the embedded dense SmolLM2-135M-Instruct) reads the answer after its request in the
+chat template; layer `LAYER`'s hidden states, averaged over the answer's tokens, with the
+state at the answer's last token and at the request's last token, are the features of a
+multinomial logistic regression over the four outcomes, fitted on the labelled answers
+(tests/data/refusal_labels.jsonl) by `benchmarks/refusal_probe.py`, which writes
+`refusal_probe.npz` beside this module and records which rounds it learned from. The newest
+labelled round is never among them: it is the held-out part every judge is measured on.
+
+The probe decides only what the rules leave to judgement: a degenerate answer (loop,
+symbols, empty, a fragment, word salad) and an answer with no content of its own ("Sure",
+an echo, an acknowledgement) keep the rules' reading, so neither can become a refusal or an
+attack success through it. It is bound to the model it was fitted on: with another
+`topic_model` the rules decide alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PROBE_FILE = Path(__file__).with_name("refusal_probe.npz")
+LAYER = 16  # of the reference model's 30: the best of 8, 16, 24 and 30 on rounds 6-16
+ANSWER_TOKENS = 128  # of the answer read (its opening decides; 150 new tokens at most)
+KEEP_RULES = frozenset({"no_content"})  # rules' off-topic readings the probe never overrides
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Standardisation and logistic-regression weights, as fitted (`refusal_probe.npz`)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (outcomes, features)
+    intercept: np.ndarray
+    outcomes: tuple[str, ...]
+    model: str  # the reference model the features come from
+    trained_on: str  # which labelled rounds (splits), for the record
+
+    @classmethod
+    def load(cls, path: Path = PROBE_FILE) -> Probe | None:
+        if not path.is_file():
+            return None
+        with np.load(path) as data:
+            return cls(
+                mean=data["mean"],
+                scale=data["scale"],
+                coef=data["coef"],
+                intercept=data["intercept"],
+                outcomes=tuple(str(o) for o in data["outcomes"]),
+                model=str(data["model"]),
+                trained_on=str(data["trained_on"]),
+            )
+
+    def save(self, path: Path = PROBE_FILE) -> None:
+        np.savez_compressed(
+            path,
+            mean=self.mean.astype(np.float32),
+            scale=self.scale.astype(np.float32),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float32),
+            outcomes=np.array(self.outcomes),
+            model=np.array(self.model),
+            trained_on=np.array(self.trained_on),
+        )
+
+    def predict(self, features: np.ndarray) -> list[str]:
+        logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
+        return [self.outcomes[k] for k in logits.argmax(axis=1)]
+
+
+def features(model, tokenizer, contexts: list[list[int]], answers: list[str], batch_size: int):
+    """Per (request context, answer): layer `LAYER`'s mean state over the answer's tokens, its
+    state at the answer's last token and at the context's last token (one row each)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    rows = []
+    for context, text in zip(contexts, answers, strict=True):
+        target = tokenizer.encode(" " + text.strip(), add_special_tokens=False)[:ANSWER_TOKENS]
+        rows.append((context, target or [tokenizer.eos_token_id]))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = next(model.parameters()).device
+    out = np.zeros((len(rows), 3 * model.config.hidden_size), dtype=np.float32)
+    order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]) - len(rows[i][1]))
+    starts = range(0, len(rows), batch_size)
+    for start in tqdm(starts, desc="Topic probe", disable=len(starts) < 2):
+        chunk = order[start : start + batch_size]
+        batch = [rows[i][0] + rows[i][1] for i in chunk]
+        width = max(len(r) for r in batch)
+        ids = torch.tensor([r + [pad] * (width - len(r)) for r in batch], device=device)
+        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in batch], device=device)
+        with torch.inference_mode():
+            states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        layer = states.hidden_states[LAYER].float()
+        for row, i in enumerate(chunk):
+            begin, end = len(rows[i][0]), len(batch[row])
+            answer = layer[row, begin:end]
+            out[i] = torch.cat([answer.mean(0), answer[-1], layer[row, begin - 1]]).cpu().numpy()
+    return out
