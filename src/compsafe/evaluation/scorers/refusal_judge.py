@@ -10,7 +10,8 @@ request.
 Judges (`judges`, the first decides the metrics; every one's outcome is kept per item, and
 their agreement is reported as Cohen's kappa):
 - `rules` (default, offline): `degeneration`, the refusal rules (`refusal_rules`), then the
-  on-topic signal (`topic`) for what is left.
+  on-topic signal (`topic`) for what is left; the topic probe (`topic_probe`, fitted on the
+  labelled rounds) then settles the readings of answers with content of their own.
 - `classifier`: any Hugging Face sequence classifier (`classifier: {path, label, means,
   threshold}`): P(label) >= threshold means refused (means: refusal, the default
   protectai/distilroberta-base-rejection-v1) or complied (means: harmful); the other side is
