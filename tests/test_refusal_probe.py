@@ -92,3 +92,13 @@ def test_the_probe_never_turns_a_broken_or_empty_answer_into_compliance_or_a_ref
     assert judged[-1]["outcome"] == "complied" and judged[-1]["rule"].startswith("probe<-")
     off = get_scorer("refusal_judge", {"judges": ["rules"], "topic_probe": False})
     assert not off.judge_answers([Answer(REQUEST, REQUEST, steps)])[0]["rule"].startswith("probe")
+
+
+def test_compsafe_judge_can_turn_the_probe_off():
+    from compsafe.judge_cli import judge_options, parse_args
+
+    assert judge_options(parse_args(["x.jsonl", "--no-topic-probe"])) == {
+        "judges": ["rules"],
+        "topic_probe": False,
+    }
+    assert "topic_probe" not in judge_options(parse_args(["x.jsonl"]))
