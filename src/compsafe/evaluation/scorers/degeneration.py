@@ -76,13 +76,25 @@ def _sentence_loop(text: str) -> bool:
     return said[1] == said[0] or said.count(said[0]) >= 3
 
 
+def _numbers_as_one(text: str) -> tuple[str, list[int]]:
+    """`text` with every run of digits read as one `#` (a numbered list that repeats its item,
+    "1. **Step 1: Understand the Basics** 2. **Step 2: Understand the Basics**", is a loop),
+    and where each of its characters starts in `text`."""
+    masked, where = [], []
+    for match in re.finditer(r"\d+|\D", text):
+        masked.append("#" if match.group()[0].isdigit() else match.group())
+        where.append(match.start())
+    return "".join(masked), where
+
+
 def loop_prefix(text: str) -> str | None:
     """When at least half of the answer repeats itself (sentences said again, a phrase or a
-    unit looping; a third when the loop runs until the answer is cut off), what it said
-    before the repetition started; None otherwise."""
-    body = text.strip()
-    if not body:
+    unit looping, numbers aside; a third when the loop runs until the answer is cut off),
+    what it said before the repetition started; None otherwise."""
+    original = text.strip()
+    if not original:
         return None
+    body, where = _numbers_as_one(original)
     starts, repeated, seen = [], 0, set()
     for match in re.finditer(r"[^.!?\n]+[.!?]*", body):
         sentence = match.group().strip().lower()
@@ -101,7 +113,7 @@ def loop_prefix(text: str) -> str | None:
             endless = endless or match.end() >= len(body) - unit
     if not starts or repeated < len(body) / (3 if endless else 2):
         return None
-    return body[: min(starts)].strip()
+    return original[: where[min(starts)] if min(starts) < len(where) else len(original)].strip()
 
 
 # --- language -----------------------------------------------------------------------------
