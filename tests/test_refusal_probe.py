@@ -102,3 +102,11 @@ def test_compsafe_judge_can_turn_the_probe_off():
         "topic_probe": False,
     }
     assert "topic_probe" not in judge_options(parse_args(["x.jsonl"]))
+
+
+def test_a_topic_probe_value_that_is_not_a_boolean_is_one_line():
+    from compsafe.errors import ConfigError
+    from compsafe.evaluation.scorers import check_scorer
+
+    with pytest.raises(ConfigError, match="topic_probe"):
+        check_scorer("refusal_judge", {"topic_probe": "no"})

@@ -21,13 +21,11 @@ attack success through it. It is bound to the model it was fitted on: with anoth
 
 from __future__ import annotations
 
-import logging
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 PROBE_FILE = Path(__file__).with_name("refusal_probe.npz")
 LAYER = 16  # of the reference model's 30: the best of 8, 16, 24 and 30 on rounds 6-16
@@ -77,6 +75,12 @@ class Probe:
     def predict(self, features: np.ndarray) -> list[str]:
         logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
         return [self.outcomes[k] for k in logits.argmax(axis=1)]
+
+
+@functools.cache
+def shipped_probe() -> Probe | None:
+    """The fitted probe beside this module, read once per process (None when absent)."""
+    return Probe.load(PROBE_FILE)
 
 
 def features(model, tokenizer, contexts: list[list[int]], answers: list[str], batch_size: int):
