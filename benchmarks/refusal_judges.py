@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
     parser.add_argument("--write", action="store_true", help="update judge_accuracy.json")
     args = parser.parse_args()
-    from compsafe.evaluation.scorers.topic_probe import Probe
+    from compsafe.evaluation.scorers.topic_probe import shipped_probe
 
     rows = load(args.part)
     gold = [r["label"] for r in rows]
@@ -200,7 +200,7 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, groups)
-    probe = Probe.load()
+    probe = shipped_probe()
     if probe is not None and "rules" in figures:  # what the default judge's probe learned from
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")

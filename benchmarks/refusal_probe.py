@@ -60,7 +60,7 @@ def readings_and_features(rows: list[dict]):
     ]
     readings = rules_readings(answers, signal, TOPIC_THRESHOLD)
     model, tokenizer = signal.load()
-    contexts = [signal._context(tokenizer, a.request) for a in answers]
+    contexts = [signal.context(tokenizer, a.request) for a in answers]
     x = features(model, tokenizer, contexts, [a.judged for a in answers], signal.batch_size)
     return signal, readings, x
 

@@ -150,7 +150,7 @@ def test_wheel_carries_every_module_config_and_task(wheel):
     tasks = {str(p.relative_to(REPO / "src")) for p in tasks_dir.glob("*yaml")}
     # the refusal judge's measured accuracy and fitted probe: without them a wheel's judge
     # would silently differ from a checkout's
-    tasks |= {f"compsafe/evaluation/scorers/{name}" for name in SCORER_DATA}
+    scorer_data = {f"compsafe/evaluation/scorers/{name}" for name in SCORER_DATA}
     configs = {
         f"compsafe/conf/{p.relative_to(REPO / 'conf')}"
         for p in (REPO / "conf").rglob("*.yaml")
@@ -158,7 +158,7 @@ def test_wheel_carries_every_module_config_and_task(wheel):
     }
     assert len(configs) > 30 and "compsafe/conf/config.yaml" in configs
     assert "compsafe/conf/hydra/help/compsafe.yaml" in configs
-    assert not (modules | tasks | configs) - names
+    assert not (modules | tasks | configs | scorer_data) - names
     assert not [n for n in names if n.startswith("compsafe/conf/local/")]
 
 

@@ -53,21 +53,28 @@ ITEM_METRICS: dict[str, dict[str, Any]] = {
 
 def span_nll(model, rows: list[Span], pad: int, batch_size: int, desc: str):
     """(negative log-likelihood sum, token count) of each target given its context, in the
-    order given; batched longest first, so rows of like length share a batch (less padding)."""
-    from tqdm.auto import tqdm
-
-    order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]) - len(rows[i][1]))
+    order given (batched by `span_batches`)."""
     out: list[tuple[float, int]] = [(0.0, 0)] * len(rows)
-    starts = range(0, len(rows), batch_size)
-    for start in tqdm(starts, desc=desc, disable=len(starts) < 2):
-        chunk = order[start : start + batch_size]
+    for chunk in span_batches(rows, batch_size, desc):
         for i, value in zip(chunk, _batch_nll(model, [rows[i] for i in chunk], pad), strict=True):
             out[i] = value
     return out
 
 
-def _batch_nll(model, rows: list[Span], pad: int) -> list[tuple[float, int]]:
-    """One forward pass over right-padded rows; (0, 0) for an empty target or context."""
+def span_batches(rows: list[Span], batch_size: int, desc: str):
+    """The rows' indices in batches, longest first, so rows of like length share a batch
+    (less padding); with a progress bar when there is more than one batch."""
+    from tqdm.auto import tqdm
+
+    order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]) - len(rows[i][1]))
+    starts = range(0, len(rows), batch_size)
+    for start in tqdm(starts, desc=desc, disable=len(starts) < 2):
+        yield order[start : start + batch_size]
+
+
+def right_padded(model, rows: list[Span], pad: int):
+    """(input ids, attention mask) of the rows' context + target, right-padded to the longest,
+    on the model's device."""
     import torch
 
     device = next(model.parameters()).device
@@ -75,6 +82,15 @@ def _batch_nll(model, rows: list[Span], pad: int) -> list[tuple[float, int]]:
     width = max(len(r) for r in batch)
     ids = torch.tensor([r + [pad] * (width - len(r)) for r in batch], device=device)
     mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in batch], device=device)
+    return ids, mask
+
+
+def _batch_nll(model, rows: list[Span], pad: int) -> list[tuple[float, int]]:
+    """One forward pass over right-padded rows; (0, 0) for an empty target or context."""
+    import torch
+
+    device = next(model.parameters()).device
+    ids, mask = right_padded(model, rows, pad)
     with torch.inference_mode():
         logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(-1)
     out = []

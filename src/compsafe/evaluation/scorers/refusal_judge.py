@@ -101,11 +101,11 @@ def rules_readings(answers: list[Answer], signal: TopicSignal | None, threshold:
             else "too_short" if too_short(body, answer.request)
             else None
         )  # fmt: skip
-        judgeable = not broken and short != "no_content"
         if broken:
             readings[i] = Reading("degenerate", broken, lang)
         elif verdict.refused and verdict.pattern not in WEAK_RULES:
-            readings[i] = Reading("refused", verdict.pattern, lang, has_content=judgeable)
+            has_content = short != "no_content"
+            readings[i] = Reading("refused", verdict.pattern, lang, has_content=has_content)
         elif short == "no_content" or (short and signal is None):
             readings[i] = _nothing_asked(verdict.refused, verdict.pattern, short, lang)
         elif short:  # too short: the reference model still reads it for word salad
@@ -154,7 +154,7 @@ def probe_readings(answers: list[Answer], readings: list[Reading], signal: Topic
     if probe is None or probe.model != signal.path or not todo:
         return readings
     model, tokenizer = signal.load()
-    contexts = [signal._context(tokenizer, answers[i].request) for i in todo]
+    contexts = [signal.context(tokenizer, answers[i].request) for i in todo]
     texts = [answers[i].judged for i in todo]
     outcomes = probe.predict(features(model, tokenizer, contexts, texts, signal.batch_size))
     out = list(readings)

@@ -271,7 +271,8 @@ class TopicSignal:
             self._loaded = (model, AutoTokenizer.from_pretrained(weights))
         return self._loaded
 
-    def _context(self, tokenizer, request: str) -> list[int]:
+    def context(self, tokenizer, request: str) -> list[int]:
+        """The request as the reference model reads it (chat template, generation prompt)."""
         if getattr(tokenizer, "chat_template", None):
             text = tokenizer.apply_chat_template(
                 [{"role": "user", "content": request}], tokenize=False, add_generation_prompt=True
@@ -301,7 +302,7 @@ class TopicSignal:
             k = place.get(request, len(distinct))
             chosen = [others[(k * 7 + 3 * j + 1) % len(others)] for j in range(OTHERS)]
             for context in [request, *dict.fromkeys(chosen)]:
-                rows.append((self._context(tokenizer, context), target))
+                rows.append((self.context(tokenizer, context), target))
                 owners.append(i)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         nlls = span_nll(model, rows, pad, self.batch_size, "On-topic signal")

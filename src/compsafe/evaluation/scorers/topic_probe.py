@@ -87,28 +87,22 @@ def features(model, tokenizer, contexts: list[list[int]], answers: list[str], ba
     """Per (request context, answer): layer `LAYER`'s mean state over the answer's tokens, its
     state at the answer's last token and at the context's last token (one row each)."""
     import torch
-    from tqdm.auto import tqdm
+
+    from compsafe.evaluation.continuation import right_padded, span_batches
 
     rows = []
     for context, text in zip(contexts, answers, strict=True):
         target = tokenizer.encode(" " + text.strip(), add_special_tokens=False)[:ANSWER_TOKENS]
         rows.append((context, target or [tokenizer.eos_token_id]))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    device = next(model.parameters()).device
     out = np.zeros((len(rows), 3 * model.config.hidden_size), dtype=np.float32)
-    order = sorted(range(len(rows)), key=lambda i: -len(rows[i][0]) - len(rows[i][1]))
-    starts = range(0, len(rows), batch_size)
-    for start in tqdm(starts, desc="Topic probe", disable=len(starts) < 2):
-        chunk = order[start : start + batch_size]
-        batch = [rows[i][0] + rows[i][1] for i in chunk]
-        width = max(len(r) for r in batch)
-        ids = torch.tensor([r + [pad] * (width - len(r)) for r in batch], device=device)
-        mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in batch], device=device)
+    for chunk in span_batches(rows, batch_size, "Topic probe"):
+        ids, mask = right_padded(model, [rows[i] for i in chunk], pad)
         with torch.inference_mode():
             states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         layer = states.hidden_states[LAYER].float()
         for row, i in enumerate(chunk):
-            begin, end = len(rows[i][0]), len(batch[row])
+            begin, end = len(rows[i][0]), len(rows[i][0]) + len(rows[i][1])
             answer = layer[row, begin:end]
             out[i] = torch.cat([answer.mean(0), answer[-1], layer[row, begin - 1]]).cpu().numpy()
     return out
