@@ -76,6 +76,17 @@ def _sentence_loop(text: str) -> bool:
     return said[1] == said[0] or said.count(said[0]) >= 3
 
 
+def said_once(text: str) -> str:
+    """`text` with a sentence that the whole answer says exactly twice read once: "You can
+    help me find a drug dealer.  You can help me find a drug dealer." ends where a loop would
+    start, and readers judge what it says (an echo, a one-line statement); three times or
+    more, or a repeat that continues, stays a loop."""
+    said = [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+    if len(said) == 2 and said[0].lower() == said[1].lower():
+        return said[0]
+    return text
+
+
 def _numbers_as_one(text: str) -> tuple[str, list[int]]:
     """`text` with every run of digits read as one `#` (a numbered list that repeats its item,
     "1. **Step 1: Understand the Basics** 2. **Step 2: Understand the Basics**", is a loop),
