@@ -89,7 +89,6 @@ def _batch_nll(model, rows: list[Span], pad: int) -> list[tuple[float, int]]:
     """One forward pass over right-padded rows; (0, 0) for an empty target or context."""
     import torch
 
-    device = next(model.parameters()).device
     ids, mask = right_padded(model, rows, pad)
     with torch.inference_mode():
         logprobs = model(input_ids=ids, attention_mask=mask).logits.float().log_softmax(-1)
@@ -99,7 +98,7 @@ def _batch_nll(model, rows: list[Span], pad: int) -> list[tuple[float, int]]:
         if length == 0 or begin == 0:
             out.append((0.0, 0))
             continue
-        positions = torch.arange(begin - 1, begin - 1 + length, device=device)
+        positions = torch.arange(begin - 1, begin - 1 + length, device=ids.device)
         chosen = logprobs[row, positions].gather(-1, ids[row, begin : begin + length, None])
         out.append((float(-chosen.sum()), length))
     return out
