@@ -91,6 +91,13 @@ def task_logs(sweep: Path, array: str) -> dict[str, str]:
     return logs
 
 
+def task_logs_of(sweep: Path) -> dict[str, str]:
+    """Every array task's submitit log, by "<array>_<task>"; none when there is no array yet."""
+    if not (sweep / ".submitit").is_dir():
+        return {}
+    return {f"{a}_{t}": log for a in arrays(sweep) for t, log in task_logs(sweep, a).items()}
+
+
 def stamps(log: str, event: str) -> list[datetime]:
     return [
         datetime.strptime(when, "%Y-%m-%d %H:%M:%S,%f")
@@ -281,7 +288,7 @@ def timeout_sweep(cluster, tiny_model_dir, tmp_path_factory):
     """The time-out sweep, started before the other tests (autouse below): it spends most of
     its time waiting for SLURM's clock, so the others run meanwhile on the node's other CPU.
 
-    A job too long for timeout_min=1 beside one that takes seconds. The slow one is real work:
+    A job too long for timeout_min=2 beside one that takes seconds. The slow one is real work:
     BOLD over all its 23,674 prompts, two sampled continuations each (about 3 minutes of one
     CPU here for the tiny model), the fast one the same on 8 prompts. Its own compressed-model
     cache, so that what its first run compresses is what its requeued run finds.
@@ -302,10 +309,12 @@ def timeout_sweep(cluster, tiny_model_dir, tmp_path_factory):
             "compression=magnitude",
             "logger=none",
             *SLURM,
-            "hydra.launcher.timeout_min=1",
-            # SLURM sends USR2 signal_delay_s before the limit, on its 30 s tick and up to 60 s
-            # early: 20-50 s after the start here, after the fast job has finished.
-            "hydra.launcher.signal_delay_s=10",
+            "hydra.launcher.timeout_min=2",
+            # SLURM sends USR2 on its 30 s tick once the limit is less than signal_delay_s + 30 s
+            # away: 20-50 s after the start here, after the fast job has finished. The limit
+            # itself (SIGKILL) is 70 s later: a slow machine's late tick or late handler does
+            # not turn the requeue into a kill (with 1 min and 10 s, the margin was 10-40 s).
+            "hydra.launcher.signal_delay_s=70",
             "hydra.launcher.max_num_timeout=1",
             f"hydra.sweep.dir={sweep}",
         ],
@@ -341,12 +350,14 @@ def test_timed_out_job_is_requeued_then_failed_beside_the_completed_one(timeout_
     proc.wait(timeout=400)
     stdout, stderr = ((folder / name).read_text() for name in ("stdout", "stderr"))
     out = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    # What SLURM and submitit did, should an assertion below fail: the slow job's own log.
+    seen = "\n".join(log[-3000:] for log in task_logs_of(sweep).values()) + out.stdout[-2000:]
     assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
     assert_quiet(out)
-    assert "1 min, requeued up to 1x on timeout" in out.stdout
-    assert "1 of 2 jobs failed" in out.stdout
+    assert "2 min, requeued up to 1x on timeout" in out.stdout
+    assert "1 of 2 jobs failed" in out.stdout, seen
     reason = "UncompletedJobError: Job not requeued because: timed-out too many times."
-    assert f"sample_size=null: {reason}" in out.stdout
+    assert f"sample_size=null: {reason}" in out.stdout, seen
     done = records(sweep)
     assert done["sample_size=8"]["status"] == "completed"
     slow = done["sample_size=null"]

@@ -230,13 +230,15 @@ def test_a_cancelled_job_is_listed_as_failed_beside_the_finished_ones(tmp_path, 
     from compsafe.results.files import JOBS_FILE, RESULTS_FILE
     from helpers.records import SCHEMA
 
-    (tmp_path / JOBS_FILE).write_text(json.dumps(["a", "b", "c"]))
-    for name, status in (("a", "completed"), ("b", "failed")):
+    (tmp_path / JOBS_FILE).write_text(json.dumps(["a", "b", "c", "d"]))
+    # d: a run requeued on a time-out (its record says failed, no error), its rerun killed.
+    errors = {"a": None, "b": "RuntimeError: boom", "d": None}
+    for name, status in (("a", "completed"), ("b", "failed"), ("d", "failed")):
         (tmp_path / name).mkdir()
         record = {
             **SCHEMA,
             "status": status,
-            "error": "RuntimeError: boom" if status == "failed" else None,
+            "error": errors[name],
             "compression": {"label": name},
             "metrics": {},
         }
@@ -246,9 +248,13 @@ def test_a_cancelled_job_is_listed_as_failed_beside_the_finished_ones(tmp_path, 
     assert sweeper.report(tmp_path, results, why) == [
         (str(tmp_path / "b"), "RuntimeError: boom"),
         (str(tmp_path / "c"), f"no result: {why}"),
+        (str(tmp_path / "d"), f"no result: {why}"),
     ]
     out = capsys.readouterr().out
-    assert "2 of 3 jobs failed:" in out and "Rerun the same command" in out
+    assert "3 of 4 jobs failed:" in out and ": None" not in out
+    assert (
+        f"FAILED {tmp_path / 'd'}: stopped before it finished" in out
+    )  # under the table and "Rerun the same command" in out
 
     class Broken:
         def launch(self, batch, initial_job_idx):

@@ -23,6 +23,16 @@ SCHEMA_VERSION = 2
 COMPLETED, FAILED = "completed", "failed"
 
 
+# A failed record without an error: the run was stopped from outside before it could say why
+# (submitit requeues a timed-out SLURM job by exiting it; a kill or Ctrl-C leaves the same).
+STOPPED = "stopped before it finished (no error recorded: interrupted, requeued or killed)"
+
+
+def failure_reason(record: dict[str, Any]) -> str:
+    """Why a job that did not complete failed, in words, also when its record holds no error."""
+    return str(record.get("error") or STOPPED)
+
+
 class OutdatedRecord(ValueError):
     """A record written under another schema than this compsafe reads."""
 

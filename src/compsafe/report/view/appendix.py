@@ -8,6 +8,7 @@ import statistics
 from compsafe.report.data.cells import Analysis
 from compsafe.report.view.page import Folded, Section, Table, Text
 from compsafe.report.view.text import fmt
+from compsafe.results.record import failure_reason
 
 
 def flip_section(analysis: Analysis) -> Section | None:
@@ -115,7 +116,7 @@ def failed_and_missing(analysis: Analysis) -> list:
     if not (analysis.failed or analysis.missing):
         return [Text("None: every job the sweep listed left a completed record.")]
     lines = [
-        f"- failed: `{r.folder}`: {' '.join(str(r.record.get('error')).split())}"
+        f"- failed: `{r.folder}`: {' '.join(failure_reason(r.record).split())}"
         for r in analysis.failed
     ]
     lines += [f"- missing: `{sweep / name}`" for sweep, name in analysis.missing]

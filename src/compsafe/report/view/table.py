@@ -8,6 +8,7 @@ from typing import Any
 
 from compsafe.report.data.catalogue import Catalogue
 from compsafe.report.data.records import Row
+from compsafe.results.record import failure_reason
 
 
 @dataclass(frozen=True)
@@ -111,5 +112,5 @@ def _notes(rows: list[Row]) -> list[str]:
             )
     for row in rows:
         if not row.completed:
-            notes.append(f"FAILED {row.folder}: {row.record.get('error')}")
+            notes.append(f"FAILED {row.folder}: {failure_reason(row.record)}")
     return notes
