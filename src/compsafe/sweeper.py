@@ -108,15 +108,14 @@ def failures_on_disk(sweep_dir: Path, why: str) -> list[tuple[str, str]]:
     what a batch that lost its job returns still says. A failed record without an error is
     one an interrupted run left (SLURM requeued it, then killed the rerun): its error is the
     batch's."""
-    from compsafe.results.record import read_results
+    from compsafe.results.record import COMPLETED, read_results
 
     failures = []
     for name in job_names(sweep_dir):
-        record = read_results(sweep_dir / name)
-        if record is None or (record.get("status") != "completed" and not record.get("error")):
-            failures.append((str(sweep_dir / name), f"no result: {why}"))
-        elif record.get("status") != "completed":
-            failures.append((str(sweep_dir / name), str(record["error"])))
+        record = read_results(sweep_dir / name) or {}
+        if record.get("status") != COMPLETED:
+            error = record.get("error")
+            failures.append((str(sweep_dir / name), str(error) if error else f"no result: {why}"))
     return failures
 
 
