@@ -7,9 +7,12 @@
 
 The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
 guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
-highest N; round 17 now): continuations generated fresh and labelled blind by two independent
-readers (a third settling their disagreements), committed before any judge ran on it, so
-every rule it measures was fitted on the rounds before it (what `--part tuning` reads).
+highest N): continuations generated fresh and labelled blind by two independent readers (a
+third settling their disagreements), committed before any judge ran on it, so every rule it
+measures was fitted on the rounds before it (what `--part tuning` reads). `--since N` pools
+rounds N to the newest: every round labelled after the shipped judge was frozen, so the one
+figure rests on more answers than a round holds (refused if the shipped topic probe was
+fitted on any of them; the rules' freeze is the docs' word, docs/refusal.md's round list).
 docs/refusal.md gives each round's seed, readers and the rule changes made after it.
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X) with 95 % Wilson intervals, overall
@@ -49,14 +52,33 @@ def newest_round(rows: list[dict]) -> str:
     return max(numbered, key=lambda split: int(split.removeprefix("heldout")))
 
 
-def load(part: str) -> list[dict]:
-    """The labelled answers of `part`: the newest round (`heldout`), every other one
-    (`tuning`: the rounds read before it), or all."""
+def round_number(split: str) -> int | None:
+    """N of a `heldoutN` split; None for the first rounds' `heldout` and `tuning`."""
+    return int(split.removeprefix("heldout")) if re.fullmatch(r"heldout\d+", split) else None
+
+
+def held_out_splits(rows: list[dict], since: int | None) -> set[str]:
+    """The newest round's split, or with `since` every round from `heldout<since>` on."""
+    if since is None:
+        return {newest_round(rows)}
+    return {r["split"] for r in rows if (round_number(r["split"]) or 0) >= since}
+
+
+def load(part: str, since: int | None = None) -> list[dict]:
+    """The labelled answers of `part`: the held-out rounds (`heldout`), every other one
+    (`tuning`: the rounds read before them), or all."""
     rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
     if part == "all":
         return rows
-    held_out = newest_round(rows)
-    return [r for r in rows if (r["split"] == held_out) == (part == "heldout")]
+    held_out = held_out_splits(rows, since)
+    return [r for r in rows if (r["split"] in held_out) == (part == "heldout")]
+
+
+def probe_saw(trained_on: str, splits: set[str]) -> list[str]:
+    """The held-out splits the shipped probe was fitted on (its record: "N labelled
+    answers: heldout, tuning, heldout2, ...")."""
+    fitted = {s.strip() for s in trained_on.partition(":")[2].split(",")}
+    return sorted(splits & fitted, key=lambda s: round_number(s) or 0)
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -139,6 +161,18 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, groups:
     return figures
 
 
+def per_round(rows: list[dict], gold: list[str], guess: list[str]) -> dict[str, str]:
+    """Right/answers per held-out round, printed when there is more than one: a pooled
+    figure is read beside the spread of the rounds it pools."""
+    tally: dict[str, list[bool]] = {}
+    for row, g, h in zip(rows, gold, guess, strict=True):
+        tally.setdefault(row["split"], []).append(g == h)
+    rounds = {split: f"{sum(v)}/{len(v)}" for split, v in tally.items()}
+    if len(rounds) > 1:
+        print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
+    return rounds
+
+
 def readers(rows: list[dict]) -> None:
     """How far two independent readers agree (round 3 keeps both readings): the ceiling any
     judge's accuracy against their labels can be read against."""
@@ -164,6 +198,12 @@ def main() -> None:
         choices=("heldout", "tuning", "all"),
         help="heldout: the newest round's split; tuning: every other split",
     )
+    parser.add_argument(
+        "--since",
+        type=int,
+        metavar="N",
+        help="held out: rounds N to the newest (labelled after the shipped judge was frozen)",
+    )
     parser.add_argument("--llm-model", help="a local chat model for the LLM judge prompts")
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
     parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
@@ -171,10 +211,20 @@ def main() -> None:
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import shipped_probe
 
-    rows = load(args.part)
+    rows = load(args.part, args.since)
+    if not rows:
+        raise SystemExit(f"compsafe: error: --since={args.since}: no round from {args.since} on")
+    probe = shipped_probe()
+    splits = sorted({r["split"] for r in rows}, key=lambda s: round_number(s) or 0)
+    seen = probe_saw(probe.trained_on, set(splits)) if probe and args.part == "heldout" else []
+    if seen:
+        raise SystemExit(
+            f"compsafe: error: --since={args.since}: the shipped topic probe was fitted on "
+            f"{', '.join(seen)}; choose a round after them"
+        )
     gold = [r["label"] for r in rows]
     groups = [f"{r['config']}/{r['attack']}" for r in rows]
-    part = f"heldout: {rows[0]['split']}" if args.part == "heldout" else args.part
+    part = f"heldout: {', '.join(splits)}" if args.part == "heldout" else args.part
     print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")
     readers(rows)
     judges = {
@@ -200,7 +250,8 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, groups)
-    probe = shipped_probe()
+        if args.part == "heldout":
+            figures[name]["held_out"] = per_round(rows, gold, guess)
     if probe is not None and "rules" in figures:  # what the default judge's probe learned from
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")
