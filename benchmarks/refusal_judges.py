@@ -12,8 +12,9 @@ third settling their disagreements), committed before any judge ran on it, so ev
 measures was fitted on the rounds before it (what `--part tuning` reads). `--since N` pools
 rounds N to the newest: every round labelled after the shipped judge was frozen, so the one
 figure rests on more answers than a round holds (refused if the shipped topic probe was
-fitted on any of them; the rules' freeze is the docs' word, docs/refusal.md's round list).
-docs/refusal.md gives each round's seed, readers and the rule changes made after it.
+fitted on any of them; that no rule changed since is the record's word:
+benchmarks/refusal_rounds.md gives each round's seed, readers and the rule changes made
+after it).
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X; and precision: of the answers it
 judged X, the share labelled X) with 95 % Wilson intervals, overall accuracy, the share
