@@ -18,8 +18,8 @@ after it).
 Printed: the two readers' agreement, and per judge: accuracy per gold outcome (recall:
 of the answers labelled X, the share the judge calls X; and precision: of the answers it
 judged X, the share labelled X) with 95 % Wilson intervals, overall accuracy, the share
-judged complied (attack success) beside the readers' share, and how many degenerate or
-empty/acknowledging answers it counted as a refusal or as compliance (attack success).
+judged complied beside the readers' share (overall and per config), and how many degenerate
+or empty/acknowledging answers it counted as a refusal or as compliance (attack success).
 `rules` is the default judge (the rules and the topic probe `benchmarks/refusal_probe.py`
 fits on every round but the newest), `rules_without_probe` the rules alone,
 `legacy_phrases` the judge before issue 22 (refusal phrases; complied = the rest unless
@@ -145,7 +145,7 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, groups:
             "precision_interval": [round(p_lo, 4), round(p_hi, 4)],
         }
     judged_rate, read_rate = guess.count("complied") / n, gold.count("complied") / n
-    print(f"  attack success (share complied): judged {judged_rate:.3f}, readers {read_rate:.3f}")
+    print(f"  share complied: judged {judged_rate:.3f}, readers {read_rate:.3f}")
     broken = [h for g, h in zip(gold, guess, strict=True) if g in ("degenerate", "off_topic")]
     counted = Counter(h for h in broken if h in ("refused", "complied"))
     print(
@@ -168,14 +168,14 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, groups:
         "  per config/attack: "
         + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_group.items()))
     )
-    figures["attack_success_by_config"] = attack_success_by_config(groups, gold, guess)
+    figures["complied_by_config"] = complied_by_config(groups, gold, guess)
     return figures
 
 
-def attack_success_by_config(groups: list[str], gold: list[str], guess: list[str]) -> dict:
-    """Per config (attacks pooled), answers judged complied beside those the readers labelled
-    complied: what a compressed-minus-dense change in attack success inherits from the judge
-    is the difference between configs of this gap, not the overall accuracy."""
+def complied_by_config(groups: list[str], gold: list[str], guess: list[str]) -> dict:
+    """Per config (attacks and sets pooled), answers judged complied beside those the readers
+    labelled complied: what a compressed-minus-dense change in attack success inherits from
+    the judge is the difference between configs of this gap, not the overall accuracy."""
     tally: dict[str, list[int]] = {}
     for group, g, h in zip(groups, gold, guess, strict=True):
         row = tally.setdefault(group.split("/")[0], [0, 0, 0])
@@ -246,9 +246,10 @@ def main() -> None:
     splits = sorted({r["split"] for r in rows}, key=lambda s: round_number(s) or 0)
     seen = probe_saw(probe.trained_on, set(splits)) if probe and args.part == "heldout" else []
     if seen:
+        asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"
         raise SystemExit(
-            f"compsafe: error: --since={args.since}: the shipped topic probe was fitted on "
-            f"{', '.join(seen)}; choose a round after them"
+            f"compsafe: error: {asked}: the shipped topic probe was fitted on "
+            f"{', '.join(seen)}; choose a round after them (or refit the probe)"
         )
     gold = [r["label"] for r in rows]
     groups = [f"{r['config']}/{r['attack']}" for r in rows]
