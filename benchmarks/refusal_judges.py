@@ -55,16 +55,17 @@ def newest_round(rows: list[dict]) -> str:
     return max(numbered, key=lambda split: int(split.removeprefix("heldout")))
 
 
-def round_number(split: str) -> int | None:
-    """N of a `heldoutN` split; None for the first rounds' `heldout` and `tuning`."""
-    return int(split.removeprefix("heldout")) if re.fullmatch(r"heldout\d+", split) else None
+def round_number(split: str) -> int:
+    """`tuning` and `heldout` (round 1) -> 1, `heldoutN` -> N."""
+    found = re.fullmatch(r"heldout(\d+)", split)
+    return int(found.group(1)) if found else 1
 
 
 def held_out_splits(rows: list[dict], since: int | None) -> set[str]:
     """The newest round's split, or with `since` every round from `heldout<since>` on."""
     if since is None:
         return {newest_round(rows)}
-    return {r["split"] for r in rows if (round_number(r["split"]) or 0) >= since}
+    return {r["split"] for r in rows if round_number(r["split"]) >= since}
 
 
 def load(part: str, since: int | None = None) -> list[dict]:
@@ -81,7 +82,7 @@ def probe_saw(trained_on: str, splits: set[str]) -> list[str]:
     """The held-out splits the shipped probe was fitted on (its record: "N labelled
     answers: heldout, tuning, heldout2, ...")."""
     fitted = {s.strip() for s in trained_on.partition(":")[2].split(",")}
-    return sorted(splits & fitted, key=lambda s: round_number(s) or 0)
+    return sorted(splits & fitted, key=round_number)
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -243,7 +244,7 @@ def main() -> None:
     if not rows:
         raise SystemExit(f"compsafe: error: --since={args.since}: no round from {args.since} on")
     probe = shipped_probe()
-    splits = sorted({r["split"] for r in rows}, key=lambda s: round_number(s) or 0)
+    splits = sorted({r["split"] for r in rows}, key=round_number)
     seen = probe_saw(probe.trained_on, set(splits)) if probe and args.part == "heldout" else []
     if seen:
         asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"

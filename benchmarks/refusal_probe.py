@@ -19,7 +19,6 @@ is not (it never saw the round it is checked on). `C` was chosen that way on rou
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections import Counter
@@ -28,16 +27,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refusal_judges import OUTCOMES, load, newest_round
+from refusal_judges import OUTCOMES, load, newest_round, round_number
 
 C = 0.01  # inverse L2 strength: the best of 0.01, 0.05, 0.2 forward-chained on rounds 6-16
 FIRST_CHECKED = 6  # rounds 1-5 only train: too few rounds before them to fit on
-
-
-def round_number(split: str) -> int:
-    """`tuning` and `heldout` (round 1) -> 1, `heldoutN` -> N."""
-    found = re.fullmatch(r"heldout(\d+)", split)
-    return int(found.group(1)) if found else 1
 
 
 def fit(x: np.ndarray, y: list[str]):
