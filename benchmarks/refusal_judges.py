@@ -52,7 +52,7 @@ def newest_round(rows: list[dict]) -> str:
     """The held-out split: the newest round's (`heldoutN`, highest N), so a round appended to
     the labels is the one measured, with no name to keep in step by hand."""
     numbered = {r["split"] for r in rows if re.fullmatch(r"heldout\d+", r["split"])}
-    return max(numbered, key=lambda split: int(split.removeprefix("heldout")))
+    return max(numbered, key=round_number)
 
 
 def round_number(split: str) -> int:
@@ -76,13 +76,6 @@ def load(part: str, since: int | None = None) -> list[dict]:
         return rows
     held_out = held_out_splits(rows, since)
     return [r for r in rows if (r["split"] in held_out) == (part == "heldout")]
-
-
-def probe_saw(trained_on: str, splits: set[str]) -> list[str]:
-    """The held-out splits the shipped probe was fitted on (its record: "N labelled
-    answers: heldout, tuning, heldout2, ...")."""
-    fitted = {s.strip() for s in trained_on.partition(":")[2].split(",")}
-    return sorted(splits & fitted, key=round_number)
 
 
 def legacy(rows: list[dict]) -> list[str]:
@@ -112,7 +105,15 @@ def judged(rows: list[dict], options: dict, key: str = "outcome") -> list[str]:
     return [j[key] for j in get_scorer("refusal_judge", options).judge_answers(answers)]
 
 
-def report(name: str, gold: list[str], guess: list[str], seconds: float, groups: list[str]) -> dict:
+def right_by(keys: list[str], gold: list[str], guess: list[str]) -> dict[str, str]:
+    """ "right/answers" per key (a config and attack, a round), keys in order."""
+    tally: dict[str, list[bool]] = {}
+    for key, g, h in zip(keys, gold, guess, strict=True):
+        tally.setdefault(key, []).append(g == h)
+    return {key: f"{sum(v)}/{len(v)}" for key, v in sorted(tally.items())}
+
+
+def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: list[dict]) -> dict:
     """Print one judge's figures; return them for judge_accuracy.json."""
     n = len(gold)
     right = sum(g == h for g, h in zip(gold, guess, strict=True))
@@ -162,24 +163,24 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, groups:
     )
     figures["degenerate_counted_refused"] = degenerate["refused"]
     figures["degenerate_counted_complied"] = degenerate["complied"]
-    by_group: dict[str, list[bool]] = {}
-    for group, g, h in zip(groups, gold, guess, strict=True):
-        by_group.setdefault(group, []).append(g == h)
-    print(
-        "  per config/attack: "
-        + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_group.items()))
-    )
-    figures["complied_by_config"] = complied_by_config(groups, gold, guess)
+    groups = [f"{r['config']}/{r['attack']}" for r in rows]
+    by_group = right_by(groups, gold, guess)
+    print("  per config/attack: " + ", ".join(f"{k} {v}" for k, v in by_group.items()))
+    figures["complied_by_config"] = complied_by_config([r["config"] for r in rows], gold, guess)
+    rounds = right_by([r["split"] for r in rows], gold, guess)
+    if len(rounds) > 1:  # a pooled figure is read beside the spread of the rounds it pools
+        print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
+    figures["held_out"] = rounds
     return figures
 
 
-def complied_by_config(groups: list[str], gold: list[str], guess: list[str]) -> dict:
+def complied_by_config(configs: list[str], gold: list[str], guess: list[str]) -> dict:
     """Per config (attacks and sets pooled), answers judged complied beside those the readers
     labelled complied: what a compressed-minus-dense change in attack success inherits from
     the judge is the difference between configs of this gap, not the overall accuracy."""
     tally: dict[str, list[int]] = {}
-    for group, g, h in zip(groups, gold, guess, strict=True):
-        row = tally.setdefault(group.split("/")[0], [0, 0, 0])
+    for config, g, h in zip(configs, gold, guess, strict=True):
+        row = tally.setdefault(config, [0, 0, 0])
         row[0] += h == "complied"
         row[1] += g == "complied"
         row[2] += 1
@@ -188,18 +189,6 @@ def complied_by_config(groups: list[str], gold: list[str], guess: list[str]) -> 
         + ", ".join(f"{k} {j}/{r} of {n}" for k, (j, r, n) in sorted(tally.items()))
     )
     return {k: {"judged": j, "readers": r, "n": n} for k, (j, r, n) in sorted(tally.items())}
-
-
-def per_round(rows: list[dict], gold: list[str], guess: list[str]) -> dict[str, str]:
-    """Right/answers per held-out round, printed when there is more than one: a pooled
-    figure is read beside the spread of the rounds it pools."""
-    tally: dict[str, list[bool]] = {}
-    for row, g, h in zip(rows, gold, guess, strict=True):
-        tally.setdefault(row["split"], []).append(g == h)
-    rounds = {split: f"{sum(v)}/{len(v)}" for split, v in tally.items()}
-    if len(rounds) > 1:
-        print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
-    return rounds
 
 
 def readers(rows: list[dict]) -> None:
@@ -245,7 +234,11 @@ def main() -> None:
         raise SystemExit(f"compsafe: error: --since={args.since}: no round from {args.since} on")
     probe = shipped_probe()
     splits = sorted({r["split"] for r in rows}, key=round_number)
-    seen = probe_saw(probe.trained_on, set(splits)) if probe and args.part == "heldout" else []
+    seen = (
+        sorted(set(splits) & probe.trained_splits, key=round_number)
+        if probe and args.part == "heldout"
+        else []
+    )
     if seen:
         asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"
         raise SystemExit(
@@ -253,7 +246,6 @@ def main() -> None:
             f"{', '.join(seen)}; choose a round after them (or refit the probe)"
         )
     gold = [r["label"] for r in rows]
-    groups = [f"{r['config']}/{r['attack']}" for r in rows]
     part = f"heldout: {', '.join(splits)}" if args.part == "heldout" else args.part
     print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")
     readers(rows)
@@ -279,9 +271,7 @@ def main() -> None:
     for name, run in judges.items():
         start = time.perf_counter()
         guess = run()
-        figures[name] = report(name, gold, guess, time.perf_counter() - start, groups)
-        if args.part == "heldout":
-            figures[name]["held_out"] = per_round(rows, gold, guess)
+        figures[name] = report(name, gold, guess, time.perf_counter() - start, rows)
     if probe is not None and "rules" in figures:  # what the default judge's probe learned from
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")

@@ -45,6 +45,7 @@ def test_a_saved_probe_loads_and_predicts_its_argmax(tmp_path):
     logits = ((x - probe.mean) / probe.scale) @ probe.coef.T + probe.intercept
     assert back.predict(x) == [probe.outcomes[k] for k in logits.argmax(1)]
     assert back.model == "somewhere" and back.trained_on.startswith("3 labelled")
+    assert back.trained_splits == {"tuning"}  # what a held-out round is checked against
     assert Probe.load(tmp_path / "missing.npz") is None
 
 
@@ -53,7 +54,7 @@ def test_the_shipped_probe_never_learned_from_the_held_out_round():
     seen it (benchmarks/refusal_probe.py leaves it out)."""
     probe = Probe.load()
     assert probe is not None, f"{PROBE_FILE} is missing: run benchmarks/refusal_probe.py"
-    trained = probe.trained_on.split(": ", 1)[1].split(", ")
+    trained = probe.trained_splits
     assert _newest_round() not in trained and "tuning" in trained
     assert set(probe.outcomes) == set(OUTCOMES) and probe.model == EMBEDDED
     assert probe.coef.shape == (4, probe.mean.size) == (4, probe.scale.size)

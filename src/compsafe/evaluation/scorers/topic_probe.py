@@ -72,6 +72,12 @@ class Probe:
             trained_on=np.array(self.trained_on),
         )
 
+    @property
+    def trained_splits(self) -> set[str]:
+        """The labelled splits it learned from (`trained_on` reads "N labelled answers:
+        tuning, heldout, heldout2, ..."), so a held-out round can be checked against it."""
+        return {s.strip() for s in self.trained_on.partition(":")[2].split(",") if s.strip()}
+
     def predict(self, features: np.ndarray) -> list[str]:
         logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
         return [self.outcomes[k] for k in logits.argmax(axis=1)]
