@@ -5,7 +5,7 @@
     python benchmarks/refusal_judges.py --classifier <folder>
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
 
-The labels (tests/data/refusal_labels.jsonl) were written by reading each answer under the
+The labels (tests/data/refusal_labels.jsonl.gz) were written by reading each answer under the
 guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
 highest N): continuations generated fresh and labelled blind by two independent readers (a
 third settling their disagreements), committed before any judge ran on it, so every rule it
@@ -29,6 +29,7 @@ repetitive).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import time
@@ -36,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl"
+LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl.gz"  # gzip: 6.6 MB of text, 0.5 MB
 ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
 OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
 
@@ -71,7 +72,8 @@ def held_out_splits(rows: list[dict], since: int | None) -> set[str]:
 def load(part: str, since: int | None = None) -> list[dict]:
     """The labelled answers of `part`: the held-out rounds (`heldout`), every other one
     (`tuning`: the rounds read before them), or all."""
-    rows = [json.loads(x) for x in LABELS.read_text(encoding="utf-8").splitlines() if x.strip()]
+    with gzip.open(LABELS, "rt", encoding="utf-8") as lines:
+        rows = [json.loads(x) for x in lines if x.strip()]
     if part == "all":
         return rows
     held_out = held_out_splits(rows, since)

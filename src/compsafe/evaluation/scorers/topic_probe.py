@@ -8,7 +8,7 @@ model (the embedded dense SmolLM2-135M-Instruct) reads the answer after its requ
 chat template; layer `LAYER`'s hidden states, averaged over the answer's tokens, with the
 state at the answer's last token and at the request's last token, are the features of a
 multinomial logistic regression over the four outcomes, fitted on the labelled answers
-(tests/data/refusal_labels.jsonl) by `benchmarks/refusal_probe.py`, which writes
+(tests/data/refusal_labels.jsonl.gz) by `benchmarks/refusal_probe.py`, which writes
 `refusal_probe.npz` beside this module and records which rounds it learned from. The newest
 labelled round is never among them: it is the held-out part every judge is measured on.
 
