@@ -20,8 +20,9 @@ of the answers labelled X, the share the judge calls X; and precision: of the an
 judged X, the share labelled X) with 95 % Wilson intervals, overall accuracy, the share
 judged complied beside the readers' share (overall and per config), and how many degenerate
 or empty/acknowledging answers it counted as a refusal or as compliance (attack success).
-`rules` is the default judge (the rules and the topic probe `benchmarks/refusal_probe.py`
-fits on every round but the newest), `rules_without_probe` the rules alone,
+`rules` is the default judge (the rules and the shipped topic probe, fitted by
+`benchmarks/refusal_probe.py` on the rounds its record names, never a held-out one here),
+`rules_without_probe` the rules alone,
 `legacy_phrases` the judge before issue 22 (refusal phrases; complied = the rest unless
 repetitive).
 """
