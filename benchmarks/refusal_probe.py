@@ -2,11 +2,13 @@
 
     python benchmarks/refusal_probe.py            # validate, fit, write refusal_probe.npz
     python benchmarks/refusal_probe.py --dry-run  # validate only
+    python benchmarks/refusal_probe.py --since 47 # hold out rounds 47 on (a fresh pool)
 
 The probe (`compsafe.evaluation.scorers.topic_probe`) is a multinomial logistic regression
 on the reference model's hidden states. It learns from every labelled round but the newest
-(`heldoutN` with the highest N: the part `refusal_judges.py` measures every judge on), so
-the held-out figure stays one the probe never saw.
+(`heldoutN` with the highest N: the part `refusal_judges.py` measures every judge on), or
+with `--since N` every round but rounds N on (the pool `refusal_judges.py --since N`
+measures), so the held-out figure stays one the probe never saw.
 
 Before fitting, it prints the probe's forward-chained accuracy: for each numbered round
 from `FIRST_CHECKED` on, the probe fitted on the rounds before it only, combined with the
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refusal_judges import OUTCOMES, load, newest_round, round_number
+from refusal_judges import OUTCOMES, held_out_splits, load, round_number
 
 C = 0.01  # inverse L2 strength: the best of 0.01, 0.05, 0.2 forward-chained on rounds 6-16
 FIRST_CHECKED = 6  # rounds 1-5 only train: too few rounds before them to fit on
@@ -86,13 +88,17 @@ def forward_chained(rows, readings, x) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    parser.add_argument(
+        "--since", type=int, help="hold out every round from heldout<N> on (default: the newest)"
+    )
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import PROBE_FILE, Probe
 
     everything = load("all")
-    held_out = newest_round(everything)
-    rows = [r for r in everything if r["split"] != held_out]
-    print(f"fitting on {len(rows)} labelled answers (every round but {held_out})", flush=True)
+    held_out = held_out_splits(everything, args.since)
+    rows = [r for r in everything if r["split"] not in held_out]
+    names = ", ".join(sorted(held_out, key=round_number)) or "none yet"
+    print(f"fitting on {len(rows)} labelled answers (held out: {names})", flush=True)
     started = time.perf_counter()
     signal, readings, x = readings_and_features(rows)
     print(f"rules and features: {time.perf_counter() - started:.0f} s")
