@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from compsafe.report.stats.analysis import analyse
+from compsafe.report.view.judge import recorded_accuracy
 from compsafe.report.view.render import document
 from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
 from helpers.records import SCHEMA, task_record
@@ -81,6 +82,11 @@ def test_another_model_is_named_as_unmeasured_and_names_stay_text(tmp_path):
     assert "had none labelled: its judge error was not measured" in markdown
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>other" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_record_whose_details_are_not_a_mapping_adds_nothing():
+    assert recorded_accuracy({"details": "judge_accuracy"}) == {}
+    assert recorded_accuracy({"details": {"judge_accuracy": 3}}) == {}
 
 
 def test_an_unreadable_or_absent_record_of_accuracy_adds_nothing(tmp_path):

@@ -27,7 +27,7 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
     for row in analysis.rows:
         model = row.record.get("model") or {}
         for key, bench in (row.record.get("benchmarks") or {}).items():
-            if bench.get("dimension") != dimension:
+            if not isinstance(bench, dict) or bench.get("dimension") != dimension:
                 continue
             for judge, figures in recorded_accuracy(bench).items():
                 found.setdefault((key, judge), figures)
@@ -42,7 +42,8 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
 def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """judge name -> its figures, from a record's task entry; {} when absent or unreadable
     (a record is untrusted input: anything but the expected shape is skipped)."""
-    raw = (bench.get("details") or {}).get("judge_accuracy")
+    details = bench.get("details") if isinstance(bench, dict) else None
+    raw = details.get("judge_accuracy") if isinstance(details, dict) else None
     try:
         parsed = json.loads(raw) if isinstance(raw, str) else None
     except ValueError:
