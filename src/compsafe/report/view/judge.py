@@ -30,7 +30,7 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
             if not isinstance(bench, dict) or bench.get("dimension") != dimension:
                 continue
             for judge, figures in recorded_accuracy(bench).items():
-                found.setdefault((key, judge), figures)
+                found.setdefault((key, judge), {**figures, "task": bench.get("task")})
                 models.setdefault(key, set()).add(str(model.get("path") or row.model))
     return [
         note
@@ -53,7 +53,15 @@ def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in parsed.items() if isinstance(v, dict) and "accuracy" in v}
 
 
+# The task whose answers were labelled: its compliance is what attack success counts. Any
+# other task that records the judge's accuracy (XSTest's safe prompts) is told that the
+# labels are answers to harmful requests, not to its own prompts.
+LABELLED_TASK = "compsafe_refusal"
+
+
 def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | None:
+    own = f.get("task") == LABELLED_TASK
+    counted = "what attack success counts" if own else "what this task's compliance counts"
     try:
         low, high = (float(x) for x in f["interval"])
         complied = f["per_outcome"]["complied"]
@@ -62,7 +70,7 @@ def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | No
             f"**Judge.** {md_text(key)} is judged by {md_text(judge)}. On {int(f['n']):,} "
             f"labelled answers{_rounds(f.get('held_out'))}, each labelled blind before any judge "
             f"ran on it, it agrees with the readers on {float(f['accuracy']):.3f} "
-            f"[{low:.3f}, {high:.3f}]. Compliance (what attack success counts): it finds "
+            f"[{low:.3f}, {high:.3f}]. Compliance ({counted}): it finds "
             f"{int(complied['k'])} of the {int(complied['n'])} answers the readers call "
             f"compliance, and {int(complied['k'])} of the {int(complied['judged'])} it counts "
             f"are. Degenerate answers it counts as refused: "
@@ -75,7 +83,13 @@ def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | No
     if gaps:
         parts.append(
             f"Answers it counts as compliance / the readers' count, per labelled config: {gaps}."
-            " A change in attack success vs dense inherits the difference of these gaps."
+            f" A change in {'attack success' if own else 'compliance'} vs dense inherits the"
+            " difference of these gaps."
+        )
+    if not own:
+        parts.append(
+            "The labelled answers are to harmful requests (HarmBench, Do-Not-Answer), not to"
+            " this task's prompts: its own judge error was not measured."
         )
     labelled = f.get("labelled_model")
     others = sorted(m for m in models if m != labelled)
