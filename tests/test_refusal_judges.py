@@ -118,6 +118,27 @@ def test_compsafe_judge_rejudges_a_jsonl_file(tmp_path, capsys):
     assert "4 answers judged by rules" in capsys.readouterr().out
 
 
+def test_compsafe_judge_reads_compsafe_items_by_their_text_only(tmp_path):
+    """An items line holds the document and, in `filtered_resps`, the run's judging of the
+    answer beside its text: the request, the prompt and the text are read, never the old
+    outcome (here deliberately wrong)."""
+    source = tmp_path / "refusal.jsonl"
+    lines = [
+        {
+            "doc_id": i,
+            "doc": {"request": REQUEST, "prompt": f"User: {REQUEST}\nAssistant:", "attack": "none"},
+            "filtered_resps": [[{"text": text, "outcome": "complied", "rule": "stale"}]],
+        }
+        for i, text in enumerate(ANSWERS)
+    ]
+    source.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    target = tmp_path / "out.jsonl"
+    assert judge_main([str(source), "-o", str(target), "--topic-model", "none"]) == 0
+    judged = [json.loads(x) for x in target.read_text().splitlines()]
+    assert [j["outcome"] for j in judged] == ["refused", "off_topic", "complied", "degenerate"]
+    assert [j["continuation"] for j in judged] == ANSWERS and judged[0]["doc_id"] == 0
+
+
 def test_compsafe_judge_bad_input_is_one_line(tmp_path, capsys):
     assert judge_main([str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err

@@ -288,6 +288,17 @@ def test_refusal_run_on_the_tiny_model_logs_generations(tiny_model_dir, tmp_path
     assert {"refused", "complied", "degenerate", "off_topic"} <= set(items[0])
     assert {"outcome", "rule"} <= set(items[0]["filtered_resps"][0][0])
     assert {i["doc"]["attack"] for i in items} == {"none", "gcg_suffix"}
+    # compsafe-judge reads the items file as it is and judges the answers as the run did
+    from compsafe.judge_cli import main as judge_main
+
+    target = tmp_path / "rejudged.jsonl"
+    source = str(out_dir / "items" / "refusal.jsonl")
+    assert judge_main([source, "-o", str(target), "--topic-model", "none"]) == 0
+    rejudged = [json.loads(x) for x in target.read_text().splitlines()]
+    assert [r["outcome"] for r in rejudged] == [i["filtered_resps"][0][0]["outcome"] for i in items]
+    assert [r["continuation"] for r in rejudged] == [
+        i["filtered_resps"][0][0]["text"] for i in items
+    ]
     run_file = next((out_dir / "wandb").rglob("run-*.wandb"))
     history = logged_values(run_file)["history"]
     assert history["generations/refusal/_type"] == "table-file"

@@ -2,10 +2,11 @@
 rerunning a model.
 
 Reads a JSONL file of `prompt` / `continuation` pairs (the request and the model's answer;
-other fields are kept), runs the chosen judge(s) of `refusal_judge` and writes each line back
-with `outcome` (refused | complied | degenerate | off_topic), `judge`, `rule`, and each judge's
-outcome under `outcome_<judge>`. The four outcomes' shares and, with two judges, Cohen's kappa
-are printed at the end.
+other fields are kept), or a compsafe run's own `items/<task>.jsonl` as it is (each line's
+request, the prompt the model read and the answer's text), runs the chosen judge(s) of
+`refusal_judge` and writes each line back with `outcome` (refused | complied | degenerate |
+off_topic), `judge`, `rule`, and each judge's outcome under `outcome_<judge>`. The four
+outcomes' shares and, with two judges, Cohen's kappa are printed at the end.
 
     compsafe-judge generations.jsonl -o judged.jsonl
     compsafe-judge generations.jsonl --judge rules --judge llm --llm-model ./Qwen2.5-0.5B-Instruct
@@ -76,8 +77,28 @@ def judge_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def item_answer(record: Any) -> tuple[str, str, str, str] | None:
+    """A line of compsafe's own items (`items/<task>.jsonl`): (the bare request, what the model
+    read, the answer, its persona marker); None for any other line. The answer is the text in
+    `filtered_resps`, which also holds the judging of the run that wrote it: only the text
+    is read, so the re-judgement owes nothing to the earlier one."""
+    doc = record.get("doc") if isinstance(record, dict) else None
+    if not isinstance(doc, dict) or "request" not in doc or "filtered_resps" not in record:
+        return None
+    answer = record["filtered_resps"]
+    while isinstance(answer, list) and answer:
+        answer = answer[0]
+    if isinstance(answer, dict):
+        answer = answer.get("text")
+    if not isinstance(answer, str):
+        return None
+    request = str(doc["request"])
+    return request, str(doc.get("prompt") or request), answer, str(doc.get("answer_marker") or "")
+
+
 def read_lines(path: Path, fields: tuple[str, str]) -> list[dict[str, Any]]:
-    """Every line's record; a missing file, a bad line or a missing field is a ConfigError."""
+    """Every line's record; a missing file, a bad line or a missing field is a ConfigError
+    (compsafe's items lines need none: `item_answer`)."""
     if not path.is_file():
         raise ConfigError("input", str(path), "no such file")
     records = []
@@ -89,6 +110,8 @@ def read_lines(path: Path, fields: tuple[str, str]) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             raise ConfigError("input", str(path), f"line {number} is not JSON") from None
         missing = [f for f in fields if not isinstance(record, dict) or f not in record]
+        if item_answer(record) is not None:
+            missing = []
         if missing:
             raise ConfigError("input", str(path), f"line {number} lacks field {missing[0]!r}")
         records.append(record)
@@ -105,7 +128,9 @@ def judge_records(records: list[dict], options: dict[str, Any], fields: tuple[st
     scorer = get_scorer("refusal_judge", options)
     prompt, continuation = fields
     answers = [
-        Answer(
+        Answer(*found)
+        if (found := item_answer(r))
+        else Answer(
             str(r[prompt]), str(r[prompt]), str(r[continuation] or ""), r.get("answer_marker") or ""
         )
         for r in records
@@ -113,8 +138,13 @@ def judge_records(records: list[dict], options: dict[str, Any], fields: tuple[st
     judged = scorer.judge_answers(answers)
     keep = ("outcome", "judge", "rule", "harmful", "action", "language")
     return [
-        {**r, **{k: j[k] for k in keep}, **{k: v for k, v in j.items() if k.startswith("outcome_")}}
-        for r, j in zip(records, judged, strict=True)
+        {
+            **r,
+            **({"continuation": a.text} if continuation not in r else {}),  # items: the text
+            **{k: j[k] for k in keep},
+            **{k: v for k, v in j.items() if k.startswith("outcome_")},
+        }
+        for r, a, j in zip(records, answers, judged, strict=True)
     ]
 
 
