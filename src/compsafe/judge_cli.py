@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.errors import ConfigError
+from compsafe.results.items import generated
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -79,21 +80,16 @@ def judge_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def item_answer(record: Any) -> tuple[str, str, str, str] | None:
     """A line of compsafe's own items (`items/<task>.jsonl`): (the bare request, what the model
-    read, the answer, its persona marker); None for any other line. The answer is the text in
-    `filtered_resps`, which also holds the judging of the run that wrote it: only the text
-    is read, so the re-judgement owes nothing to the earlier one."""
+    read, the answer, its persona marker); None for any other line. The answer is the first
+    output's text in `filtered_resps` (a refusal item has one), which also holds the judging
+    of the run that wrote it: only the text is read, so the re-judgement owes nothing to it."""
     doc = record.get("doc") if isinstance(record, dict) else None
-    if not isinstance(doc, dict) or "request" not in doc or "filtered_resps" not in record:
-        return None
-    answer = record["filtered_resps"]
-    while isinstance(answer, list) and answer:
-        answer = answer[0]
-    if isinstance(answer, dict):
-        answer = answer.get("text")
-    if not isinstance(answer, str):
+    outputs = generated(record)
+    if not isinstance(doc, dict) or "request" not in doc or not outputs:
         return None
     request = str(doc["request"])
-    return request, str(doc.get("prompt") or request), answer, str(doc.get("answer_marker") or "")
+    marker = str(doc.get("answer_marker") or "")
+    return request, str(doc.get("prompt") or request), str(outputs[0]["text"]), marker
 
 
 def read_lines(path: Path, fields: tuple[str, str]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compsafe.results.files import job_items
-from compsafe.results.items import item_lines
+from compsafe.results.items import generated, item_lines
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def generations(folder: Path, record: dict[str, Any]) -> dict[str, list[list[Any
         hidden = NOT_GROUPS | {prompt_field, *(bench.get("details") or {})}
         rows = []
         for item in item_lines(job_items(folder, key)):
-            outputs = [o for resp in item.get("filtered_resps") or [] for o in _listed(resp)]
-            if not outputs or not all(isinstance(o, dict) and "text" in o for o in outputs):
+            outputs = generated(item)
+            if not outputs:
                 break  # not a generation task
             doc = item.get("doc") or {}
             prompt = doc.get(prompt_field) or item.get("prompt") or ""
@@ -68,10 +68,6 @@ def generations(folder: Path, record: dict[str, Any]) -> dict[str, list[list[Any
         if rows:
             tables[key] = rows
     return tables
-
-
-def _listed(value: Any) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 def _short(value: Any) -> bool:

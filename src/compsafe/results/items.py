@@ -91,6 +91,15 @@ def item_lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def generated(line: Any) -> list[dict[str, Any]]:
+    """The outputs of a generation item as lm-eval logged them under `filtered_resps`: each a
+    dict with its `text` beside the scorer's fields (score, outcome, rule); [] for any other
+    item (a multiple-choice item's log-likelihoods) or line."""
+    responses = line.get("filtered_resps") if isinstance(line, dict) else None
+    outputs = [o for r in responses or [] for o in (r if isinstance(r, list) else [r])]
+    return outputs if outputs and all(isinstance(o, dict) and "text" in o for o in outputs) else []
+
+
 def content_key(line: dict[str, Any]) -> str | None:
     """lm-eval's `doc_hash`; for items kept without it, the same sha256 of the kept document
     (json as lm-eval dumps it). None: no document."""
