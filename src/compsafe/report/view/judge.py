@@ -53,14 +53,11 @@ def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in parsed.items() if isinstance(v, dict) and "accuracy" in v}
 
 
-# The task whose answers were labelled: its compliance is what attack success counts. Any
-# other task that records the judge's accuracy (XSTest's safe prompts) is told that the
-# labels are answers to harmful requests, not to its own prompts.
-LABELLED_TASK = "compsafe_refusal"
-
-
 def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | None:
-    own = f.get("task") == LABELLED_TASK
+    """The paragraph. On the task whose answers were labelled (`labelled_task`), compliance is
+    what attack success counts; another task recording the same figures (XSTest's safe
+    prompts) is told the labels are not answers to its prompts."""
+    own = f.get("task") == f.get("labelled_task", f.get("task"))
     counted = "what attack success counts" if own else "what this task's compliance counts"
     try:
         low, high = (float(x) for x in f["interval"])
@@ -88,8 +85,8 @@ def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | No
         )
     if not own:
         parts.append(
-            "The labelled answers are to harmful requests (HarmBench, Do-Not-Answer), not to"
-            " this task's prompts: its own judge error was not measured."
+            f"The labelled answers were given to {md_text(str(f['labelled_task']))}'s"
+            " requests, not to this task's prompts: its own judge error was not measured."
         )
     labelled = f.get("labelled_model")
     others = sorted(m for m in models if m != labelled)
