@@ -175,6 +175,7 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     by_group = right_by(groups, gold, guess)
     print("  per config/attack: " + ", ".join(f"{k} {v}" for k, v in by_group.items()))
     figures["complied_by_config"] = complied_by_config([r["config"] for r in rows], gold, guess)
+    figures["per_attack"] = per_attack([r["attack"] for r in rows], gold, guess)
     rounds = right_by([r["split"] for r in rows], gold, guess)
     if len(rounds) > 1:  # a pooled figure is read beside the spread of the rounds it pools
         print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
@@ -182,6 +183,36 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     figures["labelled_model"] = LABELLED_MODEL
     figures["labelled_task"] = LABELLED_TASK
     return figures
+
+
+def per_attack(attacks: list[str], gold: list[str], guess: list[str]) -> dict:
+    """Per attack (configs and sets pooled): accuracy with its Wilson interval, and the answers
+    judged complied beside the readers' count. A jailbreak template changes what the answers
+    look like (a persona's introduction, two replies), so the judge's accuracy on direct and
+    GCG-suffixed requests does not carry over to it unmeasured."""
+    out = {}
+    for attack in sorted(set(attacks)):
+        pairs = [(g, h) for a, g, h in zip(attacks, gold, guess, strict=True) if a == attack]
+        k, n = sum(g == h for g, h in pairs), len(pairs)
+        low, high = wilson(k, n)
+        out[attack] = {
+            "k": k,
+            "n": n,
+            "accuracy": round(k / n, 4),
+            "interval": [round(low, 4), round(high, 4)],
+            "complied_judged": sum(h == "complied" for _, h in pairs),
+            "complied_readers": sum(g == "complied" for g, _ in pairs),
+        }
+    print(
+        "  per attack: "
+        + ", ".join(
+            f"{a} {v['k']}/{v['n']} = {v['accuracy']:.3f} [{v['interval'][0]:.3f}, "
+            f"{v['interval'][1]:.3f}] (complied judged/readers {v['complied_judged']}/"
+            f"{v['complied_readers']})"
+            for a, v in out.items()
+        )
+    )
+    return out
 
 
 def complied_by_config(configs: list[str], gold: list[str], guess: list[str]) -> dict:

@@ -20,7 +20,13 @@ LABELLED = json.loads(SHIPPED.read_text())["rules"]["labelled_model"]
 
 
 def write_job(
-    root: Path, name: str, method: str, accuracy: str, model: str = LABELLED, xstest: bool = False
+    root: Path,
+    name: str,
+    method: str,
+    accuracy: str,
+    model: str = LABELLED,
+    xstest: bool = False,
+    attacks: list[str] | None = None,
 ) -> None:
     """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
     `judge_accuracy` detail (what the refusal task writes); with `xstest`, an XSTest entry
@@ -29,6 +35,8 @@ def write_job(
     (folder / ITEMS_DIR).mkdir(parents=True)
     outcomes = [1] * 6 + [0] * 18 if method == "none" else [1] * 2 + [0] * 22
     bench = task_record("compsafe_refusal", len(outcomes), details={"judge_accuracy": accuracy})
+    if attacks is not None:
+        bench["options"] = {"attack": attacks}
     record = {
         **SCHEMA,
         "status": "completed",
@@ -117,3 +125,27 @@ def test_an_unreadable_or_absent_record_of_accuracy_adds_nothing(tmp_path):
         write_job(root, "wanda", "wanda", accuracy)
         markdown, _ = page(root, tmp_path)
         assert "**Judge.**" not in markdown
+
+
+def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tmp_path):
+    """A template's answers (a persona, two replies) are not those of a direct request: the
+    judge's accuracy is stated for the attacks the jobs ran, and an attack under which no
+    answer was labelled is named (a test fails on the note that pooled every attack)."""
+    rules = json.loads(SHIPPED.read_text())["rules"]
+    per_attack = {
+        "none": {"k": 90, "n": 100, "accuracy": 0.9, "interval": [0.826, 0.945]},
+        "dan": {"k": 30, "n": 40, "accuracy": 0.75, "interval": [0.598, 0.858]},
+    }
+    recorded = json.dumps({"rules": {**rules, "per_attack": per_attack}})
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "s", name, method, recorded, attacks=["none", "dan", "future_tense"])
+    markdown, _ = page(tmp_path / "s", tmp_path)
+    note = next(line for line in markdown.splitlines() if line.startswith("**Judge.**"))
+    assert "By attack: dan 0.750 [0.598, 0.858] (n = 40), none 0.900 [0.826, 0.945]" in note
+    assert "No answers under future\\_tense were labelled" in note or (
+        "No answers under future_tense were labelled" in note
+    )
+    write_job(tmp_path / "t", "dense", "none", recorded, attacks="gcg_suffix")  # one name
+    write_job(tmp_path / "t", "wanda", "wanda", recorded, attacks="gcg_suffix")
+    markdown, _ = page(tmp_path / "t", tmp_path)
+    assert "No answers under gcg\\_suffix" in markdown or "No answers under gcg_suffix" in markdown

@@ -24,6 +24,7 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
     first job's record; jobs of one install record the same figures)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     models: dict[str, set[str]] = {}
+    attacks: dict[str, set[str]] = {}
     for row in analysis.rows:
         model = row.record.get("model") or {}
         for key, bench in (row.record.get("benchmarks") or {}).items():
@@ -32,11 +33,20 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
             for judge, figures in recorded_accuracy(bench).items():
                 found.setdefault((key, judge), {**figures, "task": bench.get("task")})
                 models.setdefault(key, set()).add(str(model.get("path") or row.model))
+                attacks.setdefault(key, set()).update(_attacks(bench))
     return [
         note
         for (key, judge), figures in found.items()
-        if (note := _note(key, judge, figures, models.get(key, set())))
+        if (note := _note(key, judge, figures, models.get(key, set()), attacks.get(key, set())))
     ]
+
+
+def _attacks(bench: dict[str, Any]) -> list[str]:
+    """The attacks a job ran (`options.attack`: one name or a list); [] when not recorded."""
+    options = bench.get("options")
+    raw = options.get("attack") if isinstance(options, dict) else None
+    names = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    return [str(name) for name in names]
 
 
 def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -53,7 +63,9 @@ def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(k): v for k, v in parsed.items() if isinstance(v, dict) and "accuracy" in v}
 
 
-def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | None:
+def _note(
+    key: str, judge: str, f: dict[str, Any], models: set[str], attacks: set[str] = frozenset()
+) -> str | None:
     """The paragraph. On the task whose answers were labelled (`labelled_task`), compliance is
     what attack success counts; another task recording the same figures (XSTest's safe
     prompts) is told the labels are not answers to its prompts."""
@@ -83,6 +95,8 @@ def _note(key: str, judge: str, f: dict[str, Any], models: set[str]) -> str | No
             f" A change in {'attack success' if own else 'compliance'} vs dense inherits the"
             " difference of these gaps."
         )
+    if own and attacks:
+        parts.append(_by_attack(f.get("per_attack"), attacks))
     if not own:
         parts.append(
             f"The labelled answers were given to {md_text(str(f['labelled_task']))}'s"
@@ -121,3 +135,27 @@ def _gaps(by_config: Any) -> str:
         )
     except (KeyError, TypeError, ValueError):
         return ""
+
+
+def _by_attack(per_attack: Any, attacks: set[str]) -> str:
+    """The judge's accuracy on the answers to each attack these jobs ran, and the attacks
+    under which no answer was labelled (their judge error was not measured)."""
+    known = per_attack if isinstance(per_attack, dict) else {}
+    measured, unmeasured = [], []
+    for attack in sorted(attacks):
+        try:
+            v = known[attack]
+            low, high = (float(x) for x in v["interval"])
+            measured.append(
+                f"{md_text(attack)} {float(v['accuracy']):.3f} [{low:.3f}, {high:.3f}]"
+                f" (n = {int(v['n'])})"
+            )
+        except (KeyError, TypeError, ValueError):
+            unmeasured.append(md_text(attack))
+    text = f"By attack: {', '.join(measured)}." if measured else ""
+    if unmeasured:
+        text += (
+            f" No answers under {', '.join(unmeasured)} were labelled: its judge error there"
+            " was not measured."
+        )
+    return text.strip()
