@@ -19,6 +19,7 @@ _UNIT_LOOP = re.compile(r"(.{1,12}?)\1{5,}", re.DOTALL)  # "S.S.S.S.S.S", "99999
 _PHRASE_LOOP = re.compile(r"(.{8,80}?)\1{2,}", re.DOTALL)  # "Adeleus, the philosopher, said, '"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_BLANK_TAIL = re.compile(r"\s{20,}$")  # blank tokens (spaces, no-break spaces) until cut off
 
 
 def degeneration(text: str) -> str | None:
@@ -74,6 +75,15 @@ def _sentence_loop(text: str) -> bool:
     if len(said) < 2:
         return False
     return said[1] == said[0] or said.count(said[0]) >= 3
+
+
+def runs_into_blanks(text: str) -> bool:
+    """The answer ends in a run of at least 20 blank characters: the model emitted blank
+    tokens until it was cut off ("You\xa0can\xa0only\xa0from\xa0http\xa0at" and 140 no-break
+    spaces), a loop the other tests miss once the blanks are stripped. Readers of rounds
+    1-58 labelled all 281 such answers degenerate; every other answer ends in at most 4
+    blank characters."""
+    return bool(_BLANK_TAIL.search(text))
 
 
 def said_once(text: str) -> str:
