@@ -145,6 +145,12 @@ def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tm
     assert "No answers under future\\_tense were labelled" in note or (
         "No answers under future_tense were labelled" in note
     )
+    older = json.dumps({"rules": {k: v for k, v in rules.items() if k != "per_attack"}})
+    write_job(tmp_path / "o", "dense", "none", older, attacks=["dan"])
+    write_job(tmp_path / "o", "wanda", "wanda", older, attacks=["dan"])
+    markdown, _ = page(tmp_path / "o", tmp_path)  # recorded before per-attack figures existed
+    assert "**Judge.**" in markdown and "By attack" not in markdown
+    assert "No answers under" not in markdown
     write_job(tmp_path / "t", "dense", "none", recorded, attacks="gcg_suffix")  # one name
     write_job(tmp_path / "t", "wanda", "wanda", recorded, attacks="gcg_suffix")
     markdown, _ = page(tmp_path / "t", tmp_path)

@@ -95,8 +95,8 @@ def _note(
             f" A change in {'attack success' if own else 'compliance'} vs dense inherits the"
             " difference of these gaps."
         )
-    if own and attacks:
-        parts.append(_by_attack(f.get("per_attack"), attacks))
+    if own and attacks and (by_attack := _by_attack(f.get("per_attack"), attacks)):
+        parts.append(by_attack)
     if not own:
         parts.append(
             f"The labelled answers were given to {md_text(str(f['labelled_task']))}'s"
@@ -139,8 +139,11 @@ def _gaps(by_config: Any) -> str:
 
 def _by_attack(per_attack: Any, attacks: set[str]) -> str:
     """The judge's accuracy on the answers to each attack these jobs ran, and the attacks
-    under which no answer was labelled (their judge error was not measured)."""
-    known = per_attack if isinstance(per_attack, dict) else {}
+    under which no answer was labelled (their judge error was not measured); nothing for a
+    record written before the figures were kept per attack (it cannot tell)."""
+    if not isinstance(per_attack, dict):
+        return ""
+    known = per_attack
     measured, unmeasured = [], []
     for attack in sorted(attacks):
         try:
