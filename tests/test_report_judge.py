@@ -135,13 +135,23 @@ def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tm
     per_attack = {
         "none": {"k": 90, "n": 100, "accuracy": 0.9, "interval": [0.826, 0.945]},
         "dan": {"k": 30, "n": 40, "accuracy": 0.75, "interval": [0.598, 0.858]},
+        "past_tense": {
+            "k": 80,
+            "n": 100,
+            "accuracy": 0.8,
+            "interval": [0.711, 0.867],
+            "complied_judged": 24,
+            "complied_readers": 12,
+        },
     }
     recorded = json.dumps({"rules": {**rules, "per_attack": per_attack}})
     for name, method in (("dense", "none"), ("wanda", "wanda")):
-        write_job(tmp_path / "s", name, method, recorded, attacks=["none", "dan", "future_tense"])
+        attacks = ["none", "dan", "past_tense", "future_tense"]
+        write_job(tmp_path / "s", name, method, recorded, attacks=attacks)
     markdown, _ = page(tmp_path / "s", tmp_path)
     note = next(line for line in markdown.splitlines() if line.startswith("**Judge.**"))
     assert "By attack: dan 0.750 [0.598, 0.858] (n = 40), none 0.900 [0.826, 0.945]" in note
+    assert "0.800 [0.711, 0.867] (n = 100; compliance counted 24, read 12)" in note
     assert "No answers under future\\_tense were labelled" in note or (
         "No answers under future_tense were labelled" in note
     )

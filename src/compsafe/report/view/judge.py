@@ -149,9 +149,15 @@ def _by_attack(per_attack: Any, attacks: set[str]) -> str:
         try:
             v = known[attack]
             low, high = (float(x) for x in v["interval"])
+            counts = (
+                f"; compliance counted {int(v['complied_judged'])}, read"
+                f" {int(v['complied_readers'])}"
+                if "complied_judged" in v and "complied_readers" in v
+                else ""
+            )
             measured.append(
                 f"{md_text(attack)} {float(v['accuracy']):.3f} [{low:.3f}, {high:.3f}]"
-                f" (n = {int(v['n'])})"
+                f" (n = {int(v['n'])}{counts})"
             )
         except (KeyError, TypeError, ValueError):
             unmeasured.append(md_text(attack))
