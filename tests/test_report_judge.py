@@ -152,9 +152,7 @@ def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tm
     note = next(line for line in markdown.splitlines() if line.startswith("**Judge.**"))
     assert "By attack: dan 0.750 [0.598, 0.858] (n = 40), none 0.900 [0.826, 0.945]" in note
     assert "0.800 [0.711, 0.867] (n = 100; compliance counted 24, read 12)" in note
-    assert "No answers under future\\_tense were labelled" in note or (
-        "No answers under future_tense were labelled" in note
-    )
+    assert "No answers under future\\_tense were labelled" in note  # Markdown-escaped name
     older = json.dumps({"rules": {k: v for k, v in rules.items() if k != "per_attack"}})
     write_job(tmp_path / "o", "dense", "none", older, attacks=["dan"])
     write_job(tmp_path / "o", "wanda", "wanda", older, attacks=["dan"])
@@ -164,4 +162,4 @@ def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tm
     write_job(tmp_path / "t", "dense", "none", recorded, attacks="gcg_suffix")  # one name
     write_job(tmp_path / "t", "wanda", "wanda", recorded, attacks="gcg_suffix")
     markdown, _ = page(tmp_path / "t", tmp_path)
-    assert "No answers under gcg\\_suffix" in markdown or "No answers under gcg_suffix" in markdown
+    assert "No answers under gcg\\_suffix" in markdown

@@ -105,9 +105,11 @@ def read_lines(path: Path, fields: tuple[str, str]) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError:
             raise ConfigError("input", str(path), f"line {number} is not JSON") from None
-        missing = [f for f in fields if not isinstance(record, dict) or f not in record]
-        if item_answer(record) is not None:
-            missing = []
+        missing = (
+            []
+            if item_answer(record) is not None
+            else [f for f in fields if not isinstance(record, dict) or f not in record]
+        )
         if missing:
             raise ConfigError("input", str(path), f"line {number} lacks field {missing[0]!r}")
         records.append(record)

@@ -143,11 +143,10 @@ def _by_attack(per_attack: Any, attacks: set[str]) -> str:
     record written before the figures were kept per attack (it cannot tell)."""
     if not isinstance(per_attack, dict):
         return ""
-    known = per_attack
     measured, unmeasured = [], []
     for attack in sorted(attacks):
         try:
-            v = known[attack]
+            v = per_attack[attack]
             low, high = (float(x) for x in v["interval"])
             counts = (
                 f"; compliance counted {int(v['complied_judged'])}, read"
