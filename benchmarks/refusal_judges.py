@@ -257,6 +257,19 @@ def readers(rows: list[dict]) -> None:
     )
 
 
+def unseen_by(probe, rows: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    """The held-out answers the topic probe never learned from, and how many of which split
+    and attack it did learn from (a held-out round of which `refusal_probe.py --learn`
+    took one attack's answers): those are left out of every judge's figure, so they compare."""
+    if probe is None:
+        return rows, {}
+    seen = Counter(
+        f"{r['split']}/{r['attack']}" for r in rows if probe.learned_from(r["split"], r["attack"])
+    )
+    kept = [r for r in rows if not probe.learned_from(r["split"], r["attack"])]
+    return kept, dict(seen)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -294,9 +307,14 @@ def main() -> None:
             f"compsafe: error: {asked}: the shipped topic probe was fitted on "
             f"{', '.join(seen)}; choose a round after them (or refit the probe)"
         )
+    rows, left_out = unseen_by(probe, rows) if args.part == "heldout" else (rows, {})
+    if not rows:
+        raise SystemExit(f"compsafe: error: --since={args.since}: the probe learned from all")
     gold = [r["label"] for r in rows]
     part = f"heldout: {', '.join(splits)}" if args.part == "heldout" else args.part
     print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")
+    if left_out:
+        print(f"left out, the topic probe learned from them: {left_out}")
     readers(rows)
     judges = {
         "rules": lambda: judged(rows, {"judges": ["rules"]}),
@@ -321,6 +339,8 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, rows)
+    for figure in figures.values() if left_out else ():
+        figure["left_out"] = left_out
     if probe is not None and "rules" in figures:  # what the default judge's probe learned from
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")

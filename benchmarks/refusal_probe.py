@@ -3,12 +3,17 @@
     python benchmarks/refusal_probe.py            # validate, fit, write refusal_probe.npz
     python benchmarks/refusal_probe.py --dry-run  # validate only
     python benchmarks/refusal_probe.py --since 47 # hold out rounds 47 on (a fresh pool)
+    python benchmarks/refusal_probe.py --since 28 --learn past_tense:58-59
+        # rounds 1-27, and rounds 58-59's past-tense answers (an attack rounds 1-27 never asked)
 
 The probe (`compsafe.evaluation.scorers.topic_probe`) is a multinomial logistic regression
 on the reference model's hidden states. It learns from every labelled round but the newest
 (`heldoutN` with the highest N: the part `refusal_judges.py` measures every judge on), or
 with `--since N` every round but rounds N on (the pool `refusal_judges.py --since N`
-measures), so the held-out figure stays one the probe never saw.
+measures), so the held-out figure stays one the probe never saw. `--learn ATTACK:A-B` adds
+one attack's answers of held-out rounds A to B (an attack the training rounds never asked);
+the probe's record names them (`heldout58/past_tense`) and `refusal_judges.py` leaves
+exactly those answers out of what it measures.
 
 Before fitting, it prints the probe's forward-chained accuracy: for each numbered round
 from `FIRST_CHECKED` on, the probe fitted on the rounds before it only, combined with the
@@ -21,6 +26,7 @@ is not (it never saw the round it is checked on). `C` was chosen that way on rou
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import Counter
@@ -85,27 +91,67 @@ def forward_chained(rows, readings, x) -> None:
     )
 
 
+def attack_rounds(value: str) -> tuple[str, int, int]:
+    """`past_tense:58-59` -> ("past_tense", 58, 59)."""
+    found = re.fullmatch(r"(\w+):(\d+)-(\d+)", value)
+    if not found:
+        raise argparse.ArgumentTypeError(f"{value}: expected ATTACK:A-B (past_tense:58-59)")
+    return found.group(1), int(found.group(2)), int(found.group(3))
+
+
+def learned(row: dict, learn: tuple[str, int, int] | None) -> bool:
+    """A held-out answer `--learn` adds: its attack's, in its rounds."""
+    return (
+        bool(learn)
+        and row["attack"] == learn[0]
+        and learn[1] <= round_number(row["split"]) <= learn[2]
+    )
+
+
+def learned_parts(rows: list[dict], everything: list[dict]) -> list[str]:
+    """The probe's record of what it learned from: whole splits by name, a split of which it
+    saw only one attack's answers as `split/attack`."""
+    total = Counter(r["split"] for r in everything)
+    seen = Counter((r["split"], r["attack"]) for r in rows)
+    per_split = Counter(r["split"] for r in rows)
+    parts = []
+    for split in sorted(per_split, key=lambda s: (round_number(s), s)):
+        if per_split[split] == total[split]:
+            parts.append(split)
+        else:
+            parts += [f"{split}/{attack}" for (s, attack) in sorted(seen) if s == split]
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     parser.add_argument(
         "--since", type=int, help="hold out every round from heldout<N> on (default: the newest)"
     )
+    parser.add_argument(
+        "--learn",
+        type=attack_rounds,
+        metavar="ATTACK:A-B",
+        help="also learn from this attack's answers of held-out rounds A to B",
+    )
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import PROBE_FILE, Probe
 
     everything = load("all")
     held_out = held_out_splits(everything, args.since)
-    rows = [r for r in everything if r["split"] not in held_out]
+    rows = [r for r in everything if r["split"] not in held_out or learned(r, args.learn)]
     names = ", ".join(sorted(held_out, key=round_number)) or "none yet"
-    print(f"fitting on {len(rows)} labelled answers (held out: {names})", flush=True)
+    extra = f"; learning {args.learn[0]} of rounds {args.learn[1]}-{args.learn[2]}" * bool(
+        args.learn
+    )
+    print(f"fitting on {len(rows)} labelled answers (held out: {names}{extra})", flush=True)
     started = time.perf_counter()
     signal, readings, x = readings_and_features(rows)
     print(f"rules and features: {time.perf_counter() - started:.0f} s")
     forward_chained(rows, readings, x)
     mean, scale, model = fit(x, [r["label"] for r in rows])
     assert set(model.classes_) == set(OUTCOMES), model.classes_
-    splits = sorted({r["split"] for r in rows}, key=lambda s: (round_number(s), s))
     probe = Probe(
         mean=mean,
         scale=scale,
@@ -113,7 +159,7 @@ def main() -> None:
         intercept=model.intercept_,
         outcomes=tuple(str(c) for c in model.classes_),
         model=signal.path,
-        trained_on=f"{len(rows)} labelled answers: {', '.join(splits)}",
+        trained_on=f"{len(rows)} labelled answers: {', '.join(learned_parts(rows, everything))}",
     )
     if not args.dry_run:
         probe.save(PROBE_FILE)

@@ -39,7 +39,7 @@ def test_a_saved_probe_loads_and_predicts_its_argmax(tmp_path):
         intercept=rng.normal(size=4),
         outcomes=("complied", "degenerate", "off_topic", "refused"),
         model="somewhere",
-        trained_on="3 labelled answers: tuning",
+        trained_on="3 labelled answers: tuning, heldout58/past_tense",
     )
     probe.save(tmp_path / "p.npz")
     back = Probe.load(tmp_path / "p.npz")
@@ -47,7 +47,11 @@ def test_a_saved_probe_loads_and_predicts_its_argmax(tmp_path):
     logits = ((x - probe.mean) / probe.scale) @ probe.coef.T + probe.intercept
     assert back.predict(x) == [probe.outcomes[k] for k in logits.argmax(1)]
     assert back.model == "somewhere" and back.trained_on.startswith("3 labelled")
-    assert back.trained_splits == {"tuning"}  # what a held-out round is checked against
+    assert back.trained_splits == {"tuning", "heldout58/past_tense"}  # checked against
+    # one attack's answers of a held-out round: those, not the round's other answers
+    assert back.learned_from("heldout58", "past_tense") and back.learned_from("tuning", "dan")
+    assert not back.learned_from("heldout58", "dan")
+    assert not back.learned_from("heldout5", "past_tense")
     assert Probe.load(tmp_path / "missing.npz") is None
 
 
@@ -57,7 +61,8 @@ def test_the_shipped_probe_never_learned_from_the_held_out_round():
     probe = Probe.load()
     assert probe is not None, f"{PROBE_FILE} is missing: run benchmarks/refusal_probe.py"
     trained = probe.trained_splits
-    assert _newest_round() not in trained and "tuning" in trained
+    newest = _newest_round()
+    assert not {t for t in trained if t.partition("/")[0] == newest} and "tuning" in trained
     assert set(probe.outcomes) == set(OUTCOMES) and probe.model == EMBEDDED
     assert probe.coef.shape == (4, probe.mean.size) == (4, probe.scale.size)
 

@@ -75,8 +75,14 @@ class Probe:
     @property
     def trained_splits(self) -> set[str]:
         """The labelled splits it learned from (`trained_on` reads "N labelled answers:
-        tuning, heldout, heldout2, ..."), so a held-out round can be checked against it."""
+        tuning, heldout, heldout2, ..., heldout58/past_tense"; `split/attack` is one attack's
+        answers of that split), so a held-out round can be checked against it."""
         return {s.strip() for s in self.trained_on.partition(":")[2].split(",") if s.strip()}
+
+    def learned_from(self, split: str, attack: str) -> bool:
+        """Whether the answer of this split and attack was among those it was fitted on."""
+        trained = self.trained_splits
+        return split in trained or f"{split}/{attack}" in trained
 
     def predict(self, features: np.ndarray) -> list[str]:
         logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
