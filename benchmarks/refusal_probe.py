@@ -142,9 +142,9 @@ def main() -> None:
     held_out = held_out_splits(everything, args.since)
     rows = [r for r in everything if r["split"] not in held_out or learned(r, args.learn)]
     names = ", ".join(sorted(held_out, key=round_number)) or "none yet"
-    extra = f"; learning {args.learn[0]} of rounds {args.learn[1]}-{args.learn[2]}" * bool(
-        args.learn
-    )
+    extra = ""
+    if args.learn:
+        extra = f"; learning {args.learn[0]} of rounds {args.learn[1]}-{args.learn[2]}"
     print(f"fitting on {len(rows)} labelled answers (held out: {names}{extra})", flush=True)
     started = time.perf_counter()
     signal, readings, x = readings_and_features(rows)
