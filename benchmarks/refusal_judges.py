@@ -301,15 +301,18 @@ def main() -> None:
         if probe and args.part == "heldout"
         else []
     )
+    asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"
     if seen:
-        asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"
         raise SystemExit(
             f"compsafe: error: {asked}: the shipped topic probe was fitted on "
             f"{', '.join(seen)}; choose a round after them (or refit the probe)"
         )
     rows, left_out = unseen_by(probe, rows) if args.part == "heldout" else (rows, {})
     if not rows:
-        raise SystemExit(f"compsafe: error: --since={args.since}: the probe learned from all")
+        raise SystemExit(
+            f"compsafe: error: {asked}: the shipped topic probe was fitted on every answer "
+            f"of it ({', '.join(left_out)}); choose a round after them (or refit the probe)"
+        )
     gold = [r["label"] for r in rows]
     part = f"heldout: {', '.join(splits)}" if args.part == "heldout" else args.part
     print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")
