@@ -261,12 +261,14 @@ def unseen_by(probe, rows: list[dict]) -> tuple[list[dict], dict[str, int]]:
     """The held-out answers the topic probe never learned from, and how many of which split
     and attack it did learn from (a held-out round of which `refusal_probe.py --learn`
     took one attack's answers): those are left out of every judge's figure, so they compare."""
-    if probe is None:
-        return rows, {}
-    seen = Counter(
-        f"{r['split']}/{r['attack']}" for r in rows if probe.learned_from(r["split"], r["attack"])
-    )
-    kept = [r for r in rows if not probe.learned_from(r["split"], r["attack"])]
+    from compsafe.evaluation.scorers.topic_probe import split_part
+
+    kept, seen = [], Counter()
+    for r in rows:
+        if probe is not None and probe.learned_from(r["split"], r["attack"]):
+            seen[split_part(r["split"], r["attack"])] += 1
+        else:
+            kept.append(r)
     return kept, dict(seen)
 
 
@@ -342,8 +344,9 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, rows)
-    for figure in figures.values() if left_out else ():
-        figure["left_out"] = left_out
+    if left_out:  # every judge was measured without them
+        for figure in figures.values():
+            figure["left_out"] = left_out
     if probe is not None and "rules" in figures:  # what the default judge's probe learned from
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")

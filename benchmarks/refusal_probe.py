@@ -110,16 +110,17 @@ def learned(row: dict, learn: tuple[str, int, int] | None) -> bool:
 
 def learned_parts(rows: list[dict], everything: list[dict]) -> list[str]:
     """The probe's record of what it learned from: whole splits by name, a split of which it
-    saw only one attack's answers as `split/attack`."""
+    saw only some attacks' answers by those (`topic_probe.split_part`)."""
+    from compsafe.evaluation.scorers.topic_probe import split_part
+
     total = Counter(r["split"] for r in everything)
-    seen = Counter((r["split"], r["attack"]) for r in rows)
-    per_split = Counter(r["split"] for r in rows)
+    attacks: dict[str, set[str]] = {}
+    for r in rows:
+        attacks.setdefault(r["split"], set()).add(r["attack"])
     parts = []
-    for split in sorted(per_split, key=lambda s: (round_number(s), s)):
-        if per_split[split] == total[split]:
-            parts.append(split)
-        else:
-            parts += [f"{split}/{attack}" for (s, attack) in sorted(seen) if s == split]
+    for split in sorted(attacks, key=lambda s: (round_number(s), s)):
+        whole = sum(r["split"] == split for r in rows) == total[split]
+        parts += [split] if whole else [split_part(split, a) for a in sorted(attacks[split])]
     return parts
 
 

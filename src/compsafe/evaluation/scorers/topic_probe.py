@@ -72,21 +72,26 @@ class Probe:
             trained_on=np.array(self.trained_on),
         )
 
-    @property
+    @functools.cached_property
     def trained_splits(self) -> set[str]:
         """The labelled splits it learned from (`trained_on` reads "N labelled answers:
-        tuning, heldout, heldout2, ..., heldout58/past_tense"; `split/attack` is one attack's
-        answers of that split), so a held-out round can be checked against it."""
+        tuning, heldout, heldout2, ..., heldout58/past_tense"; `split_part` names one
+        attack's answers of a split), so a held-out round can be checked against it."""
         return {s.strip() for s in self.trained_on.partition(":")[2].split(",") if s.strip()}
 
     def learned_from(self, split: str, attack: str) -> bool:
         """Whether the answer of this split and attack was among those it was fitted on."""
-        trained = self.trained_splits
-        return split in trained or f"{split}/{attack}" in trained
+        return split in self.trained_splits or split_part(split, attack) in self.trained_splits
 
     def predict(self, features: np.ndarray) -> list[str]:
         logits = ((features - self.mean) / self.scale) @ self.coef.T + self.intercept
         return [self.outcomes[k] for k in logits.argmax(axis=1)]
+
+
+def split_part(split: str, attack: str) -> str:
+    """How the probe's record names one attack's answers of a labelled split, when it learned
+    from those and not from the split's other answers (`heldout58/past_tense`)."""
+    return f"{split}/{attack}"
 
 
 @functools.cache
