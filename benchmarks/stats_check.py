@@ -95,11 +95,17 @@ CONFIRMATORY = {
     ("refusal", "refusal_rate"),
     ("perplexity", "token_perplexity"),
 }
-# The quickstart's sizes in resampling units: CrowS-Pairs pairs, BBQ templates (100 questions
-# come from about 80), prompts, HarmBench requests (each asked twice), perplexity windows (16
-# spread over the corpus fall in 16 blocks)
-QUICK = {"crows_pairs": 300, "bbq": 80, "realtoxicityprompts": 60, "bold": 60, "refusal": 7,
+# The quickstart's sizes in resampling units: CrowS-Pairs pairs, BBQ questions (see
+# BY_DOCUMENT), prompts, HarmBench requests (each asked twice), perplexity windows (16 spread
+# over the corpus fall in 16 blocks)
+QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, "refusal": 7,
          "perplexity": 16}  # fmt: skip
+# Tasks a user's run draws by document, not by resampling unit: the BBQ task samples questions
+# uniformly (100 of 58,492 in the quickstart, from 84 templates, mostly one question each),
+# and the report clusters the drawn questions by template. Drawn as whole templates instead,
+# 80 of the large reference's 295 would hold some 540 questions in clusters of up to 20: a
+# design no user runs (measured that way: BBQ `unknown` change 0.922-0.929, benchmarks/README.md)
+BY_DOCUMENT = {"bbq"}
 
 
 @dataclass
@@ -157,6 +163,16 @@ class Paired:
         mine_pos, dense_pos = [i for i, _ in pairing.pairs], [j for _, j in pairing.pairs]
         units = units_of(mine.items, mine_pos, mine.by)
         return cls(dense, mine, list(units), mine_pos, dense_pos) if units else None
+
+    def documents(self, chosen: list[int]) -> Paired:
+        """The chosen documents (aligned positions), in the resampling units they fall in."""
+        kept = set(chosen)
+        units = [tuple(p for p in u if p in kept) for u in self.units]
+        return Paired(self.dense, self.mine, [u for u in units if u], self.mine_pos, self.dense_pos)
+
+    @property
+    def n_documents(self) -> int:
+        return sum(len(u) for u in self.units)
 
     def samples(self, metric: str, chosen: list[int]):
         """(mine, dense) samples of the chosen units (None: the metric is not in both). A unit
@@ -255,10 +271,7 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
     for _ in range(draws):
         cells = []
         for key, paired in paired_by_task.items():
-            n_units = len(paired.units)
-            n = min(size_of(key, n_units), n_units)
-            chosen = sorted(rng.choice(n_units, n, replace=replace).tolist())
-            factor = 1.0 if replace else math.sqrt(1 - n / n_units)
+            paired, chosen, factor = _draw(paired, key, size_of, rng, replace)
             for kind, metrics in TYPES.items():
                 for task_key, metric in metrics:
                     if task_key != key or (key, metric) not in truths:
@@ -285,11 +298,31 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
                                   truth.constant_change)  # fmt: skip
                     se = _se(inference)
                     cells.append(
-                        {"key": (label, key, metric, n), "p": inference.p_value, "se": se,
+                        {"key": (label, key, metric, len(chosen)), "p": inference.p_value, "se": se,
                          "truth": change, "confirmatory": (key, metric) in CONFIRMATORY}
                     )  # fmt: skip
         _mark(cells)
         tally.draws.append({"cells": cells})
+
+
+def _draw(paired: Paired, key: str, size_of, rng, replace: bool):
+    """One subsample: (the paired items it keeps, the units chosen, the finite-population
+    factor). A task in BY_DOCUMENT draws documents and keeps the units they fall in; any
+    other draws units."""
+    if key in BY_DOCUMENT:
+        total = paired.n_documents
+        n = min(size_of(key, total), total)
+        documents = rng.choice(total, n, replace=False).tolist()
+        paired = paired.documents(documents)
+        factor = math.sqrt(1 - n / total)
+        if replace:  # the units the drawn documents fall in, drawn again with replacement
+            chosen = sorted(rng.choice(len(paired.units), len(paired.units)).tolist())
+            return paired, chosen, 1.0
+        return paired, list(range(len(paired.units))), factor
+    n_units = len(paired.units)
+    n = min(size_of(key, n_units), n_units)
+    chosen = sorted(rng.choice(n_units, n, replace=replace).tolist())
+    return paired, chosen, 1.0 if replace else math.sqrt(1 - n / n_units)
 
 
 def _se(inference) -> float | None:

@@ -6,8 +6,8 @@ large real evaluation to check that they keep their promises.
   value, Newcombe's paired interval and McNemar's exact test for a change.
 - A 0/1 metric over clusters of items (BBQ's questions by template): the cluster bootstrap's
   interval for the value; for a change, Newcombe's paired interval over the effective number
-  of items (n over the design effect the cluster bootstrap measures) and the cluster
-  permutation test.
+  of items (n over the design effect the cluster bootstrap measures, with Korn and Graubard's
+  degrees-of-freedom factor) and the cluster permutation test.
 - Any other: bootstrap intervals over the resampling units (`bootstrap.py`: the symmetric
   bootstrap-t, or BCa) and a paired permutation test; a perplexity's change on the log scale
   (the log of the ratio).
@@ -77,8 +77,8 @@ def _df_adjustment(n: int, clusters: int, alpha: float) -> float:
     (t(n - 1) / t(clusters - 1))^2 at the interval's level. The design effect is estimated from
     the clusters, so its interval needs t's tails over clusters - 1 df, not over the items:
     without it, simulated changes over 8 templates of 3 questions were covered 0.93 of the
-    time (tests/test_report_clusters.py), and real BBQ subsamples of the reference few
-    templates' `unknown` change 0.93 (benchmarks/README.md)."""
+    time, with it 0.96 (tests/test_report_clusters.py). With many templates it is near 1 (84
+    in the quickstart's BBQ: intervals 0.3 % wider)."""
     if clusters < 2 or n < 2:
         return 1.0
     level = 1 - alpha / 2
