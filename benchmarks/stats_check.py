@@ -32,7 +32,7 @@ Each coverage line says on which side of its intervals the truth fell when they 
 population; nothing narrowed): a check of the finite-population approximation.
 
 Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200] [--sweep fresh]
-[--design with]
+[--design with] [--bbq-draw template]
 (builds the reference first when it is missing; see benchmarks/README.md for run times).
 """
 
@@ -104,7 +104,8 @@ QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, 
 # uniformly (100 of 58,492 in the quickstart, from 84 templates, mostly one question each),
 # and the report clusters the drawn questions by template. Drawn as whole templates instead,
 # 80 of the large reference's 295 would hold some 540 questions in clusters of up to 20: a
-# design no user runs (measured that way: BBQ `unknown` change 0.922-0.929, benchmarks/README.md)
+# design no user runs, but the one the report's cluster intervals model: `--bbq-draw template`
+# (measured both ways in benchmarks/README.md)
 BY_DOCUMENT = {"bbq"}
 
 
@@ -513,11 +514,18 @@ def main() -> int:
              "large (log-likelihood dimensions at several times main's sizes; opt-in)",
     )  # fmt: skip
     parser.add_argument(
+        "--bbq-draw", default="question", choices=["question", "template"],
+        help="draw BBQ by question, as a user's run does (the default), or by whole template "
+             "(the clusters the report's intervals model; see BY_DOCUMENT)",
+    )  # fmt: skip
+    parser.add_argument(
         "--design", default="without", choices=["without", "with"],
         help="subsample documents without replacement (intervals narrowed by the finite "
              "population factor) or with replacement (the reference as the population)",
     )  # fmt: skip
     args = parser.parse_args()
+    if args.bbq_draw == "template":
+        BY_DOCUMENT.discard("bbq")
     from reference import build, root_dir
 
     root = args.reference or root_dir()
