@@ -7,10 +7,10 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   quickstart dimension at twice to three times the quickstart's sizes: 600 CrowS-Pairs pairs
   (300), 300 BBQ questions (100), 48 perplexity windows of 512 tokens (16), 120
   RealToxicityPrompts and 120 BOLD prompts (60 each), 14 HarmBench requests asked directly and
-  with a GCG suffix at 150 new tokens (7). On 2 CPU cores a job takes about 15 minutes at these
-  sizes (the model scores about 250 tokens a second there); the issue's sizes (all 1,508 pairs,
-  thousands of BBQ questions, 700 RTP prompts) are a matter of `SIZES`/`GENERATION` below and
-  of hours, or of a GPU.
+  with a GCG suffix at 150 new tokens (7). On 2 CPU cores a job takes about 7 minutes at these
+  sizes (1,600 s for the four, 2026-12-06, beside other work); the issue's generation sizes
+  (700 RTP prompts, 500 refusal requests) are a matter of `GENERATION` below and of hours, or
+  of a GPU.
 - `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
   perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
   data that did not motivate them (`stats_check.py --sweep fresh`).
@@ -54,7 +54,8 @@ FRESH = [
 SWEEPS = {
     "main": ["experiment=quickstart", *SIZES, f"{WINDOWS}=48", *GENERATION],
     "fresh": ["experiment=quickstart", *SIZES, f"{WINDOWS}=56", *GENERATION, *FRESH],
-    # Opt-in (not built by default: about 3 hours a job on 2 cores, minutes on a GPU): the
+    # Opt-in (not built by default: 61 min for dense, magnitude and Wanda on 2 cores beside other
+    # work, 2026-12-06; minutes on a GPU): the
     # log-likelihood dimensions at the sizes, all 1,508 CrowS-Pairs pairs, 2,000 BBQ
     # questions, 200 perplexity windows, so that the quickstart's subsamples are a small share
     "large": [
