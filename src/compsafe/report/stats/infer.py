@@ -78,7 +78,7 @@ def _df_adjustment(n: int, clusters: int, alpha: float) -> float:
     the clusters, so its interval needs t's tails over clusters - 1 df, not over the items:
     without it, simulated changes over 8 templates of 3 questions were covered 0.93 of the
     time, with it 0.96 (tests/test_report_clusters.py); on real subsamples of 7 refusal
-    requests of 2 answers each, `degenerate` change 0.931 -> 0.963 (benchmarks/README.md).
+    requests of 2 answers each, `degenerate` change 0.931 -> 0.967 (benchmarks/README.md).
     With many templates it is near 1 (84 in the quickstart's BBQ: intervals 0.3 % wider)."""
     if clusters < 2 or n < 2:
         return 1.0
