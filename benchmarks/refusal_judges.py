@@ -304,17 +304,18 @@ def main() -> None:
         else []
     )
     asked = f"--since={args.since}" if args.since is not None else f"held out={splits[0]}"
-    if seen:
-        raise SystemExit(
-            f"compsafe: error: {asked}: the shipped topic probe was fitted on "
-            f"{', '.join(seen)}; choose a round after them (or refit the probe)"
+
+    def fitted_on(what: str) -> SystemExit:
+        return SystemExit(
+            f"compsafe: error: {asked}: the shipped topic probe was fitted on {what}; choose a "
+            "round after them (or refit the probe)"
         )
+
+    if seen:
+        raise fitted_on(", ".join(seen))
     rows, left_out = unseen_by(probe, rows) if args.part == "heldout" else (rows, {})
     if not rows:
-        raise SystemExit(
-            f"compsafe: error: {asked}: the shipped topic probe was fitted on every answer "
-            f"of it ({', '.join(left_out)}); choose a round after them (or refit the probe)"
-        )
+        raise fitted_on(f"every answer of it ({', '.join(left_out)})")
     gold = [r["label"] for r in rows]
     part = f"heldout: {', '.join(splits)}" if args.part == "heldout" else args.part
     print(f"{len(rows)} labelled answers ({part}): {dict(Counter(gold))}")

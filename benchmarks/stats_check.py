@@ -105,8 +105,9 @@ QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, 
 # and the report clusters the drawn questions by template. Drawn as whole templates instead,
 # 80 of the large reference's 295 would hold some 540 questions in clusters of up to 20: a
 # design no user runs, but the one the report's cluster intervals model: `--bbq-draw template`
-# (measured both ways in benchmarks/README.md)
-BY_DOCUMENT = {"bbq"}
+# (measured both ways in benchmarks/README.md), at the units the quickstart's questions fill
+BY_DOCUMENT = frozenset({"bbq"})
+QUICK_IN_UNITS = {"bbq": 80}  # the quickstart's 100 BBQ questions fall in 80-84 templates
 
 
 @dataclass
@@ -166,9 +167,10 @@ class Paired:
         return cls(dense, mine, list(units), mine_pos, dense_pos) if units else None
 
     def documents(self, chosen: list[int]) -> Paired:
-        """The chosen documents (aligned positions), in the resampling units they fall in."""
-        kept = set(chosen)
-        units = [tuple(p for p in u if p in kept) for u in self.units]
+        """The chosen documents (aligned positions), in the resampling units they fall in; a
+        document chosen twice (drawn with replacement) enters its unit twice."""
+        times = Counter(chosen)
+        units = [tuple(p for p in u for _ in range(times[p])) for u in self.units]
         return Paired(self.dense, self.mine, [u for u in units if u], self.mine_pos, self.dense_pos)
 
     @property
@@ -264,15 +266,16 @@ class Tally:
 
 
 def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label,
-                 replace=False) -> None:  # fmt: skip
-    """Subsample every task of one config `draws` times at the sizes `sized` = (name, units
-    for a task key and the reference's units); intervals, tests and marks. `replace`: draw the
-    units with replacement (the reference as an infinite population: nothing narrowed)."""
+                 replace=False, by_document=BY_DOCUMENT) -> None:  # fmt: skip
+    """Subsample every task of one config `draws` times at the sizes `sized` = (name, the
+    size for a task key, in units or documents); intervals, tests and marks. `replace`: draw the
+    units with replacement (the reference as an infinite population: nothing narrowed);
+    `by_document`: the tasks drawn by document (`_draw`)."""
     size_name, size_of = sized
     for _ in range(draws):
         cells = []
         for key, paired in paired_by_task.items():
-            paired, chosen, factor = _draw(paired, key, size_of, rng, replace)
+            paired, chosen, factor = _draw(paired, key in by_document, size_of(key), rng, replace)
             for kind, metrics in TYPES.items():
                 for task_key, metric in metrics:
                     if task_key != key or (key, metric) not in truths:
@@ -306,24 +309,18 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
         tally.draws.append({"cells": cells})
 
 
-def _draw(paired: Paired, key: str, size_of, rng, replace: bool):
-    """One subsample: (the paired items it keeps, the units chosen, the finite-population
-    factor). A task in BY_DOCUMENT draws documents and keeps the units they fall in; any
-    other draws units."""
-    if key in BY_DOCUMENT:
-        total = paired.n_documents
-        n = min(size_of(key, total), total)
-        documents = rng.choice(total, n, replace=False).tolist()
-        paired = paired.documents(documents)
-        factor = math.sqrt(1 - n / total)
-        if replace:  # the units the drawn documents fall in, drawn again with replacement
-            chosen = sorted(rng.choice(len(paired.units), len(paired.units)).tolist())
-            return paired, chosen, 1.0
-        return paired, list(range(len(paired.units))), factor
-    n_units = len(paired.units)
-    n = min(size_of(key, n_units), n_units)
-    chosen = sorted(rng.choice(n_units, n, replace=replace).tolist())
-    return paired, chosen, 1.0 if replace else math.sqrt(1 - n / n_units)
+def _draw(paired: Paired, by_document: bool, size: int, rng, replace: bool):
+    """One subsample of `size`: (the paired items it keeps, the units chosen, the
+    finite-population factor). Drawn by document, the documents keep the units they fall in;
+    otherwise units are drawn."""
+    total = paired.n_documents if by_document else len(paired.units)
+    n = min(size, total)
+    chosen = sorted(rng.choice(total, n, replace=replace).tolist())
+    factor = 1.0 if replace else math.sqrt(1 - n / total)
+    if by_document:
+        paired = paired.documents(chosen)
+        chosen = list(range(len(paired.units)))
+    return paired, chosen, factor
 
 
 def _se(inference) -> float | None:
@@ -524,9 +521,9 @@ def main() -> int:
              "population factor) or with replacement (the reference as the population)",
     )  # fmt: skip
     args = parser.parse_args()
-    if args.bbq_draw == "template":  # the quickstart's 100 questions fall in 80-84 templates
-        BY_DOCUMENT.discard("bbq")
-        QUICK["bbq"] = 80
+    quick, by_document = QUICK, BY_DOCUMENT
+    if args.bbq_draw == "template":
+        quick, by_document = QUICK | QUICK_IN_UNITS, BY_DOCUMENT - QUICK_IN_UNITS.keys()
     from reference import build, root_dir
 
     root = args.reference or root_dir()
@@ -556,11 +553,11 @@ def main() -> int:
                     if task_key == key and (full := full_values(paired, metric)):
                         truths[(key, metric)] = full
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
-        sizes = (("quickstart", lambda key, n: QUICK[key]),
-                 ("half quickstart", lambda key, n: max(QUICK[key] // 2, 3)))  # fmt: skip
+        sizes = (("quickstart", lambda key: quick[key]),
+                 ("half quickstart", lambda key: max(quick[key] // 2, 3)))  # fmt: skip
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
-                         f"{row.label} {name}", args.design == "with")  # fmt: skip
+                         f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
     seeds = [r for r in collect([root / "seeds"]) if r.completed]
     seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
