@@ -187,6 +187,41 @@ def test_a_mean_of_mostly_one_value_gets_its_interval_from_the_bounds():
     assert value_interval(engine, three, "mean", bounds=(-1.0, 1.0)) is None  # under 5 items
 
 
+def test_clusters_that_all_split_alike_get_an_interval_from_the_bounds():
+    """Refusal requests each asked directly and under attack (a cluster of two 0/1 answers):
+    when every drawn request's two answers split one and one, the cluster bootstrap sees no
+    spread and gave [0.5, 0.5]; the interval follows from [0, 1] over the clusters instead,
+    and covers the share over all requests (the `fresh` reference's SparseGPT degenerate
+    share, 13 of 14 requests split, one at 0; drawn 7 at a time: 0.72 covered before)."""
+    from compsafe.report.stats.infer import mass_point, value_interval
+
+    engine = Engine(300, 0)
+    rng = np.random.default_rng(5)
+    population = [[1.0, 0.0]] * 13 + [[0.0, 0.0]]
+    truth = np.mean([v for answers in population for v in answers])
+    covered = []
+    for _ in range(200):
+        drawn = [population[i] for i in rng.choice(len(population), 7, replace=False)]
+        values = [v for answers in drawn for v in answers]
+        units = [[2 * i, 2 * i + 1] for i in range(len(drawn))]
+        interval = value_interval(engine, Sample(values, units, mean, linear_form("mean")), "mean")
+        covered.append(interval[0] <= truth <= interval[1])
+    assert np.mean(covered) >= 0.95
+    split = Sample(
+        [1.0, 0.0] * 7, [[2 * i, 2 * i + 1] for i in range(7)], mean, linear_form("mean")
+    )
+    assert mass_point(split, "mean", None) == (0.5, 0, 7)
+    low, high = value_interval(engine, split, "mean")
+    assert low < 0.4 and high > 0.6  # 0.5 -/+ Wilson's upper bound for 0 of 7 clusters x 0.5
+    varied = Sample(
+        [1.0, 1.0, 0.0, 0.0, 1.0, 0.0] * 3,
+        [[2 * i, 2 * i + 1] for i in range(9)],
+        mean,
+        linear_form("mean"),
+    )
+    assert mass_point(varied, "mean", None) is None  # three cluster shares, 3 each: bootstrap
+
+
 def test_bounds_travel_with_the_catalogue():
     from compsafe.evaluation.catalogue import yaml_entry
     from compsafe.results.catalogue import TaskEntry

@@ -124,7 +124,8 @@ class CellMaker:
         if mass_point(sample, metric.name, metric.bounds) is not None:
             self._note(
                 where,
-                f"fewer than {MIN_INTERVAL_UNITS} items differ from the most common value: "
+                f"fewer than {MIN_INTERVAL_UNITS} items (or clusters) differ from the most "
+                "common value: "
                 + ("interval from the metric's bounds" if metric.bounds else "no interval"),
             )
         elif cell.interval is None and len(sample.units) >= MIN_INTERVAL_UNITS:
