@@ -220,6 +220,8 @@ def test_clusters_that_all_split_alike_get_an_interval_from_the_bounds():
         linear_form("mean"),
     )
     assert mass_point(varied, "mean", None) is None  # three cluster shares, 3 each: bootstrap
+    uneven = Sample([1.0, 0.0] * 6 + [1.0], [*split.units[:6], [12]], mean, linear_form("mean"))
+    assert mass_point(uneven, "mean", None) is None  # clusters of unequal sizes: bootstrap
 
 
 def test_bounds_travel_with_the_catalogue():

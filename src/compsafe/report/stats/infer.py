@@ -5,8 +5,9 @@ large real evaluation to check that they keep their promises.
 - A 0/1 metric (lm-eval's mean of 0/1 items, resampled item by item): Wilson's interval for the
   value, Newcombe's paired interval and McNemar's exact test for a change.
 - A 0/1 metric over clusters of items (BBQ's questions by template): the cluster bootstrap's
-  interval for the value (the bounds' where fewer than MIN_INTERVAL_UNITS clusters' shares
-  differ from the most common one, as below, counted in clusters); for a change, Newcombe's
+  interval for the value (the bounds' where the clusters are of one size and fewer than
+  MIN_INTERVAL_UNITS clusters' shares differ from the most common one, as below, counted in
+  clusters); for a change, Newcombe's
   paired interval over the effective number of items (n over the design effect the cluster
   bootstrap measures, with Korn and Graubard's degrees-of-freedom factor) and the cluster
   permutation test.
@@ -121,15 +122,16 @@ def mass_point(sample: Sample, aggregation_name: str | None, bounds: Bounds):
     """(the common value, the units that differ from it, the units) where that decides the
     value's interval (from the bounds, or none without them); None where Wilson's or the
     bootstrap's does. Two cases: a mean of single items (not 0/1 ones), all but fewer than
-    MIN_INTERVAL_UNITS of them at one value; a proportion over clusters whose cluster shares
-    are so (7 refusal requests whose two answers split one and one: the cluster bootstrap
-    sees no spread and gave [0.5, 0.5]; on the `fresh` reference such values were covered
-    0.72 of the time, benchmarks/README.md)."""
+    MIN_INTERVAL_UNITS of them at one value; a proportion over clusters of one size whose
+    cluster shares are so (7 refusal requests whose two answers split one and one: the
+    cluster bootstrap sees no spread and gave [0.5, 0.5]; on the `fresh` reference such
+    values were covered 0.72 of the time, benchmarks/README.md)."""
     if is_binary(sample, aggregation_name, bounds):
         return None
     if is_clustered_binary(sample, aggregation_name, bounds):
-        if len(sample.units) < MIN_INTERVAL_UNITS:
-            return None
+        sizes = {sum(sample.values[i] is not None for i in unit) for unit in sample.units}
+        if len(sample.units) < MIN_INTERVAL_UNITS or len(sizes - {0}) > 1:
+            return None  # clusters of unequal sizes: the share that differ is not the items'
         means = _unit_means(sample)
         found = _one_value(means)
         return (*found, len(means)) if found else None
