@@ -5,13 +5,16 @@
     python benchmarks/refusal_probe.py --since 47 # hold out rounds 47 on (a fresh pool)
     python benchmarks/refusal_probe.py --since 28 --learn past_tense:58-59
         # rounds 1-27, and rounds 58-59's past-tense answers (an attack rounds 1-27 never asked)
+    python benchmarks/refusal_probe.py --since 28 --learn past_tense:58-59 \
+        --learn present_tense:62-62  # and round 62's answers to the tense control
 
 The probe (`compsafe.evaluation.scorers.topic_probe`) is a multinomial logistic regression
 on the reference model's hidden states. It learns from every labelled round but the newest
 (`heldoutN` with the highest N: the part `refusal_judges.py` measures every judge on), or
 with `--since N` every round but rounds N on (the pool `refusal_judges.py --since N`
 measures), so the held-out figure stays one the probe never saw. `--learn ATTACK:A-B` adds
-one attack's answers of held-out rounds A to B (an attack the training rounds never asked);
+one attack's answers of held-out rounds A to B (an attack the training rounds never asked;
+repeat it for several);
 the probe's record names them (`heldout58/past_tense`) and `refusal_judges.py` leaves
 exactly those answers out of what it measures.
 
@@ -99,12 +102,11 @@ def attack_rounds(value: str) -> tuple[str, int, int]:
     return found.group(1), int(found.group(2)), int(found.group(3))
 
 
-def learned(row: dict, learn: tuple[str, int, int] | None) -> bool:
-    """A held-out answer `--learn` adds: its attack's, in its rounds."""
-    return (
-        bool(learn)
-        and row["attack"] == learn[0]
-        and learn[1] <= round_number(row["split"]) <= learn[2]
+def learned(row: dict, learn: list[tuple[str, int, int]]) -> bool:
+    """A held-out answer `--learn` adds: one of its attacks', in that attack's rounds."""
+    return any(
+        row["attack"] == attack and first <= round_number(row["split"]) <= last
+        for attack, first, last in learn
     )
 
 
@@ -133,8 +135,10 @@ def main() -> None:
     parser.add_argument(
         "--learn",
         type=attack_rounds,
+        action="append",
+        default=[],
         metavar="ATTACK:A-B",
-        help="also learn from this attack's answers of held-out rounds A to B",
+        help="also learn from this attack's answers of held-out rounds A to B (repeatable)",
     )
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import PROBE_FILE, Probe
@@ -145,7 +149,7 @@ def main() -> None:
     names = ", ".join(sorted(held_out, key=round_number)) or "none yet"
     extra = ""
     if args.learn:
-        extra = f"; learning {args.learn[0]} of rounds {args.learn[1]}-{args.learn[2]}"
+        extra = "; learning " + ", ".join(f"{a} of rounds {f}-{t}" for a, f, t in args.learn)
     print(f"fitting on {len(rows)} labelled answers (held out: {names}{extra})", flush=True)
     started = time.perf_counter()
     signal, readings, x = readings_and_features(rows)

@@ -53,7 +53,12 @@ from compsafe.report.data.pairing import pair
 from compsafe.report.data.records import Row, collect
 from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import Engine, Sample, units_of
-from compsafe.report.stats.infer import change_inference, value_interval
+from compsafe.report.stats.infer import (
+    SHARE_READ_AS,
+    change_inference,
+    share_items,
+    value_interval,
+)
 from compsafe.report.stats.inference import POWER, benjamini_hochberg
 from compsafe.report.stats.power import McNemarBasis
 from compsafe.report.stats.seeds import seeded_change, seeded_value
@@ -82,7 +87,12 @@ TYPES = {
         ("perplexity", "token_perplexity"),
         ("realtoxicityprompts", "continuation_perplexity"),
     ],
-    "clustered": [("bbq", "acc"), ("bbq", "unknown")],
+    "clustered": [
+        ("bbq", "acc"),
+        ("bbq", "unknown"),
+        ("bbq", "acc_ambig"),
+        ("bbq", "acc_disambig"),
+    ],
 }
 SEEDED = [  # the seeds reference: CrowS-Pairs only (benchmarks/reference.py says why)
     ("crows_pairs", "pct_stereotype"),
@@ -184,6 +194,9 @@ class Paired:
         if name is None or metric not in self.mine.items.values:
             return None
         mine_values, dense_values = self.mine.items.values[metric], self.dense.items.values[metric]
+        item = share_items(name)  # a share of counts, read as the report reads it
+        if item is not None:
+            mine_values, dense_values = _as_items(mine_values, item), _as_items(dense_values, item)
         both, units = [], []
         for u in chosen:
             kept = [
@@ -197,11 +210,18 @@ class Paired:
         if len(both) < 2:
             return None
         aggregate, linear = aggregation(name), linear_form(name)
+        if item is not None:
+            name = SHARE_READ_AS
+            aggregate, linear = aggregation(name), linear_form(name)
 
         def sample(values: list, where: list[int]) -> Sample:
             return Sample([values[where[p]] for p in both], tuple(units), aggregate, linear)
 
         return sample(mine_values, self.mine_pos), sample(dense_values, self.dense_pos), name
+
+
+def _as_items(values: list, item) -> list:
+    return [None if v is None else item(v) for v in values]
 
 
 @dataclass(frozen=True)

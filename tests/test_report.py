@@ -435,3 +435,45 @@ def test_group_breakdowns_get_intervals_and_paired_changes(sweep):
     assert groups and all(r["ci_low"] and r["ci_high"] for r in groups)
     changes = [r for r in groups if r["config"] != "dense"]
     assert changes and all(r["delta_ci_low"] and r["significant"] for r in changes)
+
+
+def test_bbq_accuracy_per_condition_is_a_proportion_of_that_condition(tmp_path):
+    """BBQ's accuracy in ambiguous contexts is the share of right answers among the ambiguous
+    questions, so it gets a proportion's inference over those questions: Wilson's interval,
+    McNemar's test. Read as a ratio's bootstrap it got [0, 0] where no ambiguous question was
+    answered right (the quickstart's dense, 13 Age questions, 2026-12-06) and a permutation
+    test over all the category's questions."""
+    from compsafe.report.stats import exact
+
+    root = tmp_path / "sweep"
+
+    def job(name: str, method: str, right_ambiguous: int) -> None:
+        items = [
+            ["ambig", i // 2 < right_ambiguous, False, False] if i % 2 else
+            ["disambig", i % 3 == 0, False, True]
+            for i in range(N)
+        ]  # fmt: skip
+        metrics = {f"bbq/{m}": getattr(bbq_aggregations, m)(items) for m in ("acc_ambig",)}
+        folder = root / name
+        (folder / ITEMS_DIR).mkdir(parents=True)
+        record = {
+            **SCHEMA, "status": "completed", "model": {"name": "fake-model"},
+            "compression": {"method": method, "label": name, "pattern": "unstructured",
+                            "n_m": None, "target_sparsity": 0.5, "measured_sparsity": 0.5,
+                            "quantize": None},
+            "benchmarks": {"bbq": task_record("compsafe_bbq", N)},
+            "metrics": metrics, "timings": {"total": 1.0}, "error": None,
+        }  # fmt: skip
+        (folder / RESULTS_FILE).write_text(json.dumps(record))
+        rows = [{"metrics": ["acc_ambig"], "acc_ambig": item} for item in items]
+        write_items(folder, "bbq", [bbq_doc(i) for i in range(N)], rows)
+
+    job("dense", "none", 0)
+    job("wanda 50%", "wanda", 6)
+    analysis = analyse([root], iterations=200, bootstrap_seed=0)
+    dense = analysis.cell(by_label(analysis, "dense"), "bbq/acc_ambig")
+    assert dense.value == 0 and dense.n_items == N // 2  # the ambiguous questions only
+    assert dense.interval == pytest.approx(exact.wilson(0, N // 2)) and dense.interval[1] > 0.1
+    wanda = analysis.cell(by_label(analysis, "wanda 50%"), "bbq/acc_ambig")
+    assert wanda.test == "exact McNemar" and wanda.p_value == pytest.approx(exact.mcnemar(6, 0))
+    assert wanda.interval == pytest.approx(exact.wilson(6, N // 2))

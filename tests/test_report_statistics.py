@@ -221,7 +221,36 @@ def test_clusters_that_all_split_alike_get_an_interval_from_the_bounds():
     )
     assert mass_point(varied, "mean", None) is None  # three cluster shares, 3 each: bootstrap
     uneven = Sample([1.0, 0.0] * 6 + [1.0], [*split.units[:6], [12]], mean, linear_form("mean"))
-    assert mass_point(uneven, "mean", None) is None  # clusters of unequal sizes: bootstrap
+    common, differing, effective = mass_point(uneven, "mean", None)  # sizes 2 x 6 and 1
+    assert (common, differing) == (0.5, pytest.approx(1 / 13 * 169 / 25))
+    assert effective == pytest.approx(169 / 25)  # Kish: 13^2 / (6 * 2^2 + 1)
+
+
+def test_templates_of_unequal_sizes_that_all_agree_get_an_interval_from_the_bounds():
+    """BBQ questions drawn by template (1 to 5 questions each) where every drawn question got
+    the same answer (a category's "unknown" share of 0): the cluster bootstrap gave [0, 0]
+    (8 such cells in the quickstart report, 2026-12-06), which misses the share over all
+    templates whenever the few templates that differ are not drawn (about half the draws
+    here). The bounds' interval over Kish's effective number of templates covers it."""
+    from compsafe.report.stats.infer import value_interval
+
+    engine = Engine(300, 0)
+    sizes = [1 + i % 5 for i in range(38)] + [3, 3]
+    population = [[0.0] * m for m in sizes[:-2]] + [[1.0] * 3, [1.0] * 3]  # 6 of 120 items
+    truth = 6 / sum(sizes)
+    rng = np.random.default_rng(7)
+    covered = []
+    for _ in range(200):
+        drawn = [population[i] for i in rng.choice(len(population), 12, replace=False)]
+        values = [v for template in drawn for v in template]
+        starts = np.cumsum([0] + [len(t) for t in drawn])
+        units = [list(range(starts[i], starts[i + 1])) for i in range(len(drawn))]
+        interval = value_interval(engine, Sample(values, units, mean, linear_form("mean")), "mean")
+        covered.append(interval[0] <= truth <= interval[1])
+    assert np.mean(covered) >= 0.95
+    zeros = Sample([0.0] * 9, [[0], [1, 2], [3, 4, 5], [6], [7, 8]], mean, linear_form("mean"))
+    low, high = value_interval(engine, zeros, "mean")
+    assert low == 0 and high == pytest.approx(exact.wilson(0, 81 / 19)[1])  # 9^2 / 19
 
 
 def test_bounds_travel_with_the_catalogue():

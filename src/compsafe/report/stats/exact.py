@@ -24,7 +24,7 @@ def z_value(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha / 2)
 
 
-def wilson(successes: float, n: int, alpha: float = 0.05) -> tuple[float, float] | None:
+def wilson(successes: float, n: float, alpha: float = 0.05) -> tuple[float, float] | None:
     """Wilson's score interval for a proportion of `successes` in `n`."""
     if n <= 0:
         return None

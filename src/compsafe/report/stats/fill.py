@@ -19,6 +19,7 @@ items both have: the cell then shows that change, and says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,13 @@ from compsafe.report.data.pairing import MetricKey, Pairing, aligned, pair, posi
 from compsafe.report.data.records import Row
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, units_of
 from compsafe.report.stats.flips import flips as answer_flips
-from compsafe.report.stats.infer import change_inference, mass_point, value_interval
+from compsafe.report.stats.infer import (
+    SHARE_READ_AS,
+    change_inference,
+    mass_point,
+    share_items,
+    value_interval,
+)
 from compsafe.report.stats.power import SeedBasis
 from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
@@ -46,6 +53,21 @@ class Metric:
     name: str | None
     by: str | None
     bounds: tuple[float, float] | None = None  # an item's lowest and highest value
+    item: Callable[[Any], Any] | None = None  # a share's item as a 0/1 one (`share_items`)
+
+    def values(self, items: Items, metric: str, where: list[int]) -> list[Any]:
+        raw = [items.values[metric][p] for p in where]
+        return [self.item(v) for v in raw] if self.item else raw
+
+    def counted(self, items: Items, metric: str, where: list[int]) -> list[int]:
+        """The positions whose item the metric counts (a share's: those it is over)."""
+        if self.item is None:
+            return where
+        return [
+            p
+            for p, v in zip(where, self.values(items, metric, where), strict=True)
+            if v is not None
+        ]
 
     @property
     def aggregate(self):
@@ -65,7 +87,11 @@ def metric_of(row: Row, key: MetricKey) -> Metric | None:
     task = row.tasks.get(key.task_key)
     if entry is None or aggregation(entry.aggregation) is None:
         return None
-    return Metric(entry.aggregation, task.resample_by if task else None, entry.bounds)
+    by = task.resample_by if task else None
+    item = share_items(entry.aggregation)
+    if item is not None:
+        return Metric(SHARE_READ_AS, by, (0.0, 1.0), item)
+    return Metric(entry.aggregation, by, entry.bounds)
 
 
 @dataclass
@@ -87,7 +113,7 @@ class CellMaker:
     def fill(self, cell: Cell, row: Row, dense: Row | None, key: MetricKey) -> None:
         metric = metric_of(row, key)
         items = self.items(row, key.task_key) if metric else None
-        chosen = positions(items, key) if items else []
+        chosen = metric.counted(items, key.metric, positions(items, key)) if items else []
         cell.n_items = len(chosen) if items else None
         cell.is_group = key.group is not None
         base = dense.metric(key.text) if dense is not None and dense is not row else None
@@ -116,8 +142,7 @@ class CellMaker:
 
     @staticmethod
     def _sample(items: Items, metric: str, where: list[int], units, how: Metric) -> Sample:
-        values = [items.values[metric][p] for p in where]
-        return Sample(values, units, how.aggregate, how.linear)
+        return Sample(how.values(items, metric, where), units, how.aggregate, how.linear)
 
     def _value(self, cell: Cell, sample: Sample, metric: Metric, where: str) -> None:
         cell.interval = value_interval(self.engine, sample, metric.name, bounds=metric.bounds)
@@ -138,7 +163,7 @@ class CellMaker:
                 f"at least {MIN_INTERVAL_UNITS})",
             )
 
-    def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int]):
+    def _pairs(self, row: Row, dense: Row, key: MetricKey, chosen: list[int], metric: Metric):
         """(ours, dense) positions of the documents both jobs have a value of the metric for."""
         ours, theirs = self.items(row, key.task_key), self.items(dense, key.task_key)
         pairing = self._pairing(row, dense, key.task_key)
@@ -148,10 +173,12 @@ class CellMaker:
         mine, other = ours.values.get(key.metric), theirs.values.get(key.metric)
         if mine is None or other is None:
             return None
-        return [(i, j) for i, j in pairing.pairs if i in kept and other[j] is not None]
+        valued = [j for _, j in pairing.pairs if other[j] is not None]
+        theirs_kept = set(metric.counted(theirs, key.metric, valued))
+        return [(i, j) for i, j in pairing.pairs if i in kept and j in theirs_kept]
 
     def _change(self, cell, row, dense, key, metric, chosen, base) -> None:
-        pairs = self._pairs(row, dense, key, chosen)
+        pairs = self._pairs(row, dense, key, chosen, metric)
         if not pairs or len(pairs) < 2:
             return
         ours, theirs = self.items(row, key.task_key), self.items(dense, key.task_key)

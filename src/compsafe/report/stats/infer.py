@@ -5,11 +5,13 @@ large real evaluation to check that they keep their promises.
 - A 0/1 metric (lm-eval's mean of 0/1 items, resampled item by item): Wilson's interval for the
   value, Newcombe's paired interval and McNemar's exact test for a change.
 - A 0/1 metric over clusters of items (BBQ's questions by template): the cluster bootstrap's
-  interval for the value (the bounds' where the clusters are of one size and fewer than
-  MIN_INTERVAL_UNITS clusters' shares differ from the most common one, as below, counted in
-  clusters); for a change, Newcombe's paired interval over the effective number of items (n
-  over the design effect the cluster bootstrap measures, with Korn and Graubard's
+  interval for the value (widened to the bounds' where fewer than MIN_INTERVAL_UNITS
+  clusters' shares differ from the most common one, as below, counted in Kish's effective
+  number of clusters); for a change, Newcombe's paired interval over the effective number of
+  items (n over the design effect the cluster bootstrap measures, with Korn and Graubard's
   degrees-of-freedom factor) and the cluster permutation test.
+- A share of counts (BBQ's accuracy per context condition) is read as the mean of its 0/1
+  items over the items it counts (`share_items`), and gets a proportion's inference.
 - Any other: bootstrap intervals over the resampling units (`bootstrap.py`: the symmetric
   bootstrap-t, or BCa) and a paired permutation test; a perplexity's change on the log scale
   (the log of the ratio).
@@ -28,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from scipy.stats import t as student_t
 
@@ -35,8 +38,20 @@ from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample
 from compsafe.report.stats.permutation import PermutationTest, permutation_budget
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
+from compsafe.results.aggregations import linear_form
 
 Bounds = tuple[float, float] | None
+SHARE_READ_AS = "mean"  # a share of counts is read as lm-eval's mean of its 0/1 items
+
+
+def share_items(aggregation_name: str | None) -> Callable[[Any], float | None] | None:
+    """How an item of a share of counts (`Linear.share`: BBQ's accuracy in ambiguous contexts,
+    the correct among the ambiguous questions) reads as a 0/1 item, None where the share does
+    not count it; None for any other aggregation. Read so, a share gets a proportion's
+    inference (Wilson's, McNemar's, the bounds' where its items nearly all agree) instead of a
+    ratio's bootstrap, which gave [0, 0] to a category with no correct answer."""
+    form = linear_form(aggregation_name)
+    return form.share_item if form and form.share else None
 
 
 def _proportion(sample: Sample, aggregation_name: str | None, bounds: Bounds = None) -> bool:
@@ -108,42 +123,61 @@ def _mostly_one_value(values: list[float], aggregation_name: str | None, sample:
     return _one_value(values)
 
 
-def _unit_means(sample: Sample) -> list[float]:
-    means = []
+def _clustered_mass_point(sample: Sample) -> tuple[float, float, float] | None:
+    """`mass_point` of a proportion over clusters, counted in Kish's effective number of
+    clusters, (sum of sizes)^2 / sum of squared sizes: the number of items whose mean varies as
+    much as the clusters' item-weighted mean does when a cluster's items all agree. The share
+    that differs is the items' share in the clusters that differ, so a template of 20 questions
+    weighs as 20 (BBQ's templates hold 1 to 20 questions). With clusters of one size both are
+    the clusters' counts (a refusal request's two answers)."""
+    sizes, means = [], []
     for unit in sample.units:
         valued = [sample.values[i] for i in unit if sample.values[i] is not None]
         if valued:
+            sizes.append(len(valued))
             means.append(sum(valued) / len(valued))
-    return means
+    found = _one_value(means)
+    if found is None:
+        return None
+    common = found[0]
+    total = sum(sizes)
+    effective = total**2 / sum(m * m for m in sizes)
+    differing = sum(m for m, x in zip(sizes, means, strict=True) if x != common) / total
+    return common, differing * effective, effective
 
 
 def mass_point(sample: Sample, aggregation_name: str | None, bounds: Bounds):
     """(the common value, the units that differ from it, the units) where that decides the
     value's interval (from the bounds, or none without them); None where Wilson's or the
     bootstrap's does. Two cases: a mean of single items (not 0/1 ones), all but fewer than
-    MIN_INTERVAL_UNITS of them at one value; a proportion over clusters of one size whose
-    cluster shares are so (7 refusal requests whose two answers split one and one: the
-    cluster bootstrap sees no spread and gave [0.5, 0.5]; on the `fresh` reference such
-    values were covered 0.72 of the time, benchmarks/README.md)."""
+    MIN_INTERVAL_UNITS of them at one value; a proportion over clusters whose cluster shares
+    are so, counted as `_clustered_mass_point` says (7 refusal requests whose two answers
+    split one and one: the cluster bootstrap sees no spread and gave [0.5, 0.5], and on the
+    `fresh` reference such values were covered 0.72 of the time; BBQ categories whose every
+    question got the same answer: [0, 0], benchmarks/README.md)."""
     if is_binary(sample, aggregation_name, bounds):
         return None
     if is_clustered_binary(sample, aggregation_name, bounds):
-        sizes = {sum(sample.values[i] is not None for i in unit) for unit in sample.units}
-        if len(sample.units) < MIN_INTERVAL_UNITS or len(sizes - {0}) > 1:
-            return None  # clusters of unequal sizes: the share that differ is not the items'
-        means = _unit_means(sample)
-        found = _one_value(means)
-        return (*found, len(means)) if found else None
+        if len(sample.units) < MIN_INTERVAL_UNITS:
+            return None
+        return _clustered_mass_point(sample)
     values = [v for v in sample.values if v is not None]
     found = _mostly_one_value(values, aggregation_name, sample)
     return (*found, len(values)) if found else None
 
 
-def _bounded(common: float, differing: int, n: int, bounds: tuple[float, float], alpha: float):
+def _bounded(common: float, differing: float, n: float, bounds: tuple[float, float], alpha: float):
     """The mean of n items, all but `differing` at `common`, the rest within `bounds`: c plus
     at most Wilson's upper bound of the share that differ times the distance to each bound."""
     share = exact.wilson(differing, n, alpha)[1]
     return common + share * (bounds[0] - common), common + share * (bounds[1] - common)
+
+
+def _hull(a: tuple[float, float] | None, b: tuple[float, float] | None):
+    """The smallest interval holding both (either where the other is None)."""
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
 
 
 def value_interval(
@@ -163,11 +197,13 @@ def value_interval(
     if is_binary(sample, aggregation_name, bounds):
         return exact.wilson(sum(values), len(values), alpha)
     mass = mass_point(sample, aggregation_name, bounds)
-    if mass is not None:
-        if is_clustered_binary(sample, aggregation_name, bounds):
-            bounds = (0.0, 1.0)  # a share's, declared or not
-        return _bounded(*mass, bounds, alpha) if bounds else None
-    return engine.value(sample).interval(alpha)
+    if mass is None:
+        return engine.value(sample).interval(alpha)
+    if is_clustered_binary(sample, aggregation_name, bounds):
+        # a share's bounds, declared or not; never narrower than the cluster bootstrap's
+        # (whose spread, where it sees one, can reach past the bound's on one side)
+        return _hull(_bounded(*mass, (0.0, 1.0), alpha), engine.value(sample).interval(alpha))
+    return _bounded(*mass, bounds, alpha) if bounds else None
 
 
 def _bounded_change(mine: Sample, dense: Sample, aggregation_name: str | None, bounds: Bounds):

@@ -31,6 +31,19 @@ class Linear:
     unit_size: int | None = None
     unit: Callable[[np.ndarray], np.ndarray] | None = None
     fit: Callable[[list[Any]], Linear] | None = None
+    # A ratio of two counts that is a share of items (BBQ's accuracy in ambiguous contexts:
+    # the correct among the ambiguous questions): (the component counting the items in the
+    # share's numerator, the one counting those it is over), both 0 or 1 per item.
+    share: tuple[int, int] | None = None
+
+    def share_item(self, value: Any) -> float | None:
+        """An item of a `share` as a 0/1 item: its numerator component, or None where the
+        share does not count it (a disambiguated question in an ambiguous-context accuracy)."""
+        if value is None or self.share is None:
+            return None
+        parts = self.components(value)
+        top, bottom = self.share
+        return float(parts[top]) if parts[bottom] else None
 
     def fitted(self, values: list[Any]) -> Linear:
         """The form for these values (itself unless it is built from them)."""

@@ -1,0 +1,81 @@
+"""benchmarks/stats_check.py's own helpers: how it subsamples the reference and reads each
+subsample as the report would. Its figures are only as good as these."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compsafe.results.items import Items
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def check():
+    spec = importlib.util.spec_from_file_location("stats_check", ROOT / "benchmarks/stats_check.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["stats_check"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["stats_check"]
+
+
+def bbq_task(check, answers: list[tuple[str, bool]]):
+    """A job's BBQ items: (context condition, right) per question, two questions a template."""
+    values = [[condition, right, False, False] for condition, right in answers]
+    docs = [{"template": f"t{i // 2}"} for i in range(len(answers))]
+    items = Items(list(range(len(answers))), {"acc_ambig": values, "acc": values}, docs)
+    return check.Task(items, "template", {"acc_ambig": "bbq_acc_ambig"}, {"acc_ambig": None})
+
+
+def test_a_subsample_interval_is_narrowed_around_its_estimate(check):
+    """The finite-population factor narrows both sides by the same share, not to the truth."""
+    assert check.narrowed((0.2, 0.6), 0.3, 0.5) == pytest.approx((0.25, 0.45))
+    assert check.narrowed(None, 0.3, 0.5) is None
+    assert check.narrowed((0.2, 0.6), math.nan, 0.5) is None
+
+
+def test_documents_drawn_twice_enter_their_unit_twice(check):
+    answers = [("ambig", True), ("disambig", False)] * 3
+    paired = check.Paired.of(bbq_task(check, answers), bbq_task(check, answers))
+    assert paired.units == [(0, 1), (2, 3), (4, 5)]  # by template
+    drawn = paired.documents([0, 0, 5])
+    assert drawn.units == [(0, 0), (5,)] and drawn.n_documents == 3
+
+
+def test_a_draw_by_document_keeps_every_drawn_document_and_its_factor(check):
+    answers = [("ambig", True), ("disambig", False)] * 5
+    paired = check.Paired.of(bbq_task(check, answers), bbq_task(check, answers))
+    drawn, chosen, factor = check._draw(paired, True, 4, np.random.default_rng(0), False)
+    assert drawn.n_documents == 4 and chosen == list(range(len(drawn.units)))
+    assert factor == pytest.approx(math.sqrt(1 - 4 / 10))
+    _, _, with_replacement = check._draw(paired, False, 4, np.random.default_rng(0), True)
+    assert with_replacement == 1.0  # an infinite population: nothing narrowed
+
+
+def test_a_share_of_counts_is_read_as_the_report_reads_it(check):
+    """BBQ's accuracy in ambiguous contexts: 0/1 items over the ambiguous questions only, as
+    the report's cells read it (its `share_items`), so the check measures what users see."""
+    mine = [("ambig", False), ("disambig", True), ("ambig", True), ("disambig", True)]
+    dense = [("ambig", False), ("disambig", False), ("ambig", False), ("disambig", True)]
+    paired = check.Paired.of(bbq_task(check, dense), bbq_task(check, mine))  # dense first
+    found_mine, found_dense, name = paired.samples("acc_ambig", [0, 1])
+    assert name == "mean" and found_mine.values == [0.0, 1.0] and found_dense.values == [0, 0]
+    assert found_mine.units == ((0,), (1,))  # one ambiguous question per template
+    truth = check.full_values(paired, "acc_ambig")
+    assert truth.value == 0.5 and truth.change == 0.5 and not truth.log
+
+
+def test_a_tally_counts_constant_metrics_apart_and_says_where_the_truth_fell(check):
+    tally = check.Tally()
+    tally.add("0/1", "quick", "m value", (0.1, 0.3), 0.5)
+    tally.add("0/1", "quick", "m value", (0.1, 0.3), 0.2)
+    tally.add("0/1", "quick", "m value", (0.0, 0.0), 0.0, constant=True)
+    assert tally.coverage["0/1"] == [False, True] and tally.constant["0/1"] == [True]
+    assert tally.misses["0/1"] == {"truth above": 1}
