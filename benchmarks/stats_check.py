@@ -56,12 +56,13 @@ from compsafe.report.stats.bootstrap import Engine, Sample, units_of
 from compsafe.report.stats.infer import (
     SHARE_READ_AS,
     change_inference,
+    seeded_change_inference,
+    seeded_value_inference,
     share_items,
     value_interval,
 )
 from compsafe.report.stats.inference import POWER, benjamini_hochberg
 from compsafe.report.stats.power import McNemarBasis
-from compsafe.report.stats.seeds import seeded_change, seeded_value
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
 from compsafe.results.items import Items, read_items
@@ -419,8 +420,9 @@ def _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size
         return
     finite = (3 / len(pairs), n / n_units)
     samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0].log
-    value = seeded_value(engine, samples, finite)
-    change = seeded_change(engine, samples, dense_sample, log, finite)
+    name, bounds = found[0][2], pairs[0].mine.bounds.get(metric)
+    value = seeded_value_inference(engine, samples, name, bounds, finite)
+    change = seeded_change_inference(engine, samples, dense_sample, name, log, bounds, finite)
     for what, inference, truth in (("value", value, truth_value), ("change", change, truth_change)):
         interval = inference.interval() if inference else None
         if interval is not None:

@@ -384,3 +384,22 @@ def test_a_ratio_whose_resamples_often_divide_by_zero_gets_no_interval():
 
     items = [("ambig", False, False, False)] * 19 + [("disambig", True, False, True)]
     assert bootstrap_interval(items, bias_disambig, 500, 0) is None
+
+
+def test_seeds_that_agree_on_sparse_items_keep_the_rules_interval():
+    """Three calibration seeds whose 20 answers are all 0, as dense's are: the bootstrap over
+    documents sees no spread and the seed-level interval was [0, 0] (41 changes and 45
+    values of the 3-seed quickstart report, 2026-12-06). Each seed's own rule (Wilson's,
+    Newcombe's) bounds the documents' part; with fewer than 5 documents, no interval."""
+    from compsafe.report.stats.infer import seeded_change_inference, seeded_value_inference
+
+    engine = Engine(200, 0)
+    zeros = [Sample([0.0] * 20, singles(20), mean, linear_form("mean")) for _ in range(3)]
+    dense = Sample([0.0] * 20, singles(20), mean, linear_form("mean"))
+    value = seeded_value_inference(engine, zeros, "mean")
+    assert value.interval() == pytest.approx(exact.wilson(0, 20))
+    change = seeded_change_inference(engine, zeros, dense, "mean", False)
+    assert change.interval() == pytest.approx(exact.newcombe_paired(0, 0, 0, 20))
+    assert change.interval(0.01)[1] > change.interval()[1]  # at every level, not only 5 %
+    few = [Sample([0.0] * 4, singles(4), mean, linear_form("mean")) for _ in range(3)]
+    assert seeded_value_inference(engine, few, "mean") is None

@@ -32,11 +32,13 @@ from compsafe.report.stats.infer import (
     SHARE_READ_AS,
     change_inference,
     mass_point,
+    seeded_change_inference,
+    seeded_value_inference,
     share_items,
     value_interval,
 )
 from compsafe.report.stats.power import SeedBasis
-from compsafe.report.stats.seeds import MIN_SEEDS, seeded_change, seeded_value
+from compsafe.report.stats.seeds import MIN_SEEDS
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
 from compsafe.results.items import Items, read_items
@@ -227,7 +229,7 @@ class CellMaker:
             samples.append(self._sample(theirs, key.metric, where, units, metric))
         if len(units) < 2:
             return
-        value = seeded_value(self.engine, samples)
+        value = seeded_value_inference(self.engine, samples, metric.name, metric.bounds)
         cell.interval = value.interval() if value else None
         if len(samples) < MIN_SEEDS:
             cell.withheld = f"{len(samples)} calibration seeds < {MIN_SEEDS}"
@@ -238,7 +240,9 @@ class CellMaker:
         if where is None or dense_items is None:
             return
         reference = self._sample(dense_items, key.metric, where, units, metric)
-        change = seeded_change(self.engine, samples, reference, metric.log)
+        change = seeded_change_inference(
+            self.engine, samples, reference, metric.name, metric.log, metric.bounds
+        )
         cell.n_paired, cell.units = len(chosen), len(units)
         cell.eligible = not cell.is_group or len(units) >= MIN_UNITS
         if change is None:

@@ -27,6 +27,7 @@ large real evaluation to check that they keep their promises.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from compsafe.report.stats import exact
 from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample
 from compsafe.report.stats.permutation import PermutationTest, permutation_budget
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis, PowerBasis
+from compsafe.report.stats.seeds import SeedInference, seeded_change, seeded_value, with_documents
 from compsafe.results.aggregations import linear_form
 
 Bounds = tuple[float, float] | None
@@ -180,6 +182,24 @@ def _hull(a: tuple[float, float] | None, b: tuple[float, float] | None):
     return min(a[0], b[0]), max(a[1], b[1])
 
 
+def rule_value_interval(
+    sample: Sample, aggregation_name: str | None, alpha: float = 0.05, bounds: Bounds = None
+) -> tuple[float, float] | None:
+    """The value's interval where a rule, not the bootstrap, gives it: Wilson's for a
+    proportion of single items; the bounds' where nearly every item (or cluster) has one
+    value (`mass_point`; a share's bounds for clusters of 0/1 items, declared or not). None
+    where the bootstrap gives it, or a mass point has no bounds."""
+    if is_binary(sample, aggregation_name, bounds):
+        values = [v for v in sample.values if v is not None]
+        return exact.wilson(sum(values), len(values), alpha)
+    mass = mass_point(sample, aggregation_name, bounds)
+    if mass is None:
+        return None
+    if is_clustered_binary(sample, aggregation_name, bounds):
+        return _bounded(*mass, (0.0, 1.0), alpha)
+    return _bounded(*mass, bounds, alpha) if bounds else None
+
+
 def value_interval(
     engine: Engine,
     sample: Sample,
@@ -187,23 +207,20 @@ def value_interval(
     alpha: float = 0.05,
     bounds: Bounds = None,
 ) -> tuple[float, float] | None:
-    """The value's interval (None under two units): Wilson's for a proportion of single
-    items; the bounds' where nearly every item (or cluster) has one value (`mass_point`);
-    the bootstrap's otherwise (clusters of 0/1 items too: on real BBQ subsamples the
-    cluster bootstrap covered better than Wilson's over an effective number of items)."""
+    """The value's interval (None under two units): `rule_value_interval`'s where a rule
+    gives it (for clusters of 0/1 items never narrower than the cluster bootstrap's, whose
+    spread, where it sees one, can reach past the bound's on one side); the bootstrap's
+    otherwise (clusters of 0/1 items too: on real BBQ subsamples the cluster bootstrap
+    covered better than Wilson's over an effective number of items)."""
     if len(sample.units) < 2:
         return None
-    values = [v for v in sample.values if v is not None]
-    if is_binary(sample, aggregation_name, bounds):
-        return exact.wilson(sum(values), len(values), alpha)
-    mass = mass_point(sample, aggregation_name, bounds)
-    if mass is None:
+    binary = is_binary(sample, aggregation_name, bounds)
+    if not binary and mass_point(sample, aggregation_name, bounds) is None:
         return engine.value(sample).interval(alpha)
+    rule = rule_value_interval(sample, aggregation_name, alpha, bounds)
     if is_clustered_binary(sample, aggregation_name, bounds):
-        # a share's bounds, declared or not; never narrower than the cluster bootstrap's
-        # (whose spread, where it sees one, can reach past the bound's on one side)
-        return _hull(_bounded(*mass, (0.0, 1.0), alpha), engine.value(sample).interval(alpha))
-    return _bounded(*mass, bounds, alpha) if bounds else None
+        return _hull(rule, engine.value(sample).interval(alpha))
+    return rule
 
 
 def _bounded_change(mine: Sample, dense: Sample, aggregation_name: str | None, bounds: Bounds):
@@ -267,6 +284,29 @@ class ChangeInference:
     p_error: float = 0.0
 
 
+def rule_change_interval(
+    engine: Engine,
+    mine: Sample,
+    dense: Sample,
+    aggregation_name: str | None,
+    log: bool,
+    bounds: Bounds = None,
+) -> Callable[[float], tuple[float, float] | None] | None:
+    """The change's interval (a function of alpha) where a rule, not the bootstrap's
+    percentiles, gives it: Newcombe's paired interval for 0/1 items; over the effective
+    number of items for clusters of them; the differences' bounds where they nearly all
+    share one value (a function giving None without bounds). None otherwise."""
+    if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
+        counts = _paired_counts(mine, dense)
+        return lambda alpha: exact.newcombe_paired(*counts, alpha=alpha)
+    if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
+        dense, aggregation_name, bounds
+    ):
+        spread = engine.change(mine, dense, log).standard_error
+        return _clustered_interval(mine, dense, spread)
+    return None if log else _bounded_change(mine, dense, aggregation_name, bounds)
+
+
 def change_inference(
     engine: Engine,
     mine: Sample,
@@ -282,25 +322,20 @@ def change_inference(
     if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
         counts = _paired_counts(mine, dense)
         spread = engine.change(mine, dense).standard_error
+        interval_at = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds)
         return ChangeInference(
             estimate=(counts[1] - counts[2]) / sum(counts),
-            interval=exact.newcombe_paired(*counts),
+            interval=interval_at(0.05),
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
-            interval_at=lambda alpha, c=counts: exact.newcombe_paired(*c, alpha=alpha),
+            interval_at=interval_at,
             basis=McNemarBasis(sum(counts), spread, (counts[1] + counts[2]) / sum(counts)),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
     test.run(permutation_budget(mine)[0])
-    interval_at = distribution.interval
-    if not log:
-        interval_at = _bounded_change(mine, dense, aggregation_name, bounds) or interval_at
-    if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
-        dense, aggregation_name, bounds
-    ):
-        spread = distribution.standard_error
-        interval_at = _clustered_interval(mine, dense, spread) or interval_at
+    rule = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds)
+    interval_at = rule or distribution.interval
     return ChangeInference(
         estimate=distribution.estimate,
         interval=interval_at(0.05),
@@ -311,3 +346,35 @@ def change_inference(
         log=log,
         p_error=test.monte_carlo_error,
     )
+
+
+def seeded_value_inference(
+    engine: Engine,
+    samples: list[Sample],
+    aggregation_name: str | None,
+    bounds: Bounds = None,
+    finite: tuple[float, float] = (0.0, 0.0),
+) -> SeedInference | None:
+    """The mean over seeds (`seeds.seeded_value`), its documents' part at least the seeds'
+    rule intervals where every seed has one (`seeds.with_documents`)."""
+    rules = [
+        lambda alpha, s=s: rule_value_interval(s, aggregation_name, alpha, bounds) for s in samples
+    ]
+    found = seeded_value(engine, samples, finite)
+    return with_documents(found, rules, math.sqrt(1 - finite[1]))
+
+
+def seeded_change_inference(
+    engine: Engine,
+    samples: list[Sample],
+    dense: Sample,
+    aggregation_name: str | None,
+    log: bool,
+    bounds: Bounds = None,
+    finite: tuple[float, float] = (0.0, 0.0),
+) -> SeedInference | None:
+    """The mean over seeds of each seed's change vs dense (`seeds.seeded_change`), its
+    documents' part at least the seeds' rule intervals where every seed has one."""
+    rules = [rule_change_interval(engine, s, dense, aggregation_name, log, bounds) for s in samples]
+    found = seeded_change(engine, samples, dense, log, finite)
+    return with_documents(found, rules, math.sqrt(1 - finite[1]))

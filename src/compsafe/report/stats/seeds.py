@@ -6,20 +6,30 @@ variance of the mean over S seeds has two parts: between seeds (their sample var
 with S - 1 degrees of freedom) and the documents every seed scored alike (a bootstrap over the
 documents of the seed mean). Their sum, with Welch-Satterthwaite degrees of freedom, gives a t
 interval and a t test. With 3 seeds that is about 2 degrees of freedom: wide, as it must be.
+
+Where every seed's own inference follows a rule, not the bootstrap (a 0/1 metric, a value
+nearly all at one value: `infer.rule_value_interval`, `infer.rule_change_interval`), the
+bootstrap over documents cannot see the spread those rules exist for: three seeds whose
+answers to a group's 5 prompts are all 0 gave [0, 0] (41 changes and 45 values of the
+3-seed quickstart report, 2026-12-06). The interval is then at least the seeds' rule
+intervals averaged (`with_documents`): the mean of S estimates varies no more over the
+documents than their average spread.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import t as student_t
 
-from compsafe.report.stats.bootstrap import Engine, Sample, usable
+from compsafe.report.stats.bootstrap import MIN_INTERVAL_UNITS, Engine, Sample, usable
 
 MIN_SEEDS = 5  # fewer seeds: the between-seed variance is too uncertain to mark on
+Interval = Callable[[float], "tuple[float, float] | None"]  # an interval at a level alpha
 
 
 @dataclass(frozen=True)
@@ -30,18 +40,41 @@ class SeedInference:
     standard_error: float
     df: float
     per_seed: tuple[float, ...]
+    documents_at: Interval | None = None  # the documents' part from the seeds' rules
 
     def interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
         if not (math.isfinite(self.standard_error) and self.df > 0):
             return None
         half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.standard_error
-        return self.estimate - half, self.estimate + half
+        low, high = self.estimate - half, self.estimate + half
+        floor = self.documents_at(alpha) if self.documents_at else None
+        return (min(low, floor[0]), max(high, floor[1])) if floor else (low, high)
 
     @property
     def p_value(self) -> float | None:
         if not (self.standard_error > 0 and self.df > 0):
             return None
         return float(2 * student_t.sf(abs(self.estimate) / self.standard_error, self.df))
+
+
+def with_documents(
+    inference: SeedInference | None, rules: Sequence[Interval | None], shrink: float = 1.0
+) -> SeedInference | None:
+    """The inference with its documents' part at least the seeds' rule intervals averaged
+    around the mean (each seed's distances to its interval's ends, averaged; times `shrink`,
+    a finite-population factor), where every seed has one."""
+    if inference is None or not rules or any(r is None for r in rules):
+        return inference
+
+    def documents_at(alpha: float) -> tuple[float, float] | None:
+        found = [r(alpha) for r in rules]
+        if any(f is None for f in found):
+            return None
+        below = statistics.fmean(e - f[0] for e, f in zip(inference.per_seed, found, strict=True))
+        above = statistics.fmean(f[1] - e for e, f in zip(inference.per_seed, found, strict=True))
+        return inference.estimate - shrink * below, inference.estimate + shrink * above
+
+    return replace(inference, documents_at=documents_at)
 
 
 def _combine(
@@ -54,6 +87,8 @@ def _combine(
     `finite`: the shares of all seeds and of all documents the sample holds, for a finite
     population correction (0: the usual infinite populations)."""
     if len(per_seed) < 2 or not all(math.isfinite(v) for v in per_seed):
+        return None
+    if units < MIN_INTERVAL_UNITS:  # as a single job's bootstrap: too few to resample
         return None
     kept = usable(document_draws)
     if kept is None:
