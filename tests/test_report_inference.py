@@ -79,7 +79,7 @@ def write_job(sweep: Path, name: str, method: str, seed: int, scores: list[float
     (folder / ITEMS_DIR).mkdir(parents=True)
     calibration = None if method in ("none", "magnitude") else {"name": "c", "seed": seed}
     by_attribute = {
-        a: [s for s, d in zip(scores, DOCS, strict=True) if d["attribute"] == a]
+        a: [s for s, d in zip(scores, DOCS, strict=True) if d["attribute"] == a and s is not None]
         for a in ("insult", "threat")
     }
     record = {
@@ -94,7 +94,7 @@ def write_job(sweep: Path, name: str, method: str, seed: int, scores: list[float
         },
         "benchmarks": {"realtoxicityprompts": task_record("compsafe_realtoxicityprompts", 80)},
         "metrics": {
-            TOX: statistics.fmean(scores),
+            TOX: statistics.fmean(s for s in scores if s is not None),  # None: not valued
             **{f"{TOX}/attribute={a}": statistics.fmean(v) for a, v in by_attribute.items()},
         },
         "environment": extra.get("environment", {}),
@@ -158,6 +158,22 @@ def test_replicates_are_grouped_by_seed(seeded_sweep):
     assert cell.delta == pytest.approx(cell.value - analysis.cell(dense, TOX).value)
     assert cell.p_value is not None and cell.q_value is not None and cell.detectable > 0
     assert single.conditional == "one calibration draw (seed 0)" and cell.conditional is None
+
+
+def test_seeds_that_valued_different_items_get_no_interval_around_their_mean(tmp_path):
+    """A metric of fluent text only: each seed values its own items, so the seeds' mean (the
+    value shown) is not the mean over the items every seed valued (what an interval over
+    seeds would rest on); the 3-seed quickstart showed 0.069 beside [0.018, 0.042]."""
+    root = tmp_path / "sweep"
+    dense = base_scores()
+    write_job(root, "dense-0", "none", 0, dense)
+    for seed in range(3):
+        scores = [None if k % 3 == seed else v + 0.3 * (k % 2) for k, v in enumerate(dense)]
+        write_job(root, f"wanda-{seed}", "wanda", seed, scores)
+    analysis = analyse([root], iterations=200)
+    cell = analysis.cell(next(r for r in analysis.rows if r.seeded), TOX)
+    assert cell.interval is None
+    assert any("valued different items" in note for note in analysis.notes)
 
 
 def test_fewer_than_five_seeds_withhold_the_mark(seeded_sweep, tmp_path):

@@ -231,6 +231,17 @@ class CellMaker:
             return
         value = seeded_value_inference(self.engine, samples, metric.name, metric.bounds)
         cell.interval = value.interval() if value else None
+        if (
+            value
+            and cell.value is not None
+            and not math.isclose(value.estimate, cell.value, rel_tol=1e-6, abs_tol=1e-9)
+        ):
+            cell.interval = None  # a metric of fluent text only: each seed's own items
+            self._note(
+                key.task_key,
+                f"{row.label} ({row.model}): {key.text}: its seeds valued different items "
+                "(fluent text only): no interval over seeds around the seeds' mean",
+            )  # fmt: skip
         if len(samples) < MIN_SEEDS:
             cell.withheld = f"{len(samples)} calibration seeds < {MIN_SEEDS}"
         if dense is None:
