@@ -100,14 +100,25 @@ def generated(line: Any) -> list[dict[str, Any]]:
     return outputs if outputs and all(isinstance(o, dict) and "text" in o for o in outputs) else []
 
 
+# Fields a document carries for the run's record only, not as part of what was asked: the
+# refusal judge's measured accuracy, rewritten with every labelled round, so two runs of the
+# same requests either side of a re-measurement held different documents and were not paired
+# (a 3-seed sweep whose seed-0 jobs ran the day before, 2026-12-06)
+RECORD_FIELDS = ("judge_accuracy",)
+
+
 def content_key(line: dict[str, Any]) -> str | None:
     """lm-eval's `doc_hash`; for items kept without it, the same sha256 of the kept document
-    (json as lm-eval dumps it). None: no document."""
-    if line.get("doc_hash"):
+    (json as lm-eval dumps it); for a document with `RECORD_FIELDS`, the sha256 of it without
+    them. None: no document."""
+    doc = line.get("doc")
+    if isinstance(doc, dict) and any(field in doc for field in RECORD_FIELDS):
+        doc = {k: v for k, v in doc.items() if k not in RECORD_FIELDS}
+    elif line.get("doc_hash"):
         return line["doc_hash"]
-    if line.get("doc") is None:
+    if doc is None:
         return None
-    text = json.dumps(line["doc"], indent=2, ensure_ascii=False)
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
