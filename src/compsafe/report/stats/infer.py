@@ -361,7 +361,8 @@ def seeded_value_inference(
         lambda alpha, s=s: rule_value_interval(s, aggregation_name, alpha, bounds) for s in samples
     ]
     found = seeded_value(engine, samples, finite)
-    return with_documents(found, rules, math.sqrt(1 - finite[1]))
+    limits = _limits(samples[0], aggregation_name, bounds)
+    return with_documents(found, rules, math.sqrt(1 - finite[1]), limits)
 
 
 def seeded_change_inference(
@@ -377,4 +378,14 @@ def seeded_change_inference(
     documents' part at least the seeds' rule intervals where every seed has one."""
     rules = [rule_change_interval(engine, s, dense, aggregation_name, log, bounds) for s in samples]
     found = seeded_change(engine, samples, dense, log, finite)
-    return with_documents(found, rules, math.sqrt(1 - finite[1]))
+    limits = None if log else _limits(dense, aggregation_name, bounds)
+    if limits:
+        limits = (limits[0] - limits[1], limits[1] - limits[0])
+    return with_documents(found, rules, math.sqrt(1 - finite[1]), limits)
+
+
+def _limits(sample: Sample, aggregation_name: str | None, bounds: Bounds):
+    """What a metric's value can be: its declared bounds, a share's [0, 1]; None unknown."""
+    if bounds:
+        return bounds
+    return (0.0, 1.0) if _proportion(sample, aggregation_name, bounds) else None

@@ -41,6 +41,7 @@ class SeedInference:
     df: float
     per_seed: tuple[float, ...]
     documents_at: Interval | None = None  # the documents' part from the seeds' rules
+    limits: tuple[float, float] | None = None  # what the quantity can be (a share: [0, 1])
 
     def interval(self, alpha: float = 0.05) -> tuple[float, float] | None:
         if not (math.isfinite(self.standard_error) and self.df > 0):
@@ -48,7 +49,11 @@ class SeedInference:
         half = float(student_t.ppf(1 - alpha / 2, self.df)) * self.standard_error
         low, high = self.estimate - half, self.estimate + half
         floor = self.documents_at(alpha) if self.documents_at else None
-        return (min(low, floor[0]), max(high, floor[1])) if floor else (low, high)
+        if floor:
+            low, high = min(low, floor[0]), max(high, floor[1])
+        if self.limits:
+            low, high = max(low, self.limits[0]), min(high, self.limits[1])
+        return low, high
 
     @property
     def p_value(self) -> float | None:
@@ -58,12 +63,18 @@ class SeedInference:
 
 
 def with_documents(
-    inference: SeedInference | None, rules: Sequence[Interval | None], shrink: float = 1.0
+    inference: SeedInference | None,
+    rules: Sequence[Interval | None],
+    shrink: float = 1.0,
+    limits: tuple[float, float] | None = None,
 ) -> SeedInference | None:
     """The inference with its documents' part at least the seeds' rule intervals averaged
     around the mean (each seed's distances to its interval's ends, averaged; times `shrink`,
-    a finite-population factor), where every seed has one."""
-    if inference is None or not rules or any(r is None for r in rules):
+    a finite-population factor), where every seed has one; its interval within `limits`."""
+    if inference is None:
+        return None
+    inference = replace(inference, limits=limits)
+    if not rules or any(r is None for r in rules):
         return inference
 
     def documents_at(alpha: float) -> tuple[float, float] | None:
