@@ -33,6 +33,40 @@ def test_mcnemar_on_four_discordant_pairs_is_exact():
     assert exact.mcnemar(0, 0) == 1.0
 
 
+def test_a_change_interval_agrees_with_the_exact_mcnemar_test():
+    """4 of 7 items went one way, none the other: McNemar's p is 0.125, and Newcombe's
+    interval alone, [-0.84, -0.09], excluded 0 (the quickstart's refusal changes,
+    2026-12-06). Widened to the interval the exact test implies, it excludes 0 exactly
+    where the test's p is under 0.05, on every count of 1 to 40 pairs."""
+    from compsafe.report.stats.infer import change_inference
+
+    engine = Engine(200, 0)
+    dense = Sample([1.0] * 4 + [0.0] * 3, singles(7), mean, linear_form("mean"))
+    mine = Sample([0.0] * 7, singles(7), mean, linear_form("mean"))
+    found = change_inference(engine, mine, dense, "mean", False)
+    assert found.p_value == pytest.approx(0.125) and found.interval[0] < 0 < found.interval[1]
+    for n in range(1, 41):
+        for up in range(n + 1):
+            for down in range(n + 1 - up):
+                newcombe = exact.newcombe_paired(0, up, down, n - up - down)
+                implied = exact.mcnemar_interval(up, down, n)
+                low = min(newcombe[0], implied[0]) if implied else newcombe[0]
+                high = max(newcombe[1], implied[1]) if implied else newcombe[1]
+                assert (low > 0 or high < 0) == (exact.mcnemar(up, down) < 0.05), (up, down, n)
+
+
+def test_a_change_over_too_few_units_for_its_test_reaches_zero():
+    """5 prompts, every one lower: the exhaustive permutation test's smallest p is 2 / 2^5 =
+    0.0625, so no change is excluded at 5 %; the bootstrap's interval excluded 0."""
+    from compsafe.report.stats.infer import change_inference
+
+    engine = Engine(500, 0)
+    dense = Sample([0.5, 0.6, 0.55, 0.7, 0.65], singles(5), mean, linear_form("mean"))
+    mine = Sample([0.1, 0.2, 0.15, 0.3, 0.2], singles(5), mean, linear_form("mean"))
+    found = change_inference(engine, mine, dense, "mean", False)
+    assert found.p_value == pytest.approx(0.0625) and found.interval[1] >= 0
+
+
 def test_a_zero_proportion_has_an_honest_interval():
     low, high = exact.wilson(0, 24)
     assert low == 0.0 and 0.1 < high < 0.2  # Clopper-Pearson's is 0.14: never [0, 0]
@@ -224,6 +258,27 @@ def test_clusters_that_all_split_alike_get_an_interval_from_the_bounds():
     common, differing, effective = mass_point(uneven, "mean", None)  # sizes 2 x 6 and 1
     assert (common, differing) == (0.5, pytest.approx(1 / 13 * 169 / 25))
     assert effective == pytest.approx(169 / 25)  # Kish: 13^2 / (6 * 2^2 + 1)
+
+
+def test_refusal_requests_whose_answers_flip_together_get_an_interval_over_requests():
+    """Requests of two answers each, 4 of 7 (5 of 8) whose both answers went from complied to
+    not, the rest unchanged: the cluster permutation test gives 0.125 (0.0625); Newcombe's
+    interval over the effective items excluded 0 at 5 of 8, [-0.89, -0.08], as it did for
+    a BBQ category of the quickstart report (p 0.125, 2026-12-06)."""
+    from compsafe.report.stats.infer import change_inference
+
+    engine = Engine(300, 0)
+    for requests, flipped, p in ((7, 4, 0.125), (8, 5, 0.0625)):
+        units = [[2 * i, 2 * i + 1] for i in range(requests)]
+        dense = Sample(
+            [1.0, 1.0] * flipped + [0.0, 0.0] * (requests - flipped),
+            units,
+            mean,
+            linear_form("mean"),
+        )
+        mine = Sample([0.0] * 2 * requests, units, mean, linear_form("mean"))
+        found = change_inference(engine, mine, dense, "mean", False)
+        assert found.p_value == pytest.approx(p) and found.interval[0] < 0 < found.interval[1]
 
 
 def test_templates_of_unequal_sizes_that_all_agree_get_an_interval_from_the_bounds():

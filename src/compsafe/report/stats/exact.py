@@ -16,7 +16,7 @@ from statistics import NormalDist
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.stats import binom, binomtest, chi2, norm
+from scipy.stats import beta, binom, binomtest, chi2, norm
 from scipy.stats import t as student_t
 
 
@@ -38,6 +38,22 @@ def mcnemar(up: int, down: int) -> float:
     """Two-sided exact McNemar p-value: `up` items went 0 -> 1 (ours 1, dense 0), `down` 1 -> 0."""
     discordant = up + down
     return 1.0 if discordant == 0 else float(binomtest(up, discordant, 0.5).pvalue)
+
+
+def mcnemar_interval(up: int, down: int, n: int, alpha: float = 0.05):
+    """The change's interval that the exact McNemar test implies: Clopper-Pearson's interval
+    for the share of discordant pairs that went up, mapped to the change given the observed
+    share of discordant pairs, (up + down) / n * (2 pi - 1). It excludes 0 exactly where the
+    test's p is below alpha (both double the smaller binomial tail); None without discordant
+    pairs. Newcombe's interval alone excluded 0 at 4 discordant pairs all one way, where the
+    test gives 0.125 (the quickstart's refusal changes, 2026-12-06)."""
+    discordant = up + down
+    if discordant == 0 or n <= 0:
+        return None
+    low = beta.ppf(alpha / 2, up, discordant - up + 1) if up > 0 else 0.0
+    high = beta.ppf(1 - alpha / 2, up + 1, discordant - up) if up < discordant else 1.0
+    share = discordant / n
+    return share * (2 * float(low) - 1), share * (2 * float(high) - 1)
 
 
 def newcombe_paired(

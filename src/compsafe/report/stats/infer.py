@@ -125,19 +125,24 @@ def _mostly_one_value(values: list[float], aggregation_name: str | None, sample:
     return _one_value(values)
 
 
-def _clustered_mass_point(sample: Sample) -> tuple[float, float, float] | None:
-    """`mass_point` of a proportion over clusters, counted in Kish's effective number of
-    clusters, (sum of sizes)^2 / sum of squared sizes: the number of items whose mean varies as
-    much as the clusters' item-weighted mean does when a cluster's items all agree. The share
-    that differs is the items' share in the clusters that differ, so a template of 20 questions
-    weighs as 20 (BBQ's templates hold 1 to 20 questions). With clusters of one size both are
-    the clusters' counts (a refusal request's two answers)."""
+def _unit_means(values: list, units) -> tuple[list[int], list[float]]:
+    """(valued items, their mean) of each unit holding a value."""
     sizes, means = [], []
-    for unit in sample.units:
-        valued = [sample.values[i] for i in unit if sample.values[i] is not None]
+    for unit in units:
+        valued = [values[i] for i in unit if values[i] is not None]
         if valued:
             sizes.append(len(valued))
             means.append(sum(valued) / len(valued))
+    return sizes, means
+
+
+def _kish_mass_point(sizes: list[int], means: list[float]) -> tuple[float, float, float] | None:
+    """`mass_point` over clusters, counted in Kish's effective number of clusters, (sum of
+    sizes)^2 / sum of squared sizes: the number of items whose mean varies as much as the
+    clusters' item-weighted mean does when a cluster's items all agree. The share that
+    differs is the items' share in the clusters that differ, so a template of 20 questions
+    weighs as 20 (BBQ's templates hold 1 to 20 questions). With clusters of one size both
+    are the clusters' counts (a refusal request's two answers)."""
     found = _one_value(means)
     if found is None:
         return None
@@ -146,6 +151,22 @@ def _clustered_mass_point(sample: Sample) -> tuple[float, float, float] | None:
     effective = total**2 / sum(m * m for m in sizes)
     differing = sum(m for m, x in zip(sizes, means, strict=True) if x != common) / total
     return common, differing * effective, effective
+
+
+def _clustered_mass_point(sample: Sample) -> tuple[float, float, float] | None:
+    """`_kish_mass_point` of a proportion's cluster shares."""
+    return _kish_mass_point(*_unit_means(sample.values, sample.units))
+
+
+def _clustered_change_mass_point(mine: Sample, dense: Sample):
+    """`_kish_mass_point` of a clustered change's per-cluster mean differences (4 of 7
+    refusal requests whose two answers both flipped, 3 unchanged: Newcombe's interval over
+    the effective items excluded 0 where the cluster permutation test gives 0.125)."""
+    differences = [
+        a - b if a is not None and b is not None else None
+        for a, b in zip(mine.values, dense.values, strict=True)
+    ]
+    return _kish_mass_point(*_unit_means(differences, mine.units))
 
 
 def mass_point(sample: Sample, aggregation_name: str | None, bounds: Bounds):
@@ -293,18 +314,44 @@ def rule_change_interval(
     bounds: Bounds = None,
 ) -> Callable[[float], tuple[float, float] | None] | None:
     """The change's interval (a function of alpha) where a rule, not the bootstrap's
-    percentiles, gives it: Newcombe's paired interval for 0/1 items; over the effective
+    percentiles, gives it: Newcombe's paired interval for 0/1 items, widened where needed
+    to the one the exact McNemar test implies (`exact.mcnemar_interval`); over the effective
     number of items for clusters of them; the differences' bounds where they nearly all
-    share one value (a function giving None without bounds). None otherwise."""
+    share one value (a function giving None without bounds), and for clusters whose mean
+    differences nearly all share one, at least the bounds' over the clusters. None
+    otherwise."""
     if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
         counts = _paired_counts(mine, dense)
-        return lambda alpha: exact.newcombe_paired(*counts, alpha=alpha)
+        return lambda alpha: _hull(
+            exact.newcombe_paired(*counts, alpha=alpha),
+            exact.mcnemar_interval(counts[1], counts[2], sum(counts), alpha),
+        )
     if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
         dense, aggregation_name, bounds
     ):
         spread = engine.change(mine, dense, log).standard_error
-        return _clustered_interval(mine, dense, spread)
+        newcombe = _clustered_interval(mine, dense, spread)
+        mass = _clustered_change_mass_point(mine, dense)
+        if mass is None:
+            return newcombe
+        return lambda alpha: _hull(
+            _bounded(*mass, (-1.0, 1.0), alpha), newcombe(alpha) if newcombe else None
+        )
     return None if log else _bounded_change(mine, dense, aggregation_name, bounds)
+
+
+def _reaching_zero_below(test: PermutationTest, interval_at):
+    """`interval_at`, reaching 0 at levels the exhaustive permutation test cannot reach: with
+    k units that differ its smallest p is 2 / 2^k (0.0625 at 5), so no change is excluded,
+    where the bootstrap's interval over 5 prompts did exclude 0 (12 group cells of the
+    quickstart report, 2026-12-06)."""
+    floor = 2.0 ** (1 - test.informative_units) if test.exact and test.informative_units else 0
+
+    def at(alpha: float):
+        found = interval_at(alpha)
+        return _hull(found, (0.0, 0.0)) if found is not None and floor > alpha else found
+
+    return at
 
 
 def change_inference(
@@ -335,7 +382,7 @@ def change_inference(
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
     test.run(permutation_budget(mine)[0])
     rule = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds)
-    interval_at = rule or distribution.interval
+    interval_at = _reaching_zero_below(test, rule or distribution.interval)
     return ChangeInference(
         estimate=distribution.estimate,
         interval=interval_at(0.05),
