@@ -458,3 +458,19 @@ def test_seeds_that_agree_on_sparse_items_keep_the_rules_interval():
     assert change.interval(0.01)[1] > change.interval()[1]  # at every level, not only 5 %
     few = [Sample([0.0] * 4, singles(4), mean, linear_form("mean")) for _ in range(3)]
     assert seeded_value_inference(engine, few, "mean") is None
+
+
+def test_a_seeded_test_is_no_more_confident_than_its_seeds_rules():
+    """Five seeds, each with 4 of 7 items gone one way (each seed's McNemar p 0.125): the
+    documents' bootstrap is small and the seed-level t test alone gave a tiny p; the
+    interval the seeds' exact tests imply includes 0, so the p-value is at least the level
+    at which it stops doing so."""
+    from compsafe.report.stats.infer import seeded_change_inference
+
+    engine = Engine(300, 0)
+    dense = Sample([1.0] * 4 + [0.0] * 3, singles(7), mean, linear_form("mean"))
+    seeds = [Sample([0.0] * 7, singles(7), mean, linear_form("mean")) for _ in range(5)]
+    change = seeded_change_inference(engine, seeds, dense, "mean", False)
+    low, high = change.interval()
+    assert low < 0 < high and change.p_value > 0.05
+    assert change.p_value == pytest.approx(exact.mcnemar(0, 4), rel=0.05)

@@ -57,9 +57,33 @@ class SeedInference:
 
     @property
     def p_value(self) -> float | None:
+        """The seed-level t test's; where the documents' part comes from the seeds' rules, at
+        least the level below which their interval stops excluding 0 (so that no mark rests
+        on a test more confident than the interval beside it)."""
         if not (self.standard_error > 0 and self.df > 0):
             return None
-        return float(2 * student_t.sf(abs(self.estimate) / self.standard_error, self.df))
+        found = float(2 * student_t.sf(abs(self.estimate) / self.standard_error, self.df))
+        return max(found, _inverted(self.documents_at)) if self.documents_at else found
+
+
+def _excludes_zero(interval: tuple[float, float] | None) -> bool:
+    return interval is not None and (interval[0] > 0 or interval[1] < 0)
+
+
+def _inverted(interval_at: Interval, steps: int = 40) -> float:
+    """The smallest level at which `interval_at` excludes 0 (intervals narrow as the level
+    grows), found by bisection on its log; 1 where it never does."""
+    if not _excludes_zero(interval_at(0.999)):
+        return 1.0
+    low, high = math.log(1e-12), math.log(0.999)
+    if _excludes_zero(interval_at(math.exp(low))):
+        return 0.0
+    for _ in range(steps):
+        middle = (low + high) / 2
+        low, high = (
+            (low, middle) if _excludes_zero(interval_at(math.exp(middle))) else (middle, high)
+        )
+    return math.exp(high)
 
 
 def with_documents(
