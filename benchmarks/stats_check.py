@@ -197,7 +197,10 @@ class Paired:
         mine_values, dense_values = self.mine.items.values[metric], self.dense.items.values[metric]
         item = share_items(name)  # a share of counts, read as the report reads it
         if item is not None:
-            mine_values, dense_values = _as_items(mine_values, item), _as_items(dense_values, item)
+            mine_values, dense_values = (
+                [item(v) for v in mine_values],
+                [item(v) for v in dense_values],
+            )
         both, units = [], []
         for u in chosen:
             kept = [
@@ -219,10 +222,6 @@ class Paired:
             return Sample([values[where[p]] for p in both], tuple(units), aggregate, linear)
 
         return sample(mine_values, self.mine_pos), sample(dense_values, self.dense_pos), name
-
-
-def _as_items(values: list, item) -> list:
-    return [None if v is None else item(v) for v in values]
 
 
 @dataclass(frozen=True)

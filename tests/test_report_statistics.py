@@ -38,20 +38,26 @@ def test_a_change_interval_agrees_with_the_exact_mcnemar_test():
     interval alone, [-0.84, -0.09], excluded 0 (the quickstart's refusal changes,
     2026-12-06). Widened to the interval the exact test implies, it excludes 0 exactly
     where the test's p is under 0.05, on every count of 1 to 40 pairs."""
-    from compsafe.report.stats.infer import change_inference
+    from compsafe.report.stats.infer import change_inference, rule_change_interval
 
     engine = Engine(200, 0)
     dense = Sample([1.0] * 4 + [0.0] * 3, singles(7), mean, linear_form("mean"))
     mine = Sample([0.0] * 7, singles(7), mean, linear_form("mean"))
     found = change_inference(engine, mine, dense, "mean", False)
     assert found.p_value == pytest.approx(0.125) and found.interval[0] < 0 < found.interval[1]
-    for n in range(1, 41):
+    for n in range(1, 41):  # the report's own rule, on samples of n pairs
         for up in range(n + 1):
             for down in range(n + 1 - up):
-                newcombe = exact.newcombe_paired(0, up, down, n - up - down)
-                implied = exact.mcnemar_interval(up, down, n)
-                low = min(newcombe[0], implied[0]) if implied else newcombe[0]
-                high = max(newcombe[1], implied[1]) if implied else newcombe[1]
+                ours = [1.0] * up + [0.0] * down + [0.0] * (n - up - down)
+                theirs = [0.0] * up + [1.0] * down + [0.0] * (n - up - down)
+                interval_at = rule_change_interval(
+                    engine,
+                    Sample(ours, singles(n), mean, linear_form("mean")),
+                    Sample(theirs, singles(n), mean, linear_form("mean")),
+                    "mean",
+                    False,
+                )
+                low, high = interval_at(0.05)
                 assert (low > 0 or high < 0) == (exact.mcnemar(up, down) < 0.05), (up, down, n)
 
 

@@ -312,6 +312,7 @@ def rule_change_interval(
     aggregation_name: str | None,
     log: bool,
     bounds: Bounds = None,
+    spread: float | None = None,
 ) -> Callable[[float], tuple[float, float] | None] | None:
     """The change's interval (a function of alpha) where a rule, not the bootstrap's
     percentiles, gives it: Newcombe's paired interval for 0/1 items, widened where needed
@@ -319,7 +320,8 @@ def rule_change_interval(
     number of items for clusters of them; the differences' bounds where they nearly all
     share one value (a function giving None without bounds), and for clusters whose mean
     differences nearly all share one, at least the bounds' over the clusters. None
-    otherwise."""
+    otherwise. `spread`: the change's cluster bootstrap standard error, where the caller
+    has it (drawn here otherwise)."""
     if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
         counts = _paired_counts(mine, dense)
         return lambda alpha: _hull(
@@ -329,7 +331,8 @@ def rule_change_interval(
     if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
         dense, aggregation_name, bounds
     ):
-        spread = engine.change(mine, dense, log).standard_error
+        if spread is None:
+            spread = engine.change(mine, dense, log).standard_error
         newcombe = _clustered_interval(mine, dense, spread)
         mass = _clustered_change_mass_point(mine, dense)
         if mass is None:
@@ -381,7 +384,8 @@ def change_inference(
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
     test.run(permutation_budget(mine)[0])
-    rule = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds)
+    spread = distribution.standard_error
+    rule = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds, spread)
     interval_at = _reaching_zero_below(test, rule or distribution.interval)
     return ChangeInference(
         estimate=distribution.estimate,
