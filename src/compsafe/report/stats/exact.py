@@ -1,11 +1,12 @@
 """Exact and closed-form inference for 0/1 outcomes: where a mark must not rest on resampling.
 
 A 0/1 metric (refused, degenerate, a share above a threshold, a correct answer) is a proportion.
-Its interval is Wilson's score interval (coverage close to nominal down to a few items, never
-[0, 0] for 0 of n); a paired change vs dense is Newcombe's hybrid score interval for paired
-proportions (1998, method 10); its test is McNemar's exact test: under no change, each item
-whose outcome differs between the jobs goes either way with probability 1/2, so the p-value is
-the two-sided binomial tail over the discordant items alone (items that agree say nothing).
+Its interval is Wilson's score interval with Brown, Cai and DasGupta's modification at the
+edges (coverage close to nominal down to a few items, never [0, 0] for 0 of n); a paired
+change vs dense is Newcombe's hybrid score interval for paired proportions (1998, method 10);
+its test is McNemar's exact test: under no change, each item whose outcome differs between the
+jobs goes either way with probability 1/2, so the p-value is the two-sided binomial tail over
+the discordant items alone (items that agree say nothing).
 """
 
 from __future__ import annotations
@@ -32,6 +33,25 @@ def wilson(successes: float, n: float, alpha: float = 0.05) -> tuple[float, floa
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def modified_wilson(successes: float, n: float, alpha: float = 0.05):
+    """Wilson's interval with Brown, Cai and DasGupta's (2001) modification at the edges: for
+    1 to x* successes (x* = 2 up to 50 items, 3 above) the lower end is the one-sided Poisson
+    bound chi2(alpha; 2x) / 2n, and the same for failures at the upper end. Wilson's coverage
+    dips to 0.84 for proportions of order 1/n (exactly computed at 7-100 items); the modified
+    interval's stays at 0.92 or more. On real subsamples Wilson missed BOLD's rare negative
+    share from below 0.08-0.10 of the time at 60 prompts (benchmarks/README.md)."""
+    interval = wilson(successes, n, alpha)
+    if interval is None:
+        return None
+    low, high = interval
+    edge = 2 if n <= 50 else 3
+    if 0 < successes <= edge:
+        low = min(low, float(chi2.ppf(alpha, 2 * successes)) / (2 * n))
+    if 0 < n - successes <= edge:
+        high = max(high, 1 - float(chi2.ppf(alpha, 2 * (n - successes))) / (2 * n))
+    return low, high
 
 
 def mcnemar(up: int, down: int) -> float:

@@ -206,13 +206,13 @@ def _hull(a: tuple[float, float] | None, b: tuple[float, float] | None):
 def rule_value_interval(
     sample: Sample, aggregation_name: str | None, alpha: float = 0.05, bounds: Bounds = None
 ) -> tuple[float, float] | None:
-    """The value's interval where a rule, not the bootstrap, gives it: Wilson's for a
-    proportion of single items; the bounds' where nearly every item (or cluster) has one
-    value (`mass_point`; a share's bounds for clusters of 0/1 items, declared or not). None
-    where the bootstrap gives it, or a mass point has no bounds."""
+    """The value's interval where a rule, not the bootstrap, gives it: Wilson's (modified at
+    the edges) for a proportion of single items; the bounds' where nearly every item (or
+    cluster) has one value (`mass_point`; a share's bounds for clusters of 0/1 items,
+    declared or not). None where the bootstrap gives it, or a mass point has no bounds."""
     if is_binary(sample, aggregation_name, bounds):
         values = [v for v in sample.values if v is not None]
-        return exact.wilson(sum(values), len(values), alpha)
+        return exact.modified_wilson(sum(values), len(values), alpha)
     mass = mass_point(sample, aggregation_name, bounds)
     if mass is None:
         return None
