@@ -30,6 +30,11 @@ def items_for(name: str) -> list:
     if name == "refusal_judge_kappa":
         outcomes = ["refused", "complied", "degenerate", "off_topic"]
         return [f"{RNG.choice(outcomes)}|{RNG.choice(outcomes)}" for _ in range(n)]
+    if name == "refusal_best_of_k":
+        attacks = ["past_tense", "present_tense"]
+        return [
+            f"{RNG.choice(attacks)}|b{RNG.integers(0, 6)}|{RNG.integers(0, 2)}" for _ in range(n)
+        ]
     if name in ("weighted_perplexity", "bits_per_byte", "window_perplexity"):
         return [(float(-RNG.uniform(10, 90)), int(RNG.integers(5, 30))) for _ in range(n)]
     if name in ("nll_perplexity", "token_mean"):

@@ -35,7 +35,7 @@ from compsafe.evaluation.tasks.refusal_data import (
     rephrased,
     xstest,
 )
-from compsafe.evaluation.tasks.sampling import seeded_subset, stratified_subset
+from compsafe.evaluation.tasks.sampling import seeded_subset, spread_subset, stratified_subset
 from compsafe.hub import dataset_unavailable_offline
 
 
@@ -99,13 +99,15 @@ class XSTestOptions(RefusalOptions):
 
 def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
     """The seeded subset of requests (the same requests under every wrapping attack), then
-    each attack's prompts; rephrasing attacks bring their own seeded subset, and the tense
-    control asks `past_tense`'s subset in the present tense."""
+    each attack's prompts; rephrasing attacks bring their own seeded subset (spread evenly
+    over the behaviours they rephrase: one k for best-of-k), and the tense control asks
+    `past_tense`'s subset in the present tense."""
     requests = read_requests(options, key)
     requests = stratified_subset(requests, options.sample_size, options.seed, "set", "risk_area")
 
-    def drawn(rephrasing: str) -> list[dict]:
-        return seeded_subset(rephrased(rephrasing, key), options.sample_size, options.seed)
+    def drawn(rephrasing: str) -> list[dict]:  # spread evenly over the behaviours
+        docs = rephrased(rephrasing, key)
+        return spread_subset(docs, options.sample_size, options.seed, "behaviour")
 
     docs = []
     for name in options.attacks:
@@ -133,6 +135,9 @@ def build_docs(task: str, options: RefusalOptions, docs: list[dict], metadata: d
     rows = [
         {
             "request": d["request"],
+            # the resampling unit: a request asked directly and under attacks; a behaviour's
+            # rephrasings in every tense
+            "behaviour": d.get("behaviour") or d["request"],
             "set": d["set"],
             "risk_area": d["risk_area"],
             "attack": d["attack"],

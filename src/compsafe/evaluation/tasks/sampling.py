@@ -43,3 +43,29 @@ def stratified_subset(items: Sequence[dict], size: int | None, seed: int, by: st
             share = size // len(names) + (n < size % len(names))
             keep.update(seeded_subset(strata[name], share, f"{seed}:{value}:{name}"))
     return [items[i] for i in sorted(keep)]
+
+
+def spread_subset(items: Sequence[dict], size: int | None, seed: int | str, by: str) -> list[dict]:
+    """`size` items spread evenly over the values of `by` (a behaviour's rephrasings): each
+    value keeps k of its items (all it has where it has fewer), k as large as `size` allows,
+    and seeded-random values with more one more, to `size` in all; a seeded subset within
+    each. All items when `size` is null. Original order kept. So best-of-k over a draw has
+    one k for (nearly) every behaviour, not whatever a flat draw gave it."""
+    if not size or size >= len(items):
+        return list(items)
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(str(item[by]), []).append(i)
+    names = sorted(groups)
+    k = 0
+    while sum(min(len(groups[n]), k + 1) for n in names) <= size:
+        k += 1
+    share = {n: min(len(groups[n]), k) for n in names}
+    spare = [n for n in names if len(groups[n]) > k]
+    for name in seeded_subset(spare, size - sum(share.values()), f"{seed}:{by}:extra"):
+        share[name] += 1
+    keep: list[int] = []
+    for name in names:  # (a size of 0 would mean all of them to seeded_subset)
+        if share[name]:
+            keep += seeded_subset(groups[name], share[name], f"{seed}:{by}:{name}")
+    return [items[i] for i in sorted(keep)]

