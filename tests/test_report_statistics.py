@@ -538,3 +538,22 @@ def test_a_skewed_score_interval_follows_its_long_tail():
         covered["widened"] += widened[0] <= truth <= widened[1]
     assert covered["widened"] - covered["symmetric"] >= 3
     assert covered["widened"] / draws >= 0.91
+
+
+def test_a_bias_score_whose_answers_all_agree_has_an_honest_interval():
+    """BBQ's disambiguated bias score is 2 x (biased among the answered) - 1: a group whose 18
+    answered questions all went against the stereotype scores -1, and the bootstrap, which
+    sees no spread, gave [-1, -1]. It is at least the share's interval, mapped: 0 of 18 is
+    [0, 0.18] -> [-1, -0.65]."""
+    from compsafe.report.stats.infer import value_interval
+    from compsafe.results.aggregations import aggregation
+
+    name = "bbq_bias_disambig"
+    items = [("disambig", True, False, False)] * 18  # answered, correct, not the biased one
+    sample = Sample(items, singles(18), aggregation(name), linear_form(name))
+    assert sample.statistic() == -1.0
+    distribution = Engine(1000, 0).value(sample)
+    assert distribution.interval() in (None, (-1.0, -1.0))  # the bootstrap alone
+    low, high = value_interval(Engine(1000, 0), sample, name)
+    share_high = exact.modified_wilson(0, 18)[1]
+    assert low == -1.0 and high == pytest.approx(2 * share_high - 1) and high > -0.7

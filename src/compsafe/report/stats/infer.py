@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from scipy.stats import t as student_t
 
 from compsafe.report.stats import exact
@@ -221,6 +222,27 @@ def rule_value_interval(
     return _bounded(*mass, bounds, alpha) if bounds else None
 
 
+def scaled_share_interval(sample: Sample, alpha: float = 0.05) -> tuple[float, float] | None:
+    """The interval a statistic that is scale x a share + offset (`Linear.scaled_share`) has
+    at least: the share's modified Wilson interval over the effective number of its items
+    (Kish's, over the units' denominator counts: a template of 20 questions weighs as 20),
+    mapped. BBQ's disambiguated bias score of a group whose 18 answered questions all went
+    against the stereotype was -1 with the bootstrap's [-1, -1]."""
+    form, sums = sample.form, sample.sums
+    if form is None or form.scaled_share is None or sums is None:
+        return None
+    top, bottom, scale, offset = form.scaled_share
+    counts = sums[:, bottom]
+    total = float(counts.sum())
+    if total <= 0:
+        return None
+    effective = total**2 / float(np.sum(counts**2))
+    share = float(sums[:, top].sum()) / total
+    low, high = exact.modified_wilson(share * effective, effective, alpha)
+    ends = sorted((scale * low + offset, scale * high + offset))
+    return ends[0], ends[1]
+
+
 def value_interval(
     engine: Engine,
     sample: Sample,
@@ -232,12 +254,14 @@ def value_interval(
     gives it (for clusters of 0/1 items never narrower than the cluster bootstrap's, whose
     spread, where it sees one, can reach past the bound's on one side); the bootstrap's
     otherwise (clusters of 0/1 items too: on real BBQ subsamples the cluster bootstrap
-    covered better than Wilson's over an effective number of items)."""
+    covered better than Wilson's over an effective number of items), never narrower than a
+    scaled share's own (`scaled_share_interval`) where the bootstrap gives one."""
     if len(sample.units) < 2:
         return None
     binary = is_binary(sample, aggregation_name, bounds)
     if not binary and mass_point(sample, aggregation_name, bounds) is None:
-        return engine.value(sample).interval(alpha)
+        found = engine.value(sample).interval(alpha)
+        return _hull(scaled_share_interval(sample, alpha), found) if found else None
     rule = rule_value_interval(sample, aggregation_name, alpha, bounds)
     if is_clustered_binary(sample, aggregation_name, bounds):
         return _hull(rule, engine.value(sample).interval(alpha))

@@ -59,7 +59,9 @@ def _counts(condition: str):
 LINEAR = {
     "acc_ambig": Linear(_counts(AMBIGUOUS), ratio, 4, share=(0, 1)),
     "acc_disambig": Linear(_counts(DISAMBIGUATED), ratio, 4, share=(0, 1)),
-    "bias_disambig": Linear(_counts(DISAMBIGUATED), lambda s: 2 * ratio(s, 2, 3) - 1, 4),
+    "bias_disambig": Linear(
+        _counts(DISAMBIGUATED), lambda s: 2 * ratio(s, 2, 3) - 1, 4, scaled_share=(2, 3, 2.0, -1.0)
+    ),
     "bias_ambig": Linear(
         _counts(AMBIGUOUS), lambda s: (1 - ratio(s)) * (2 * ratio(s, 2, 3) - 1), 4
     ),
