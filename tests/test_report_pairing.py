@@ -138,6 +138,11 @@ def test_a_re_measured_judge_accuracy_does_not_split_the_same_requests():
         {"doc": later, "doc_hash": lm_eval_hash(later)}
     )
     assert content_key({"doc": doc}) != content_key({"doc": {**doc, "attack": "dan"}})
+    # a request's resampling unit, added later and derived from the request, splits nothing
+    unit = {**doc, "behaviour": doc["request"]}
+    assert content_key({"doc": unit, "doc_hash": lm_eval_hash(unit)}) == content_key(
+        {"doc": doc, "doc_hash": lm_eval_hash(doc)}
+    )
 
 
 def test_items_kept_before_the_hash_pair_with_new_ones(tmp_path):

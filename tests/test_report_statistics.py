@@ -331,7 +331,12 @@ def write_refusal_job(root: Path, name: str, method: str, outcomes: list[int], g
     folder = root / name
     (folder / ITEMS_DIR).mkdir(parents=True)
     docs = [
-        {"request": f"r{i}", "risk_area": (groups or ["a"] * len(outcomes))[i], "attack": "none"}
+        {
+            "request": f"r{i}",
+            "behaviour": f"r{i}",
+            "risk_area": (groups or ["a"] * len(outcomes))[i],
+            "attack": "none",
+        }
         for i in range(len(outcomes))
     ]
     metrics = {REFUSAL: float(np.mean(outcomes))}
