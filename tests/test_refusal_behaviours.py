@@ -95,3 +95,21 @@ def test_best_of_k_through_sums_matches_it_on_resamples():
         counts = rng.multinomial(40, np.full(40, 1 / 40))
         resampled = [v for v, c in zip(items, counts, strict=True) for _ in range(c)]
         assert fitted.of(counts @ matrix) == pytest.approx(function(resampled))
+
+
+def test_best_of_k_with_every_behaviour_broken_is_not_certain():
+    """40 behaviours asked 5 times each, every one broken at least once: best-of-k is 1, and
+    the bootstrap over behaviours, which sees no spread, gives [1, 1]. The value's interval is
+    at least the share's (40 of 40 behaviours: Wilson's, modified, [0.91, 1])."""
+    from compsafe.report.stats import exact
+    from compsafe.report.stats.bootstrap import Engine, Sample, clusters
+    from compsafe.report.stats.infer import value_interval
+
+    name = "refusal_best_of_k"
+    items = [f"past_tense|b{b}|{int(j == 0)}" for b in range(40) for j in range(5)]
+    units = clusters([b for b in range(40) for _ in range(5)])  # resampled by behaviour
+    sample = Sample(items, units, aggregation(name), linear_form(name))
+    assert sample.statistic() == 1.0
+    assert Engine(500, 0).value(sample).interval() == (1.0, 1.0)
+    low, high = value_interval(Engine(500, 0), sample, name)
+    assert high == 1.0 and low == pytest.approx(exact.modified_wilson(40, 40)[0]) and low < 0.95

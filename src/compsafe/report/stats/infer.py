@@ -223,22 +223,23 @@ def rule_value_interval(
 
 
 def scaled_share_interval(sample: Sample, alpha: float = 0.05) -> tuple[float, float] | None:
-    """The interval a statistic that is scale x a share + offset (`Linear.scaled_share`) has
-    at least: the share's modified Wilson interval over the effective number of its items
-    (Kish's, over the units' denominator counts: a template of 20 questions weighs as 20),
-    mapped. BBQ's disambiguated bias score of a group whose 18 answered questions all went
-    against the stereotype was -1 with the bootstrap's [-1, -1]."""
+    """The interval a statistic that is scale x a share + offset (`Linear.unit_share`) has at
+    least: the share's modified Wilson interval over the effective number of its trials
+    (Kish's, over the units' trial counts: a template of 20 questions weighs as 20), mapped.
+    BBQ's disambiguated bias score of a group whose answered questions all went against the
+    stereotype was -1 with the bootstrap's [-1, -1]; best-of-k with every behaviour broken,
+    1 with [1, 1]."""
     form, sums = sample.form, sample.sums
-    if form is None or form.scaled_share is None or sums is None:
+    if form is None or form.unit_share is None or sums is None:
         return None
-    top, bottom, scale, offset = form.scaled_share
-    counts = sums[:, bottom]
-    total = float(counts.sum())
+    successes, trials = (np.asarray(x, dtype=float) for x in form.unit_share(sums))
+    total = float(trials.sum())
     if total <= 0:
         return None
-    effective = total**2 / float(np.sum(counts**2))
-    share = float(sums[:, top].sum()) / total
+    effective = total**2 / float(np.sum(trials**2))
+    share = float(successes.sum()) / total
     low, high = exact.modified_wilson(share * effective, effective, alpha)
+    scale, offset = form.share_scale
     ends = sorted((scale * low + offset, scale * high + offset))
     return ends[0], ends[1]
 

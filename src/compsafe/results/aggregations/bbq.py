@@ -60,7 +60,11 @@ LINEAR = {
     "acc_ambig": Linear(_counts(AMBIGUOUS), ratio, 4, share=(0, 1)),
     "acc_disambig": Linear(_counts(DISAMBIGUATED), ratio, 4, share=(0, 1)),
     "bias_disambig": Linear(
-        _counts(DISAMBIGUATED), lambda s: 2 * ratio(s, 2, 3) - 1, 4, scaled_share=(2, 3, 2.0, -1.0)
+        _counts(DISAMBIGUATED),
+        lambda s: 2 * ratio(s, 2, 3) - 1,
+        4,
+        unit_share=lambda sums: (sums[:, 2], sums[:, 3]),  # biased among the answered
+        share_scale=(2.0, -1.0),
     ),
     "bias_ambig": Linear(
         _counts(AMBIGUOUS), lambda s: (1 - ratio(s)) * (2 * ratio(s, 2, 3) - 1), 4

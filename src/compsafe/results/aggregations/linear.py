@@ -36,10 +36,12 @@ class Linear:
     # share's numerator, the one counting those it is over), both 0 or 1 per item.
     share: tuple[int, int] | None = None
     # A statistic that is scale x a share + offset, where the model decides whom the share is
-    # over (BBQ's disambiguated bias score: 2 x the biased among the answered - 1): (the
-    # share's numerator component, its denominator's, scale, offset). Its value interval is at
-    # least the share's, mapped; its change stays the ratio's (each job its own denominator).
-    scaled_share: tuple[int, int, float, float] | None = None
+    # over (BBQ's disambiguated bias score: 2 x the biased among the answered - 1; best-of-k:
+    # the behaviours broken among those asked): unit sums (units, k) -> (the share's
+    # successes, its trials) per unit, and (scale, offset). Its value interval is at least the
+    # share's, mapped; its change stays the ratio's (each job its own denominator).
+    unit_share: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    share_scale: tuple[float, float] = (1.0, 0.0)
 
     def share_item(self, value: Any) -> float | None:
         """An item of a `share` as a 0/1 item: its numerator component, or None where the

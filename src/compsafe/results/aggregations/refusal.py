@@ -81,13 +81,16 @@ def _fitted_best_of_k(values: list) -> Linear:
         out[k + index[key]] = 1.0
         return out
 
-    def finish(sums: np.ndarray) -> np.ndarray:
+    def counts(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(behaviours broken, behaviours asked) of each row of sums."""
         complied, asked = sums[..., :k], sums[..., k:]
-        counted = (asked > 0).sum(axis=-1)
-        broken = ((complied > 0) & (asked > 0)).sum(axis=-1)
+        return ((complied > 0) & (asked > 0)).sum(axis=-1), (asked > 0).sum(axis=-1)
+
+    def finish(sums: np.ndarray) -> np.ndarray:
+        broken, counted = counts(sums)
         return np.where(counted > 0, broken / np.maximum(counted, 1), np.nan)
 
-    return Linear(components, finish, 2 * k)
+    return Linear(components, finish, 2 * k, unit_share=counts)
 
 
 LINEAR = {
