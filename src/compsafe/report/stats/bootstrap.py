@@ -227,9 +227,9 @@ class Distribution:
         of |resample - estimate| / resample spread, within the resamples' range. With
         `skew_tails`, widened on each side to the equal-tailed bootstrap-t's end (the
         studentised resamples' alpha / 2 and 1 - alpha / 2 quantiles), which follows a
-        skewed score's long tail: a value's symmetric interval missed the full-data RTP
-        `score` 0.09-0.11 of the time, always below it (benchmarks/README.md). Never
-        narrower than the symmetric one, whose |t| no resample's sign can swing."""
+        skewed score's long tail: a value's symmetric interval lay below the full-data RTP
+        `score` 8-10 % of the time on real subsamples (benchmarks/README.md). Never narrower
+        than the symmetric one, whose |t| no resample's sign can swing."""
         if usable(self.resamples) is None or not math.isfinite(self.estimate):
             return None
         estimate, resamples = self.estimate, self.resamples
@@ -266,8 +266,8 @@ class Distribution:
 
 
 def _studentised(gap: np.ndarray, spreads: np.ndarray) -> np.ndarray:
-    """(resample - estimate) / the resample's spread: 0 where the gap is, infinite (signed)
-    where the spread is zero or undefined."""
+    """(resample - estimate) / the resample's spread: 0 where the gap is 0, infinite (with
+    the gap's sign) where the spread is zero or undefined."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(gap != 0, gap / spreads, 0.0)
         return np.where(np.isnan(t), np.sign(gap) * np.inf, t)

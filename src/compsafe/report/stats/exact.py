@@ -40,8 +40,8 @@ def modified_wilson(successes: float, n: float, alpha: float = 0.05):
     1 to x* successes (x* = 2 up to 50 items, 3 above) the lower end is the one-sided Poisson
     bound chi2(alpha; 2x) / 2n, and the same for failures at the upper end. Wilson's coverage
     dips to 0.84 for proportions of order 1/n (exactly computed at 7-100 items); the modified
-    interval's stays at 0.92 or more. On real subsamples Wilson missed BOLD's rare negative
-    share from below 0.08-0.10 of the time at 60 prompts (benchmarks/README.md)."""
+    interval's stays at 0.89 or more. On real subsamples Wilson's lower end lay above BOLD's
+    rare negative share 7-10 % of the time at 60 prompts (benchmarks/README.md)."""
     interval = wilson(successes, n, alpha)
     if interval is None:
         return None
