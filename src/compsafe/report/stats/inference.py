@@ -35,11 +35,14 @@ POWER = 0.8
 MAX_ROUNDS = 6
 
 METHODS = (
-    "Intervals: 95 %; Wilson's score interval for a 0/1 metric (a share), symmetric bootstrap-t "
-    "intervals otherwise (BCa for zero-inflated scores), over the task's resampling units (an "
-    "item, or a cluster of items such as a question's two subject orders); withheld when more "
-    "than 1 % "
-    "of resamples are not finite or there are fewer than 5 units. A change vs dense is "
+    "Intervals: 95 %; Wilson's score interval for a 0/1 metric (a share; with Brown, Cai and "
+    "DasGupta's Poisson ends for 1-3 successes or failures), symmetric bootstrap-t intervals "
+    "otherwise (a mean's value widened to the equal-tailed bootstrap-t's ends for skewed "
+    "scores; BCa for zero-inflated scores; for a share whose denominator the model decides, "
+    "such as BBQ's disambiguated bias score or best-of-k, never narrower than the share's "
+    "Wilson interval), over the task's resampling units (an item, or a cluster of items such "
+    "as a question's two subject orders); withheld when more than 1 % of resamples are not "
+    "finite or there are fewer than 5 units. A change vs dense is "
     "computed on the documents both jobs "
     "scored: Newcombe's paired interval (over the effective number of items where they come in "
     "clusters) and McNemar's exact test for a 0/1 metric, a paired bootstrap "
