@@ -42,7 +42,8 @@ from compsafe.hub import dataset_unavailable_offline
 @dataclass
 class RefusalOptions(GenerationOptions):
     """The shared generation options (`sample_size` counts requests PER SET, spread evenly
-    over its risk areas), plus what a refusal benchmark asks and how."""
+    over its risk areas; a tense attack's rephrasings, spread evenly over the behaviours they
+    rephrase), plus what a refusal benchmark asks and how."""
 
     sets: list = field(default_factory=lambda: list(SETS))  # packaged/hub request sets
     attack: Any = "none"  # one or a list: none | dan | gcg_suffix | past_tense | present_tense...
