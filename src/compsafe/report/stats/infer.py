@@ -368,16 +368,20 @@ def rule_change_interval(
     return None if log else _bounded_change(mine, dense, aggregation_name, bounds)
 
 
-def _reaching_zero_below(test: PermutationTest, interval_at):
-    """`interval_at`, reaching 0 at levels the exhaustive permutation test cannot reach: with
-    k units that differ its smallest p is 2 / 2^k (0.0625 at 5), so no change is excluded,
-    where the bootstrap's interval over 5 prompts did exclude 0 (12 group cells of the
-    quickstart report, 2026-12-06)."""
-    floor = 2.0 ** (1 - test.informative_units) if test.exact and test.informative_units else 0
+def _agreeing_with(test: PermutationTest, interval_at):
+    """`interval_at`, reaching 0 at any level alpha where the permutation test's p is above
+    it, so an interval never excludes a change its test does not. Two causes on the
+    quickstart report (2026-12-06): an exhaustive test over k units that differ cannot go
+    below 2 / 2^k (0.0625 at 5), where the bootstrap's interval over 5 prompts excluded 0
+    (12 group cells); and a bootstrap-t interval over 6-18 units that excluded 0 beside a
+    permutation p above 0.05 (3 cells). The p is read when the interval is asked for, after
+    the false discovery control has given the test the resamples its marks need."""
 
     def at(alpha: float):
         found = interval_at(alpha)
-        return _hull(found, (0.0, 0.0)) if found is not None and floor > alpha else found
+        p_value = test.p_value
+        agrees = found is None or p_value is None or p_value <= alpha
+        return found if agrees else _hull(found, (0.0, 0.0))
 
     return at
 
@@ -411,7 +415,7 @@ def change_inference(
     test.run(permutation_budget(mine)[0])
     spread = distribution.standard_error
     rule = rule_change_interval(engine, mine, dense, aggregation_name, log, bounds, spread)
-    interval_at = _reaching_zero_below(test, rule or distribution.interval)
+    interval_at = _agreeing_with(test, rule or distribution.interval)
     return ChangeInference(
         estimate=distribution.estimate,
         interval=interval_at(0.05),
