@@ -222,7 +222,7 @@ def rule_value_interval(
     return _bounded(*mass, bounds, alpha) if bounds else None
 
 
-def scaled_share_interval(sample: Sample, alpha: float = 0.05) -> tuple[float, float] | None:
+def unit_share_interval(sample: Sample, alpha: float = 0.05) -> tuple[float, float] | None:
     """The interval a statistic that is scale x a share + offset (`Linear.unit_share`) has at
     least: the share's modified Wilson interval over the effective number of its trials
     (Kish's, over the units' trial counts: a template of 20 questions weighs as 20), mapped.
@@ -256,13 +256,14 @@ def value_interval(
     spread, where it sees one, can reach past the bound's on one side); the bootstrap's
     otherwise (clusters of 0/1 items too: on real BBQ subsamples the cluster bootstrap
     covered better than Wilson's over an effective number of items), never narrower than a
-    scaled share's own (`scaled_share_interval`) where the bootstrap gives one."""
+    share's own where the model decides its denominator (`unit_share_interval`) and the
+    bootstrap gives one."""
     if len(sample.units) < 2:
         return None
     binary = is_binary(sample, aggregation_name, bounds)
     if not binary and mass_point(sample, aggregation_name, bounds) is None:
         found = engine.value(sample).interval(alpha)
-        return _hull(scaled_share_interval(sample, alpha), found) if found else None
+        return _hull(unit_share_interval(sample, alpha), found) if found else None
     rule = rule_value_interval(sample, aggregation_name, alpha, bounds)
     if is_clustered_binary(sample, aggregation_name, bounds):
         return _hull(rule, engine.value(sample).interval(alpha))
