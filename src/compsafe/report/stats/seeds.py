@@ -72,8 +72,13 @@ def _excludes_zero(interval: tuple[float, float] | None) -> bool:
 
 def _inverted(interval_at: Interval, steps: int = 40) -> float:
     """The smallest level at which `interval_at` excludes 0 (intervals narrow as the level
-    grows), found by bisection on its log; 1 where it never does."""
-    if not _excludes_zero(interval_at(0.999)):
+    grows), found by bisection on its log; 1 where it never does; 0 (no floor) where the
+    seeds' rule gives no interval at all (a mean nearly all at one value without declared
+    bounds: that p had been forced to 1 beside an interval excluding 0)."""
+    widest = interval_at(0.999)
+    if widest is None:
+        return 0.0
+    if not _excludes_zero(widest):
         return 1.0
     low, high = math.log(1e-12), math.log(0.999)
     if _excludes_zero(interval_at(math.exp(low))):
