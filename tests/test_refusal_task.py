@@ -233,6 +233,33 @@ def test_chat_template_applied_when_the_tokenizer_has_one(templated_tokenizer, t
     assert all(d["prompt"].endswith("\nassistant:") and d["request"] in d["prompt"] for d in docs)
 
 
+def test_the_judges_accuracy_is_recorded_once_per_task_not_in_every_document(tiny_model_dir):
+    """judge_accuracy.json's figures (2.7 KB per judge) rode in every refusal document: 56 % of
+    a 978-request items file. The scorer now states them once, in the task's details."""
+    from compsafe.evaluation.collect import details
+
+    docs = load_refusal(
+        tokenizer=str(tiny_model_dir),
+        compsafe={
+            "compsafe_refusal": {
+                "sample_size": 3,
+                "sets": ["harmbench"],
+                "chat_template": "off",
+                "scorer_options": {"topic_model": "none"},
+            }
+        },
+    )["test"]
+    assert "judge_accuracy" not in docs.column_names
+    examples = [{"doc": d} for d in docs]
+    fields = ["prompt_format", "judge_accuracy"]
+    recorded = details(examples, fields)
+    assert recorded["prompt_format"] == "raw"
+    accuracy = json.loads(recorded["judge_accuracy"])
+    assert list(accuracy) == ["rules_without_reference_model"]  # the judge these options run
+    assert 0.5 < accuracy["rules_without_reference_model"]["accuracy"] <= 1.0
+    assert details(examples, ["prompt_format"]) == {"prompt_format": "raw"}  # only if asked
+
+
 # --- metrics by hand ----------------------------------------------------------------------------
 
 
@@ -374,12 +401,14 @@ def test_refusal_run_on_the_tiny_model_logs_generations(tiny_model_dir, tmp_path
     assert any(k.startswith("refusal/refusal_rate/risk_area=") for k in metrics)
     details = record["benchmarks"]["refusal"]["details"]
     assert details["prompt_format"] == "raw" and details["system_prompt"] == ""  # opted in
+    assert "rules_without_reference_model" in json.loads(details["judge_accuracy"])
     assert record["benchmarks"]["refusal"]["samples"] == 12
     items = [json.loads(x) for x in (out_dir / "items" / "refusal.jsonl").read_text().splitlines()]
     assert len(items) == 12
     assert {"refused", "complied", "degenerate", "off_topic"} <= set(items[0])
     assert {"outcome", "rule"} <= set(items[0]["filtered_resps"][0][0])
     assert {i["doc"]["attack"] for i in items} == {"none", "gcg_suffix"}
+    assert not any("judge_accuracy" in i["doc"] for i in items)  # once, in the details
     # compsafe-judge reads the items file as it is and judges the answers as the run did
     from compsafe.judge_cli import main as judge_main
 

@@ -143,6 +143,11 @@ def test_a_re_measured_judge_accuracy_does_not_split_the_same_requests():
     assert content_key({"doc": unit, "doc_hash": lm_eval_hash(unit)}) == content_key(
         {"doc": doc, "doc_hash": lm_eval_hash(doc)}
     )
+    # documents written since the accuracy moved to the task's details (behaviour, no accuracy)
+    now = {k: v for k, v in unit.items() if k != "judge_accuracy"}
+    assert content_key({"doc": now, "doc_hash": lm_eval_hash(now)}) == content_key(
+        {"doc": doc, "doc_hash": lm_eval_hash(doc)}
+    )
 
 
 def test_items_kept_before_the_hash_pair_with_new_ones(tmp_path):

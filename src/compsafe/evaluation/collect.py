@@ -70,14 +70,32 @@ def task_config(task) -> dict[str, Any]:
 
 
 def details(examples: list[dict], fields: list[str]) -> dict[str, str]:
-    """The distinct values of the document fields a task asks to record (`metadata.details`),
-    e.g. whether its prompts went through the model's chat template."""
+    """What a task asks to record (`metadata.details`): the distinct values of those document
+    fields (whether its prompts went through the model's chat template), and those its
+    documents' scorer states once for the task (a judge's measured accuracy)."""
     out = {}
     for name in fields:
         values = sorted({str(e["doc"][name]) for e in examples if name in e["doc"]})
         if values:
             out[name] = ", ".join(values)
+    for name, value in _scorer_details(examples).items():
+        if name in fields and name not in out:
+            out[name] = value
     return out
+
+
+def _scorer_details(examples: list[dict]) -> dict[str, str]:
+    """The `details` of the scorer the task's documents name (`scorer`, as generation tasks
+    carry it); {} for a task without one."""
+    import json
+
+    from compsafe.evaluation.scorers import scorer_details
+
+    raw = next((e["doc"].get("scorer") for e in examples if e["doc"].get("scorer")), None)
+    spec = json.loads(raw) if isinstance(raw, str) else None
+    if not isinstance(spec, dict) or not spec.get("name"):
+        return {}
+    return scorer_details(spec["name"], spec.get("options"))
 
 
 def task_records(

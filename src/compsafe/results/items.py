@@ -100,10 +100,11 @@ def generated(line: Any) -> list[dict[str, Any]]:
     return outputs if outputs and all(isinstance(o, dict) and "text" in o for o in outputs) else []
 
 
-# Fields a document carries for the run's record only, not as part of what was asked: the
-# refusal judge's measured accuracy, rewritten with every labelled round, so two runs of the
-# same requests either side of a re-measurement held different documents and were not paired
-# (a 3-seed sweep whose seed-0 jobs ran the day before, 2026-12-06); and a refusal request's
+# Fields a document carries (or carried) for the run's record only, not as part of what was
+# asked: the refusal judge's measured accuracy, rewritten with every labelled round (refusal
+# documents carried it until 2026-12-06, when it moved to the scorer's once-per-task `details`),
+# so two runs of the same requests either side of a re-measurement held different documents and
+# were not paired (a 3-seed sweep whose seed-0 jobs ran the day before); and a refusal request's
 # `behaviour`, derived from what was asked (its resampling unit: the request itself, or the
 # JailbreakBench behaviour a tense rephrasing rephrases), so runs from before it existed pair
 RECORD_FIELDS = ("judge_accuracy", "behaviour")

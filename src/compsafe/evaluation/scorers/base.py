@@ -80,6 +80,11 @@ class Scorer(ABC):
         """One score per text (see `judge`)."""
         return [judged["score"] for judged in self.judge(texts)]
 
+    def details(self) -> dict[str, str]:
+        """What results.json records once per task about this scorer as configured (a judge's
+        measured accuracy), under the task's `details`; never carried by each item."""
+        return {}
+
 
 REGISTRY: Registry[type[Scorer]] = Registry("scorer", "scorer")
 register = REGISTRY.register
@@ -93,6 +98,11 @@ def _make(name: str, options: dict[str, Any] | None) -> Scorer:
 def check_scorer(name: str, options: dict[str, Any] | None = None) -> None:
     """Everything short of loading: name, options, package, weights, key."""
     _make(name, options).check()
+
+
+def scorer_details(name: str, options: dict[str, Any] | None = None) -> dict[str, str]:
+    """The scorer's `details`, without loading it."""
+    return _make(name, options).details()
 
 
 def get_scorer(name: str, options: dict[str, Any] | None = None) -> Scorer:

@@ -269,6 +269,12 @@ class RefusalJudge(Scorer):
     def load(self) -> None:
         """Models load on first use (the topic model only when an answer needs it)."""
 
+    def details(self) -> dict[str, str]:
+        """The held-out accuracy of the judges in use (JSON), once per task in results.json."""
+        import json
+
+        return {"judge_accuracy": json.dumps(judge_accuracy(self.options), sort_keys=True)}
+
     def score_batch(self, texts):
         return [o["refused"] for o in self.judge_answers([Answer("", "", t) for t in texts])]
 

@@ -132,7 +132,6 @@ def build_docs(task: str, options: RefusalOptions, docs: list[dict], metadata: d
     context = model_context(metadata.get("tokenizer"), metadata.get("max_length"))
     check_context(fmt, prompts, options.max_new_tokens, context, key)
     scorer = scorer_field(task, options.scorer, options.scorer_options)
-    accuracy = _judge_accuracy(options)
     rows = [
         {
             "request": d["request"],
@@ -149,22 +148,10 @@ def build_docs(task: str, options: RefusalOptions, docs: list[dict], metadata: d
             "prompt_format": fmt.name,
             "system_prompt": fmt.system_prompt,
             "scorer": scorer,
-            "judge_accuracy": accuracy,
         }
         for d, prompt in zip(docs, prompts, strict=True)
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
-
-
-def _judge_accuracy(options: RefusalOptions) -> str:
-    """The validated accuracy of the judges in use (JSON), recorded with the task's details."""
-    import json
-
-    if options.scorer != "refusal_judge":
-        return "{}"
-    from compsafe.evaluation.scorers.refusal_judge import judge_accuracy
-
-    return json.dumps(judge_accuracy(options.scorer_options), sort_keys=True)
 
 
 def load_refusal(**metadata):
