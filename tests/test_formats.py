@@ -10,9 +10,7 @@ import json
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
-from compsafe.compression import parse_spec
 from compsafe.compression.layers import target_layers
 from compsafe.compression.masks import n_m_violations
 from compsafe.compression.pipeline import compress_model
@@ -20,27 +18,10 @@ from compsafe.compression.verify import CompressionMismatch, check_layer_shapes
 from compsafe.compression.verify_formats import verify_format, verify_kv_cache
 from compsafe.errors import ConfigError
 from helpers import PERPLEXITY_ONLY, compose_config, file_calibration, tiny_job
-from test_compression import compressed
+from test_compression import IGNORE, TARGETS, compressed, spec_for
 
-TARGETS, IGNORE = ["Linear"], ["re:.*lm_head"]
 FORMATS = ["fp8", "fp8_dynamic", "fp8_block", "w8a8", "w4a8", "nvfp4", "mxfp4"]
 E2M1_VALUES = 15  # ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}: the most distinct values of an FP4 group
-
-
-def spec_for(method: str, **extra):
-    base = {
-        "method": method,
-        "sparsity": 0.5,
-        "pattern": "unstructured",
-        "targets": TARGETS,
-        "ignore": IGNORE,
-        "args": {},
-        "quantize": None,
-        "bits": 4,
-        "group_size": 32,
-        "symmetric": True,
-    }
-    return parse_spec(OmegaConf.create({**base, **extra}))
 
 
 @pytest.fixture(scope="module")

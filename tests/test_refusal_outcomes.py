@@ -8,8 +8,6 @@ through)."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from compsafe.errors import ConfigError
@@ -17,6 +15,7 @@ from compsafe.evaluation.options import make_options
 from compsafe.evaluation.tasks.generation_metrics import process_results, score, scorer_field
 from compsafe.evaluation.tasks.refusal import RefusalOptions, load_refusal
 from compsafe.evaluation.tasks.refusal_data import attack, read_requests
+from helpers import with_chat_template
 
 KEY = "benchmark.tasks.refusal.options"
 # No reference model: these answers are decided before the on-topic model is needed.
@@ -142,18 +141,13 @@ def test_a_base_model_without_chat_template_is_refused_in_one_line(tiny_model_di
 @pytest.fixture
 def templated_tokenizer(tiny_model_dir, tmp_path):
     """The tiny model's tokenizer with a chat template that inserts a default system prompt."""
-    from transformers import AutoTokenizer
-
-    folder = tmp_path / "chat"
-    shutil.copytree(tiny_model_dir, folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.chat_template = (
+    return with_chat_template(
+        tiny_model_dir,
+        tmp_path / "chat",
         "{% if messages[0]['role'] != 'system' %}<s>system: Be brief.\n{% endif %}"
         "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}assistant:{% endif %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}",
     )
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def test_an_over_long_prompt_is_refused_in_one_line_before_generation(templated_tokenizer):

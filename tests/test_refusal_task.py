@@ -5,7 +5,6 @@ with its W&B generations table."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -29,7 +28,7 @@ from compsafe.evaluation.tasks.refusal_data import (
 from compsafe.evaluation.tasks.refusal_metrics import refusal_metrics
 from compsafe.evaluation.tasks.tense import present_tense
 from compsafe.preflight import preflight
-from helpers import CONFIG_DIR, run_compsafe, tiny_job
+from helpers import CONFIG_DIR, run_compsafe, tiny_job, with_chat_template
 
 KEY = "benchmark.tasks.refusal.options"
 
@@ -203,17 +202,13 @@ def test_xstest_from_a_local_csv(tmp_path):
 
 @pytest.fixture
 def templated_tokenizer(tiny_model_dir, tmp_path):
-    from transformers import AutoTokenizer
-
-    folder = tmp_path / "chat"
-    shutil.copytree(tiny_model_dir, folder)
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    tokenizer.chat_template = (
+    """The tiny model's tokenizer with a chat template that adds no system prompt."""
+    return with_chat_template(
+        tiny_model_dir,
+        tmp_path / "chat",
         "{% for m in messages %}<s>{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-        "{% if add_generation_prompt %}assistant:{% endif %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}",
     )
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 def test_chat_template_applied_when_the_tokenizer_has_one(templated_tokenizer, tiny_model_dir):

@@ -89,3 +89,16 @@ def file_calibration(folder: Path, paragraphs: list[str], num_samples: int):
             "seed": 0,
         }
     )
+
+
+def with_chat_template(model_dir: Path, folder: Path, template: str) -> Path:
+    """A copy of a tiny model's folder whose tokenizer has `template` as its chat template."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    shutil.copytree(model_dir, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tokenizer.chat_template = template
+    tokenizer.save_pretrained(folder)
+    return folder
