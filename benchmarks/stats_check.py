@@ -26,6 +26,9 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1 metrics,
   the permutation test's over the units for the others).
 - interval_coverage=: all intervals of every type together.
+- 0/1 intervals (and clustered ones of 0/1 items) apart by whether they expect fewer than 5
+  events at their size (`sparse`): where they do, no interval that is not randomised holds
+  95 % exactly, and one valid at every truth over-covers.
 
 Each coverage line says on which side of its intervals the truth fell when they missed it.
 `--design with` draws the units with replacement instead (the reference as an infinite
@@ -236,6 +239,8 @@ class Truth:
     log: bool
     constant_value: bool = False
     constant_change: bool = False
+    ones: float | None = None  # 0/1 items: the config's share of ones
+    discordant: float | None = None  # 0/1 items: the share of documents where the two differ
 
 
 def full_values(paired: Paired, metric: str) -> Truth | None:
@@ -250,7 +255,24 @@ def full_values(paired: Paired, metric: str) -> Truth | None:
     change = math.log(a) - math.log(b) if log else a - b
     constant_value = len(set(mine.values)) == 1
     constant_change = constant_value and len(set(dense.values)) == 1
-    return Truth(a, change, log, constant_value, constant_change)
+    ones = discordant = None
+    if set(mine.values) | set(dense.values) <= {0, 1}:
+        ones = statistics.fmean(mine.values)
+        pairs = zip(mine.values, dense.values, strict=True)
+        discordant = statistics.fmean(x != y for x, y in pairs)
+    return Truth(a, change, log, constant_value, constant_change, ones, discordant)
+
+
+def sparse(truth: Truth, items: int, what: str) -> bool | None:
+    """Whether a 0/1 interval over `items` items expects fewer than 5 events: the rarer of
+    ones and zeros (a value), discordant pairs (a change). There no interval that is not
+    randomised can hold 95 % exactly: one valid at every truth covers more at most of them
+    (a share of 1 in 120 over 60 items is 0 or 1 event half the time, and every interval
+    valid near 0 covers it then). None: not 0/1 items."""
+    if truth.ones is None:
+        return None
+    share = min(truth.ones, 1 - truth.ones) if what == "value" else truth.discordant
+    return items * share < 5
 
 
 def narrowed(interval, estimate: float, factor: float):
@@ -269,17 +291,22 @@ class Tally:
     draws: list[dict] = field(default_factory=list)  # per (draw, config): tested cells
     misses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     constant: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    by_events: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, kind: str, size: str, metric: str, interval, truth: float,
-            constant: bool = False) -> None:  # fmt: skip
+            constant: bool = False, few_events: bool | None = None) -> None:  # fmt: skip
         """One interval's verdict: covered, or the truth below or above it. An interval around
-        a metric constant in the reference goes to `constant` only."""
+        a metric constant in the reference goes to `constant` only; `few_events` (0/1 items,
+        see `sparse`) sorts it by its expected events too."""
         covered = interval[0] <= truth <= interval[1]
         if constant:
             self.constant[kind].append(covered)
             return
         self.coverage[kind].append(covered)
         self.by_size[f"{kind} at {size} sizes"].append(covered)
+        if few_events is not None:
+            events = "fewer than 5" if few_events else "5 or more"
+            self.by_events[f"{kind} with {events} expected events"].append(covered)
         self.by_metric[metric].append(covered)
         if not covered:
             self.misses[kind]["truth below" if truth < interval[0] else "truth above"] += 1
@@ -310,16 +337,18 @@ def check_config(engine, paired_by_task, truths, sized, draws, rng, tally, label
                     interval = value_interval(engine, mine, name, bounds=bounds)
                     estimate = mine.statistic()
                     interval = narrowed(interval, estimate, factor)
+                    items = len(mine.values)
                     if interval is not None:
                         tally.add(kind, size_name, f"{key}/{metric} value", interval, value,
-                                  truth.constant_value)  # fmt: skip
+                                  truth.constant_value, sparse(truth, items, "value"))  # fmt: skip
                     inference = change_inference(engine, mine, dense, name, log, bounds)
                     if inference is None or inference.p_value is None:
                         continue
                     shown = narrowed(inference.interval, inference.estimate, factor)
+                    few = sparse(truth, items, "change")
                     if shown is not None:
                         tally.add(kind, size_name, f"{key}/{metric} change", shown, change,
-                                  truth.constant_change)  # fmt: skip
+                                  truth.constant_change, few)  # fmt: skip
                     se = _se(inference)
                     cells.append(
                         {"key": (label, key, metric, len(chosen)), "p": inference.p_value, "se": se,
@@ -600,6 +629,8 @@ def report(tally: Tally, power: list[tuple]) -> None:
               f"subsample equals the truth, covered by construction): {rate(flags)}")  # fmt: skip
     for name, flags in sorted(tally.by_size.items()):
         print(f"  {name}: {rate(flags)}")
+    for name, flags in sorted(tally.by_events.items()):
+        print(f"  {name}: {rate(flags)}  (intervals of 0/1 items; see `sparse`)")
     for name, flags in sorted(tally.by_metric.items()):
         print(f"  {name}: {rate(flags)}")
     nulls = [c for d in tally.draws for c in d["cells"]
