@@ -79,3 +79,20 @@ def test_a_tally_counts_constant_metrics_apart_and_says_where_the_truth_fell(che
     tally.add("0/1", "quick", "m value", (0.0, 0.0), 0.0, constant=True)
     assert tally.coverage["0/1"] == [False, True] and tally.constant["0/1"] == [True]
     assert tally.misses["0/1"] == {"truth above": 1}
+
+
+def test_0_1_intervals_are_sorted_by_the_events_they_expect(check):
+    """A share of 2 in 120 over 60 items expects 1 event (sparse); a change over 60 items whose
+    documents differ in a fifth expects 12 discordant pairs (not); not 0/1 items: None."""
+    rare = check.Truth(2 / 120, 0.0, False, ones=2 / 120, discordant=0.2)
+    assert check.sparse(rare, 60, "value") is True
+    assert check.sparse(rare, 60, "change") is False
+    assert check.sparse(check.Truth(0.98, 0.0, False, ones=0.98, discordant=0.0), 200, "value")
+    assert check.sparse(check.Truth(0.3, 0.1, False), 60, "value") is None
+    tally = check.Tally()
+    tally.add("0/1", "quick", "m value", (0.0, 0.1), 0.02, few_events=True)
+    tally.add("0/1", "quick", "m change", (0.1, 0.3), 0.5, few_events=False)
+    assert tally.by_events == {
+        "0/1 with fewer than 5 expected events": [True],
+        "0/1 with 5 or more expected events": [False],
+    }
