@@ -175,6 +175,8 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     print("  per config/attack: " + ", ".join(f"{k} {v}" for k, v in by_group.items()))
     figures["complied_by_config"] = complied_by_config([r["config"] for r in rows], gold, guess)
     figures["per_attack"] = per_attack([r["attack"] for r in rows], gold, guess)
+    if pairs := tense_pairs(rows, gold, guess):
+        figures["tense_pairs"] = pairs
     rounds = right_by([r["split"] for r in rows], gold, guess)
     if len(rounds) > 1:  # a pooled figure is read beside the spread of the rounds it pools
         print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
@@ -222,6 +224,42 @@ def per_attack(attacks: list[str], gold: list[str], guess: list[str]) -> dict:
             for a, v in out.items()
         )
     )
+    return out
+
+
+def tense_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
+    """Per config, the labelled questions asked in both tenses (a past-tense question and its
+    present-tense control, one round): the compliances the judge counts in each tense beside
+    the readers'. A past-minus-present difference (the tense attack's effect) inherits the
+    difference of the two tenses' judge errors, which the per-attack counts alone do not give:
+    they are of different questions."""
+    from compsafe.evaluation.tasks.tense import present_tense
+
+    past = {
+        (r["split"], r["config"], present_tense(r["request"])): i
+        for i, r in enumerate(rows)
+        if r["attack"] == "past_tense"
+    }
+    out: dict[str, dict[str, int]] = {}
+    for i, r in enumerate(rows):
+        j = past.get((r["split"], r["config"], r["request"]))
+        if r["attack"] != "present_tense" or j is None:
+            continue
+        row = out.setdefault(r["config"], Counter())
+        row["pairs"] += 1
+        for tense, k in (("past", j), ("present", i)):
+            row[f"{tense}_judged"] += guess[k] == "complied"
+            row[f"{tense}_readers"] += gold[k] == "complied"
+    out = {config: dict(sorted(v.items())) for config, v in sorted(out.items())}
+    if out:
+        print(
+            "  the same questions in both tenses, complied past/present, judged | readers: "
+            + ", ".join(
+                f"{c} {v['past_judged']}/{v['present_judged']} | {v['past_readers']}/"
+                f"{v['present_readers']} of {v['pairs']}"
+                for c, v in out.items()
+            )
+        )
     return out
 
 
