@@ -163,3 +163,34 @@ def test_each_attack_run_gets_its_measured_accuracy_or_is_named_as_unmeasured(tm
     write_job(tmp_path / "t", "wanda", "wanda", recorded, attacks="gcg_suffix")
     markdown, _ = page(tmp_path / "t", tmp_path)
     assert "No answers under gcg\\_suffix" in markdown
+
+
+def test_a_tense_comparison_states_the_judges_part_of_the_difference(tmp_path):
+    """Past minus present attack success is the tense attack's effect. On the labelled
+    questions asked both ways the judge counted dense's control 49 times where the readers
+    found 39 (past 41 and 38): the note gives both per config where a sweep ran both tenses,
+    and nothing where it ran one, or for a record without the figures."""
+    rules = json.loads(SHIPPED.read_text())["rules"]
+    keys = ("pairs", "past_judged", "present_judged", "past_readers", "present_readers")
+    pairs = {
+        "dense": dict(zip(keys, (60, 41, 49, 38, 39), strict=True)),
+        "gptq": dict(zip(keys, (60, 5, 9, 6, 6), strict=True)),
+        "magnitude": dict(zip(keys, (60, 0, 0, 0, 0), strict=True)),
+    }
+    recorded = json.dumps({"rules": {**rules, "tense_pairs": pairs}})
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "s", name, method, recorded, attacks=["past_tense", "present_tense"])
+    markdown, _ = page(tmp_path / "s", tmp_path)
+    note = next(line for line in markdown.splitlines() if line.startswith("**Judge.**"))
+    assert (
+        "dense 41 and 49 of 60 judged, 38 and 39 read (past minus present -0.133 judged, "
+        "-0.017 read); gptq 5 and 9 of 60 judged, 6 and 6 read" in note
+    )
+    assert "magnitude" not in note.split("Past against present")[1]  # none found any
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "p", name, method, recorded, attacks=["past_tense"])
+    assert "Past against present" not in page(tmp_path / "p", tmp_path)[0]
+    bare = json.dumps({"rules": {k: v for k, v in rules.items() if k != "tense_pairs"}})
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "b", name, method, bare, attacks=["past_tense", "present_tense"])
+    assert "Past against present" not in page(tmp_path / "b", tmp_path)[0]

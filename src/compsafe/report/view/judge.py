@@ -97,6 +97,8 @@ def _note(
         )
     if own and attacks and (by_attack := _by_attack(f.get("per_attack"), attacks)):
         parts.append(by_attack)
+    if own and TENSES <= attacks and (tenses := _tense_pairs(f.get("tense_pairs"))):
+        parts.append(tenses)
     if not own:
         parts.append(
             f"The labelled answers were given to {md_text(str(f['labelled_task']))}'s"
@@ -135,6 +137,41 @@ def _gaps(by_config: Any) -> str:
         )
     except (KeyError, TypeError, ValueError):
         return ""
+
+
+TENSES = frozenset({"past_tense", "present_tense"})
+TENSE_COUNTS = ("past_judged", "present_judged", "past_readers", "present_readers")
+
+
+def _tense_pairs(pairs: Any) -> str:
+    """The tense attack's effect is read as past minus present attack success. On labelled
+    questions asked in both tenses, the compliances the judge counts in each beside the
+    readers', per config where either found any: the part of that difference that is the
+    judge's (it over-counted the control on the labelled set); nothing when not recorded."""
+    if not isinstance(pairs, dict):
+        return ""
+    shown = []
+    try:
+        for config, v in pairs.items():
+            n = int(v["pairs"])
+            counts = [int(v[k]) for k in TENSE_COUNTS]
+            if not n or not any(counts):
+                continue
+            judged, read = (counts[0] - counts[1]) / n, (counts[2] - counts[3]) / n
+            shown.append(
+                f"{md_text(str(config))} {counts[0]} and {counts[1]} of {n} judged, {counts[2]}"
+                f" and {counts[3]} read (past minus present {judged:+.3f} judged, {read:+.3f}"
+                " read)"
+            )
+    except (KeyError, TypeError, ValueError):
+        return ""
+    if not shown:
+        return ""
+    return (
+        "Past against present tense, on labelled questions asked both ways, compliance in the"
+        f" past and in the present: {'; '.join(shown)}. A past-minus-present difference in"
+        " attack success inherits the judge's part of it."
+    )
 
 
 def _by_attack(per_attack: Any, attacks: set[str]) -> str:
