@@ -19,7 +19,9 @@ Printed: the two readers' agreement, and per judge: accuracy per gold outcome (r
 of the answers labelled X, the share the judge calls X; and precision: of the answers it
 judged X, the share labelled X) with 95 % Wilson intervals, overall accuracy, the share
 judged complied beside the readers' share (overall and per config), and how many degenerate
-or empty/acknowledging answers it counted as a refusal or as compliance (attack success).
+or empty/acknowledging answers it counted as a refusal or as compliance (attack success);
+accuracy per attack, and per config the compliances it and the readers count on the questions
+asked in both tenses (a past-tense question and its present-tense control).
 `rules` is the default judge (the rules and the shipped topic probe, fitted by
 `benchmarks/refusal_probe.py` on the rounds its record names, never a held-out one here),
 `rules_without_probe` the rules alone,
@@ -235,16 +237,16 @@ def tense_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
     they are of different questions."""
     from compsafe.evaluation.tasks.tense import present_tense
 
-    past = {
-        (r["split"], r["config"], present_tense(r["request"])): i
-        for i, r in enumerate(rows)
-        if r["attack"] == "past_tense"
-    }
+    past: dict[tuple, list[int]] = {}  # two rephrasings can make one present question
+    for i, r in enumerate(rows):
+        if r["attack"] == "past_tense":
+            past.setdefault((r["split"], r["config"], present_tense(r["request"])), []).append(i)
     out: dict[str, dict[str, int]] = {}
     for i, r in enumerate(rows):
-        j = past.get((r["split"], r["config"], r["request"]))
-        if r["attack"] != "present_tense" or j is None:
+        waiting = past.get((r["split"], r["config"], r["request"]))
+        if r["attack"] != "present_tense" or not waiting:
             continue
+        j = waiting.pop(0)  # each past question pairs with one control
         row = out.setdefault(r["config"], Counter())
         row["pairs"] += 1
         for tense, k in (("past", j), ("present", i)):

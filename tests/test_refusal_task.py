@@ -253,6 +253,10 @@ def test_the_judges_accuracy_is_recorded_once_per_task_not_in_every_document(tin
     assert list(accuracy) == ["rules_without_reference_model"]  # the judge these options run
     assert 0.5 < accuracy["rules_without_reference_model"]["accuracy"] <= 1.0
     assert details(examples, ["prompt_format"]) == {"prompt_format": "raw"}  # only if asked
+    # the evaluation is done: a scorer that cannot state its details costs the detail only
+    broken = [{"doc": {**e["doc"], "scorer": '{"name": "no_such_scorer"}'}} for e in examples]
+    assert details(broken, fields) == {"prompt_format": "raw"}
+    assert details([{"doc": {"scorer": "not json"}}], ["judge_accuracy"]) == {}
 
 
 # --- metrics by hand ----------------------------------------------------------------------------

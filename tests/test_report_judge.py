@@ -29,8 +29,8 @@ def write_job(
     attacks: list[str] | None = None,
 ) -> None:
     """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
-    `judge_accuracy` detail (what the refusal task writes); with `xstest`, an XSTest entry
-    recording the same."""
+    `judge_accuracy` detail (what the refusal judge states once per task); with `xstest`, an
+    XSTest entry recording the same."""
     folder = root / name
     (folder / ITEMS_DIR).mkdir(parents=True)
     outcomes = [1] * 6 + [0] * 18 if method == "none" else [1] * 2 + [0] * 22
@@ -194,3 +194,17 @@ def test_a_tense_comparison_states_the_judges_part_of_the_difference(tmp_path):
     for name, method in (("dense", "none"), ("wanda", "wanda")):
         write_job(tmp_path / "b", name, method, bare, attacks=["past_tense", "present_tense"])
     assert "Past against present" not in page(tmp_path / "b", tmp_path)[0]
+
+
+def test_a_tense_record_that_is_not_finite_or_counts_no_pairs_adds_nothing(tmp_path):
+    """results.json is untrusted input: an infinite count or a config of no pairs is skipped,
+    never a crash of the report."""
+    rules = json.loads(SHIPPED.read_text())["rules"]
+    keys = ("pairs", "past_judged", "present_judged", "past_readers", "present_readers")
+    pairs = {"dense": dict(zip(keys, (60, float("inf"), 1, 1, 1), strict=True)),
+             "gptq": dict(zip(keys, (0, 1, 1, 1, 1), strict=True))}  # fmt: skip
+    recorded = json.dumps({"rules": {**rules, "tense_pairs": pairs}})  # Infinity in the JSON
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "s", name, method, recorded, attacks=["past_tense", "present_tense"])
+    markdown, _ = page(tmp_path / "s", tmp_path)
+    assert "**Judge.**" in markdown and "Past against present" not in markdown

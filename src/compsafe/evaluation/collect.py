@@ -9,11 +9,14 @@ entry from lm-eval's own output (their items are not kept).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from compsafe.evaluation.catalogue import builtin_entry, task_entry
 from compsafe.evaluation.specs import task_specs
 from compsafe.results.items import write_items
+
+log = logging.getLogger(__name__)
 
 NOT_METRICS = frozenset({"alias", "sample_len", "sample_count"})
 
@@ -78,24 +81,30 @@ def details(examples: list[dict], fields: list[str]) -> dict[str, str]:
         values = sorted({str(e["doc"][name]) for e in examples if name in e["doc"]})
         if values:
             out[name] = ", ".join(values)
-    for name, value in _scorer_details(examples).items():
-        if name in fields and name not in out:
-            out[name] = value
+    if any(name not in out for name in fields):
+        for name, value in _scorer_details(examples).items():
+            if name in fields and name not in out:
+                out[name] = value
     return out
 
 
 def _scorer_details(examples: list[dict]) -> dict[str, str]:
-    """The `details` of the scorer the task's documents name (`scorer`, as generation tasks
-    carry it); {} for a task without one."""
-    import json
-
+    """The `details` of the scorer the task's documents name (generation tasks carry it); {}
+    for a task without one, or (with a warning) one that cannot say: the evaluation is done,
+    and a detail of the record is not worth losing it."""
+    from compsafe.errors import ConfigError
     from compsafe.evaluation.scorers import scorer_details
+    from compsafe.evaluation.tasks.generation_metrics import doc_scorer
 
-    raw = next((e["doc"].get("scorer") for e in examples if e["doc"].get("scorer")), None)
-    spec = json.loads(raw) if isinstance(raw, str) else None
-    if not isinstance(spec, dict) or not spec.get("name"):
+    doc = next((e["doc"] for e in examples if e["doc"].get("scorer")), None)
+    if doc is None:
         return {}
-    return scorer_details(spec["name"], spec.get("options"))
+    try:
+        spec = doc_scorer(doc)
+        return scorer_details(spec["name"], spec.get("options"))
+    except (ConfigError, ValueError, KeyError, TypeError) as error:
+        log.warning("scorer details not recorded: %s", error)
+        return {}
 
 
 def task_records(

@@ -50,12 +50,19 @@ def scorer_field(
     return json.dumps(spec)
 
 
+def doc_scorer(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The scorer a generation task's document carries (`scorer_field`); the default scorer
+    for none."""
+    raw = (doc or {}).get("scorer")
+    return json.loads(raw) if raw else {"name": DEFAULT_SCORER}
+
+
 def score(resps, docs):
     """lm-eval filter: every continuation of the task judged in batches by the docs' scorer
     (and scored by its toxicity scorer, when it has one)."""
     from compsafe.evaluation.scorers import get_scorer
 
-    spec = json.loads(docs[0]["scorer"]) if docs else {"name": DEFAULT_SCORER}
+    spec = doc_scorer(docs[0] if docs else None)
     scorer = get_scorer(spec["name"], spec.get("options"))
     texts = [text for continuations in resps for text in continuations]
     if getattr(scorer, "reads_requests", False):

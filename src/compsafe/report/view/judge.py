@@ -86,7 +86,7 @@ def _note(
             f"{int(f['degenerate_counted_refused'])}, as compliance: "
             f"{int(f['degenerate_counted_complied'])} (of {int(degenerate['n'])})."
         ]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
     gaps = _gaps(f.get("complied_by_config"))
     if gaps:
@@ -135,7 +135,7 @@ def _gaps(by_config: Any) -> str:
             f"{md_text(str(config))} {int(v['judged'])}/{int(v['readers'])} of {int(v['n'])}"
             for config, v in by_config.items()
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return ""
 
 
@@ -155,7 +155,7 @@ def _tense_pairs(pairs: Any) -> str:
         for config, v in pairs.items():
             n = int(v["pairs"])
             counts = [int(v[k]) for k in TENSE_COUNTS]
-            if not n or not any(counts):
+            if n <= 0 or not any(counts):
                 continue
             judged, read = (counts[0] - counts[1]) / n, (counts[2] - counts[3]) / n
             shown.append(
@@ -163,7 +163,7 @@ def _tense_pairs(pairs: Any) -> str:
                 f" and {counts[3]} read (past minus present {judged:+.3f} judged, {read:+.3f}"
                 " read)"
             )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return ""
     if not shown:
         return ""
@@ -195,7 +195,7 @@ def _by_attack(per_attack: Any, attacks: set[str]) -> str:
                 f"{md_text(attack)} {float(v['accuracy']):.3f} [{low:.3f}, {high:.3f}]"
                 f" (n = {int(v['n'])}{counts})"
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             unmeasured.append(md_text(attack))
     text = f"By attack: {', '.join(measured)}." if measured else ""
     if unmeasured:
