@@ -466,11 +466,8 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
     power speaks of (an infinite one with the reference's distribution), so what it states
     needs no finite-population correction (drawn without replacement, a subsample of a large
     share of the reference varies less than any test assumes and power comes out above the
-    stated: 0/1 changes at 0.885 where the exact McNemar power said 0.785). For skewed means,
-    `shaped`: the power the same test would have if the change kept each subsample's own shape
-    (`_shaped`), a diagnosis of the page's shift model, not what the page states."""
+    stated: 0/1 changes at 0.885 where the exact McNemar power said 0.785)."""
     out = []
-    shape_rng = np.random.default_rng(1)  # apart: the draws above stay those of earlier runs
     for label, paired_by_task in paired_by_config.items():
         truths = truths_by_config[label]
         for kind, metrics in TYPES.items():
@@ -483,7 +480,7 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                 if size is None:
                     continue
                 n_units = len(paired.units)
-                marked, stated, ratios, shaped = [], [], [], []
+                marked, stated, ratios = [], [], []
                 for _ in range(draws):
                     chosen = sorted(rng.choice(n_units, size, replace=True).tolist())
                     found = paired.samples(metric, chosen)
@@ -496,29 +493,10 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                     marked.append(inference.p_value <= 0.05)
                     stated.append(promised[0])
                     ratios.append(promised[1])
-                    if kind == "skewed mean":
-                        shaped.append(_shaped(found[0], found[1], abs(change), shape_rng))
                 if marked:
                     out.append((kind, f"{label} {key}/{metric}", size, float(np.mean(marked)),
-                                float(np.mean(stated)), float(np.median(ratios)),
-                                float(np.mean(shaped)) if shaped else None))  # fmt: skip
+                                float(np.mean(stated)), float(np.median(ratios))))  # fmt: skip
     return out
-
-
-def _shaped(mine: Sample, dense: Sample, change: float, rng, resamples: int = 400) -> float:
-    """Power at 5 % of the paired sign-flip test (its normal form: |sum d| / sqrt(sum d^2) > z)
-    on resamples of this subsample's unit differences, centred and moved to `change`: what the
-    page would state if the change kept the shape the sample shows (a few prompts carrying it)
-    instead of the shift its rule assumes."""
-    d = np.array(
-        [np.mean([mine.values[i] for i in u]) - np.mean([dense.values[i] for i in u])
-         for u in mine.units]
-    )  # fmt: skip
-    moved = d - d.mean() + change
-    drawn = moved[rng.integers(len(moved), size=(resamples, len(moved)))]
-    scale = np.sqrt((drawn**2).sum(axis=1))
-    statistic = np.abs(drawn.sum(axis=1)) / np.where(scale > 0, scale, np.inf)
-    return float(np.mean(statistic > 1.959964))
 
 
 def _promised(basis, change: float) -> tuple[float, float] | None:
@@ -670,23 +648,16 @@ def report(tally: Tally, power: list[tuple]) -> None:
     for alpha in (0.05, 0.01, 1e-3, 1e-4):
         below = sum(c["p"] <= alpha for c in nulls)
         print(f"p_at_most_{alpha:g}={below / max(len(nulls), 1):.4f}  ({below} of {len(nulls)})")
-    for kind, name, size, share, stated, ratio, shaped in power:
-        shape = f"  shaped={shaped:.3f}" if shaped is not None else ""
-        print(f"power_at_detectable={share:.3f}  stated={stated:.3f}{shape}  {name} ({kind}): "
+    for kind, name, size, share, stated, ratio in power:
+        print(f"power_at_detectable={share:.3f}  stated={stated:.3f}  {name} ({kind}): "
               f"{size} units, change / stated detectable {ratio:.2f}")  # fmt: skip
-    gaps = [share - stated for _, _, _, share, stated, _, _ in power]
+    gaps = [share - stated for *_, share, stated, _ in power]
     if gaps:
         within = sum(abs(g) <= 0.05 for g in gaps)
         print(f"power_gap_max={max(map(abs, gaps)):.3f}  ({within} of {len(gaps)} changes within "
               f"0.05 of the stated power; goal <= 0.05)")  # fmt: skip
         print(f"power_shortfall_max={max(0.0, -min(gaps)):.3f}  (the most measured power fell "
               f"below the stated: the page promising too much)")  # fmt: skip
-    shaped = [(share, sh) for _, _, _, share, _, _, sh in power if sh is not None]
-    if shaped:
-        print(f"  skewed means: measured minus stated, shift model "
-              f"{', '.join(f'{m - st:+.3f}' for _, _, _, m, st, _, sh in power if sh is not None)}"
-              f"; measured minus shaped {', '.join(f'{m - sh:+.3f}' for m, sh in shaped)}"
-              "  (a diagnosis, see _shaped)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,19 +96,3 @@ def test_0_1_intervals_are_sorted_by_the_events_they_expect(check):
         "0/1 with fewer than 5 expected events": [True],
         "0/1 with 5 or more expected events": [False],
     }
-
-
-def test_the_shaped_power_follows_the_samples_own_differences(check):
-    """A change carried by every unit the same way is found at any size; a change of 0 over
-    symmetric differences is found about as often as the level."""
-    from compsafe.report.stats.bootstrap import Sample
-
-    def sample(values):
-        return Sample(values, tuple((i,) for i in range(len(values))), None)
-
-    rng = np.random.default_rng(0)
-    noise = list(rng.normal(0, 1, 40))
-    zeros = [0.0] * 40
-    assert check._shaped(sample([x + 5 for x in zeros]), sample(zeros), 0.5, rng) == 1.0
-    null = check._shaped(sample(noise), sample(zeros), 0.0, rng, resamples=4000)
-    assert 0.02 < null < 0.09
