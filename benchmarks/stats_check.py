@@ -556,9 +556,11 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=200, help="subsamples per size and config")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument(
-        "--sweep", default="main", choices=["main", "fresh", "large"],
-        help="the reference's configs: main, fresh (other documents, the same sizes), or "
-             "large (log-likelihood dimensions at several times main's sizes; opt-in)",
+        "--sweep", default="main", choices=["main", "fresh", "large", "gemma"],
+        help="the reference's configs: main, fresh (other documents, the same sizes), "
+             "large (log-likelihood dimensions at several times main's sizes; opt-in), or "
+             "gemma (main's log-likelihood dimensions on a second model, with its own seeds; "
+             "opt-in)",
     )  # fmt: skip
     parser.add_argument(
         "--bbq-draw", default="question", choices=["question", "template"],
@@ -574,13 +576,14 @@ def main() -> int:
     quick, by_document = QUICK, BY_DOCUMENT
     if args.bbq_draw == "template":
         quick, by_document = QUICK | QUICK_IN_UNITS, BY_DOCUMENT - QUICK_IN_UNITS.keys()
-    from reference import build, root_dir
+    from reference import SEEDS_OF, build, root_dir
 
     root = args.reference or root_dir()
-    if not (root / args.sweep).is_dir() or not (root / "seeds").is_dir():
+    seeds_sweep = SEEDS_OF.get(args.sweep, "seeds")
+    if not (root / args.sweep).is_dir() or not (root / seeds_sweep).is_dir():
         print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
         started = time.perf_counter()
-        build(root, [args.sweep, "seeds"])
+        build(root, [args.sweep, seeds_sweep])
         print(f"reference built in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -608,7 +611,7 @@ def main() -> int:
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
-    seeds = [r for r in collect([root / "seeds"]) if r.completed]
+    seeds = [r for r in collect([root / seeds_sweep]) if r.completed]
     seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
     print(f"seconds={time.perf_counter() - started:.0f}")
