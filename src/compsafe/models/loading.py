@@ -11,7 +11,7 @@ from typing import Any
 
 from compsafe.errors import ConfigError, choices
 from compsafe.hub import unavailable_offline
-from compsafe.models import packaged
+from compsafe.models import gguf, packaged
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,16 @@ def check_model_config(cfg) -> None:
 
 
 def weights_location(cfg, cache_dir: str | Path) -> tuple[str, str]:
-    """(source, what from_pretrained reads): converts a packaged GGUF once if needed."""
+    """(source, what from_pretrained reads): a GGUF file (packaged, in a local folder or in a
+    hub repo) as the plain checkpoint it is converted to once (`models.gguf`)."""
     path = str(cfg.path)
     source = model_source(path)
     if source == "packaged":
         return source, str(packaged.ensure_checkpoint(path, cache_dir))
+    gguf_file = getattr(cfg, "gguf_file", None)
+    if gguf_file:
+        found = gguf.located(path, str(gguf_file), source, getattr(cfg, "revision", None))
+        return source, str(gguf.file_checkpoint(found, cache_dir))
     return source, str(Path(path).expanduser()) if source == "local" else path
 
 
@@ -182,10 +187,8 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
     path = str(cfg.path)
     source, weights = weights_location(cfg, cache_dir)
     kwargs: dict[str, Any] = {}
-    if source != "packaged":
+    if source != "packaged" and not cfg.gguf_file:  # a GGUF file is read as its conversion
         kwargs = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
-        if cfg.gguf_file:
-            kwargs["gguf_file"] = cfg.gguf_file
     log.info("Loading %s (%s, %s on %s)", path, source, dtype, device)
     torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
     try:
