@@ -90,9 +90,11 @@ DEFAULT = ["main", "fresh", "seeds"]
 # (`gemma_model`: the model's arguments are added when the sweep is built)
 SECOND_MODEL = {
     "gemma": ["experiment=quickstart", "benchmark=[crows_pairs,bbq,perplexity]", *SIZES,
-              f"{WINDOWS}=48"],
-    "gemma-seeds": SWEEPS["seeds"],
+              f"{WINDOWS}=48", "benchmark.batch_size=2"],
+    "gemma-seeds": [*SWEEPS["seeds"], "benchmark.batch_size=2"],
 }  # fmt: skip
+# batch_size=2: 16 windows of 512 tokens hold 16 x 512 x 262,144 float32 logits (8.6 GB),
+# twice over in lm-eval's log-softmax: the first job was killed for memory on 24 GiB
 # The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)
 SEEDS_OF = {"gemma": "gemma-seeds"}
 

@@ -51,4 +51,4 @@ def test_the_second_model_shares_mains_log_likelihood_sizes(reference):
     assert (
         f"{reference.WINDOWS}=48" in gemma and f"{reference.WINDOWS}=48" in reference.SWEEPS["main"]
     )
-    assert reference.SECOND_MODEL["gemma-seeds"] == reference.SWEEPS["seeds"]
+    assert set(reference.SWEEPS["seeds"]) <= set(reference.SECOND_MODEL["gemma-seeds"])
