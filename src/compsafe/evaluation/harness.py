@@ -62,16 +62,65 @@ def load_tasks(cfg, task_manager) -> tuple[list, dict[str, Any]]:
     return requested, objects
 
 
+# The float32 logits one log-likelihood batch may hold (lm-eval's log-softmax makes a second
+# copy): 16 windows of 512 tokens over Gemma-3's 262,144-token vocabulary hold 8 GiB, and the
+# job was killed for memory on a 24 GiB machine, without a word (2026-12-06). SmolLM2's
+# quickstart batches (16 x 512 x 49,152, 1.5 GiB) and Llama-2's (16 x 2,048 x 32,000, 3.9 GiB)
+# stay under it, so their batches, and numbers, are unchanged.
+LOGITS_BUDGET = 4 * 2**30
+
+
+def capped_batch_size(batch_size: int, longest: int, vocabulary: int) -> int:
+    """The largest batch, up to `batch_size`, whose padded logits (`longest` positions over
+    `vocabulary` tokens, float32) fit LOGITS_BUDGET; at least 1."""
+    if longest <= 0 or vocabulary <= 0:
+        return batch_size
+    return max(1, min(batch_size, LOGITS_BUDGET // (longest * vocabulary * 4)))
+
+
+def _vocabulary(model) -> int:
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    weight = getattr(head, "weight", None)
+    if weight is not None:
+        return int(weight.shape[0])
+    return int(getattr(model.config, "vocab_size", 0) or 0)
+
+
 def in_memory_lm(model, tokenizer, batch_size: int, generation_batch_size: int, max_length):
     """lm-eval's HFLM over the in-memory model, with its own batch size for generation
-    (on 2 CPU cores, SmolLM2: 16 is fastest for log-likelihoods, 32 for generation)."""
+    (on 2 CPU cores, SmolLM2: 16 is fastest for log-likelihoods, 32 for generation), and
+    log-likelihood batches capped where their logits would not fit LOGITS_BUDGET."""
     import torch
     from lm_eval.models.huggingface import HFLM
 
     class InMemoryLM(HFLM):
+        capped_to: int | None = None
+
         def _model_call(self, *args, **kwargs):
             with torch.inference_mode():  # lighter than lm-eval's no_grad; nothing needs autograd
                 return super()._model_call(*args, **kwargs)
+
+        def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, override_bs=None):
+            scoring = self.batch_size_per_gpu
+            lengths = (min(len(r[1]) + len(r[2]), self.max_length) for r in requests)
+            longest = max(lengths, default=0)
+            cap = scoring
+            if isinstance(scoring, int):
+                cap = capped_batch_size(scoring, longest, _vocabulary(self.model))
+            if cap == scoring:
+                return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
+            if self.capped_to != cap:
+                log.warning(
+                    "Log-likelihood batches of %d capped to %d: %d tokens over a %d-token "
+                    "vocabulary would hold more than %.0f GiB of logits",
+                    scoring, cap, longest, _vocabulary(self.model), LOGITS_BUDGET / 2**30,
+                )  # fmt: skip
+                self.capped_to = cap
+            self.batch_size_per_gpu = cap
+            try:
+                return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
+            finally:
+                self.batch_size_per_gpu = scoring
 
         def generate_until(self, requests, disable_tqdm: bool = False):
             scoring = self.batch_size_per_gpu
