@@ -37,4 +37,4 @@ def checkpoint_dir(path: str, cache_dir: str | Path) -> Path:
 
 def ensure_checkpoint(path: str, cache_dir: str | Path) -> Path:
     """Convert the packaged GGUF to a plain checkpoint unless a complete one is cached."""
-    return gguf.converted(gguf_path(path), checkpoint_dir(path, cache_dir))
+    return gguf.converted(gguf_path(path), checkpoint_dir(path, cache_dir), ("model.path", path))
