@@ -44,3 +44,43 @@ def test_a_refused_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(ConfigError):
         gguf.file_checkpoint(source, tmp_path / "cache")
     assert not list((tmp_path / "cache" / "models" / "gguf").iterdir())
+
+
+def sentencepiece_gguf(path, model: str = "llama"):
+    """A GGUF file holding only a SentencePiece vocabulary: characters, "Th" and "The" (by
+    score, "Th" merges first), the four special pieces and one control piece."""
+    from gguf import GGUFWriter
+
+    special = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>"]
+    characters = sorted(set(gguf.PROBE.replace(" ", "▁")))
+    pieces = [*special, *characters, "Th", "The"]
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_tokenizer_model(model)
+    writer.add_token_list(pieces)
+    writer.add_token_scores([0.0] * len(special) + [-1000.0] * len(characters) + [-1.0, -2.0])
+    writer.add_token_types([3] * len(special) + [1] * (len(pieces) - len(special)))
+    writer.add_bos_token_id(2)
+    writer.add_eos_token_id(1)
+    writer.add_unk_token_id(3)
+    writer.add_pad_token_id(0)
+    writer.add_add_bos_token(True)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_a_sentencepiece_vocabulary_is_rebuilt_with_its_merges(tmp_path):
+    """Gemma-3-270M's file: transformers' conversion split text into characters; rebuilt
+    from the file's scores it reads 'The' whole (BOS first, control pieces kept whole)."""
+    tokenizer = gguf.sentencepiece_bpe(sentencepiece_gguf(tmp_path / "spm.gguf"))
+    assert tokenizer.tokenize("The cat") == ["The", "▁", "c", "a", "t"]
+    ids = tokenizer("The<start_of_turn>")["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(ids) == ["<bos>", "The", "<start_of_turn>"]
+    assert tokenizer.decode(ids, skip_special_tokens=True) == "The"
+    assert not gguf.splits_into_characters(tokenizer)
+
+
+def test_another_kind_of_vocabulary_is_not_rebuilt(tmp_path):
+    assert gguf.sentencepiece_bpe(sentencepiece_gguf(tmp_path / "bpe.gguf", "gpt2")) is None
