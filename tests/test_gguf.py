@@ -46,24 +46,26 @@ def test_a_refused_conversion_leaves_nothing_behind(tmp_path, monkeypatch):
     assert not list((tmp_path / "cache" / "models" / "gguf").iterdir())
 
 
-def sentencepiece_gguf(path, model: str = "llama"):
+def sentencepiece_gguf(path, model: str = "llama", space_prefix: bool = False):
     """A GGUF file holding only a SentencePiece vocabulary: characters, "Th" and "The" (by
-    score, "Th" merges first), the four special pieces and one control piece."""
+    score, "Th" merges first), the four special pieces, one control piece and one
+    user-defined piece (a blank line, as Gemma's)."""
     from gguf import GGUFWriter
 
     special = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>"]
     characters = sorted(set(gguf.PROBE.replace(" ", "▁")))
-    pieces = [*special, *characters, "Th", "The"]
+    pieces = [*special, "\n\n", *characters, "Th", "The"]
     writer = GGUFWriter(str(path), "llama")
     writer.add_tokenizer_model(model)
     writer.add_token_list(pieces)
-    writer.add_token_scores([0.0] * len(special) + [-1000.0] * len(characters) + [-1.0, -2.0])
-    writer.add_token_types([3] * len(special) + [1] * (len(pieces) - len(special)))
+    writer.add_token_scores([0.0] * 6 + [-1000.0] * len(characters) + [-1.0, -2.0])
+    writer.add_token_types([3] * len(special) + [4] + [1] * (len(pieces) - 6))
     writer.add_bos_token_id(2)
     writer.add_eos_token_id(1)
     writer.add_unk_token_id(3)
     writer.add_pad_token_id(0)
     writer.add_add_bos_token(True)
+    writer.add_add_space_prefix(space_prefix)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -80,6 +82,47 @@ def test_a_sentencepiece_vocabulary_is_rebuilt_with_its_merges(tmp_path):
     assert tokenizer.convert_ids_to_tokens(ids) == ["<bos>", "The", "<start_of_turn>"]
     assert tokenizer.decode(ids, skip_special_tokens=True) == "The"
     assert not gguf.splits_into_characters(tokenizer)
+    # a user-defined piece is text: lm-eval decodes generations without special pieces
+    blank = tokenizer("The\n\nThe")["input_ids"]
+    assert tokenizer.decode(blank, skip_special_tokens=True) == "The\n\nThe"
+
+
+def test_a_vocabulary_that_adds_a_space_prefix_reads_the_first_word_as_the_others(tmp_path):
+    file = sentencepiece_gguf(tmp_path / "spm.gguf", space_prefix=True)
+    tokenizer = gguf.sentencepiece_bpe(file)
+    assert tokenizer.tokenize("The") == ["▁", "The"]
+    assert tokenizer.decode(tokenizer("The")["input_ids"], skip_special_tokens=True) == "The"
+
+
+def test_a_file_that_cannot_be_converted_is_one_line(tmp_path):
+    from omegaconf import OmegaConf
+
+    from compsafe.models.loading import weights_location
+
+    (tmp_path / "m.gguf").write_bytes(b"GGUF, cut short")
+    cfg = OmegaConf.create({"path": str(tmp_path), "gguf_file": "m.gguf", "revision": None})
+    with pytest.raises(ConfigError) as refused:
+        weights_location(cfg, tmp_path / "cache")
+    assert str(refused.value).startswith("model.gguf_file=m.gguf: could not be converted")
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
+def test_a_conversion_by_older_code_is_made_again(tmp_path, monkeypatch):
+    """The tokenizer rebuild reaches files converted before it existed."""
+    made = []
+
+    def convert(_file, out_dir, _setting):
+        out_dir.mkdir(parents=True)
+        made.append(out_dir)
+
+    monkeypatch.setattr(gguf, "_convert", convert)
+    target = tmp_path / "converted"
+    target.mkdir()
+    (target / gguf.COMPLETE_MARKER).write_text("ok\n")  # the marker before CONVERSION
+    gguf.converted(tmp_path / "m.gguf", target, ("model.gguf_file", "m.gguf"))
+    assert len(made) == 1 and gguf.is_complete(target)
+    gguf.converted(tmp_path / "m.gguf", target, ("model.gguf_file", "m.gguf"))
+    assert len(made) == 1
 
 
 def test_another_kind_of_vocabulary_is_not_rebuilt(tmp_path):

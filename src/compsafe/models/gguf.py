@@ -20,6 +20,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 COMPLETE_MARKER = ".complete"
+# Written into the marker: a conversion made by other code (before the tokenizer rebuild, say)
+# is not complete for this code, and is made again
+CONVERSION = "2"
 # Plain English that every subword vocabulary splits into some pieces longer than a character
 PROBE = "The capital of France is Paris."
 
@@ -27,7 +30,7 @@ PROBE = "The capital of France is Paris."
 def converted(gguf_file: Path, target: Path, setting: tuple[str, str]) -> Path:
     """`target`, holding `gguf_file` as a plain checkpoint (converted unless complete);
     `setting` (key, value) names the configuration a refused conversion is reported under."""
-    if (target / COMPLETE_MARKER).is_file():
+    if is_complete(target):
         return target
     log.info("Converting %s to a plain checkpoint in %s (first time only)", gguf_file.name, target)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
@@ -37,14 +40,22 @@ def converted(gguf_file: Path, target: Path, setting: tuple[str, str]) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    (tmp / COMPLETE_MARKER).write_text("ok\n")
-    if (target / COMPLETE_MARKER).is_file():  # a concurrent job (an array task) finished first
+    (tmp / COMPLETE_MARKER).write_text(f"{CONVERSION}\n")
+    if is_complete(target):  # a concurrent job (an array task) finished first
         shutil.rmtree(tmp, ignore_errors=True)
         return target
     shutil.rmtree(target, ignore_errors=True)  # an incomplete earlier attempt
     tmp.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, target)
     return target
+
+
+def is_complete(target: Path) -> bool:
+    """A conversion this code made (or would make) in full."""
+    try:
+        return (target / COMPLETE_MARKER).read_text().strip() == CONVERSION
+    except OSError:
+        return False
 
 
 def file_checkpoint(gguf_file: Path, cache_dir: str | Path) -> Path:
@@ -89,6 +100,7 @@ def _convert(gguf_file: Path, out_dir: Path, setting: tuple[str, str]) -> None:
                 "%s: transformers' tokenizer splits text into characters; rebuilt as a BPE "
                 "from the file's SentencePiece scores", gguf_file.name,
             )  # fmt: skip
+            _fix_special_tokens(rebuilt, config)
             rebuilt.save_pretrained(out_dir)
     check_tokenizer(AutoTokenizer.from_pretrained(out_dir), setting)
 
@@ -130,7 +142,9 @@ def sentencepiece_bpe(gguf_file: Path):
     if not scores or len(scores) != len(pieces):
         return None
     vocab = {piece: i for i, piece in reversed(list(enumerate(pieces)))}  # first id wins
-    whole = [piece for piece, kind in zip(pieces, kinds, strict=True) if kind in (3, 4)]
+    control = [piece for piece, kind in zip(pieces, kinds, strict=True) if kind == 3]
+    defined = [piece for piece, kind in zip(pieces, kinds, strict=True) if kind == 4]
+    whole = control + defined
     merges = generate_merges(vocab, list(zip(pieces, scores, strict=True)), skip_tokens=whole)
 
     def named(key: str) -> str | None:
@@ -139,13 +153,18 @@ def sentencepiece_bpe(gguf_file: Path):
 
     unk = named("unknown")
     backend = Tokenizer(models.BPE(vocab, merges, unk_token=unk, fuse_unk=True, byte_fallback=True))
-    backend.normalizer = normalizers.Replace(" ", "▁")
-    backend.decoder = decoders.Sequence(
-        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
-    )
-    backend.add_special_tokens(
-        [AddedToken(piece, special=True, normalized=False) for piece in whole]
-    )
+    replace = normalizers.Replace(" ", "▁")
+    steps = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
+    if _field(reader, "tokenizer.ggml.add_space_prefix"):  # "The" read as "▁The"
+        backend.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), replace])
+        backend.decoder = decoders.Sequence([*steps, decoders.Strip(" ", 1, 0)])
+    else:
+        backend.normalizer = replace
+        backend.decoder = decoders.Sequence(steps)
+    # control pieces are special (dropped when decoding without them); user-defined ones
+    # (Gemma's newlines, its markup tags) are text, kept whole, as transformers has them
+    backend.add_special_tokens([AddedToken(p, special=True, normalized=False) for p in control])
+    backend.add_tokens([AddedToken(p, special=False, normalized=False) for p in defined])
     bos = named("bos")
     if bos and _field(reader, "tokenizer.ggml.add_bos_token"):
         backend.post_processor = processors.TemplateProcessing(

@@ -150,12 +150,19 @@ def weights_location(cfg, cache_dir: str | Path) -> tuple[str, str]:
     hub repo) as the plain checkpoint it is converted to once (`models.gguf`)."""
     path = str(cfg.path)
     source = model_source(path)
-    if source == "packaged":
-        return source, str(packaged.ensure_checkpoint(path, cache_dir))
     gguf_file = getattr(cfg, "gguf_file", None)
-    if gguf_file:
-        found = gguf.located(path, str(gguf_file), source, getattr(cfg, "revision", None))
-        return source, str(gguf.file_checkpoint(found, cache_dir))
+    setting = ("model.gguf_file", gguf_file) if gguf_file else ("model.path", path)
+    try:
+        if source == "packaged":
+            return source, str(packaged.ensure_checkpoint(path, cache_dir))
+        if gguf_file:
+            found = gguf.located(path, str(gguf_file), source, getattr(cfg, "revision", None))
+            return source, str(gguf.file_checkpoint(found, cache_dir))
+    except ConfigError:
+        raise
+    except Exception as err:  # a file transformers cannot convert (a truncated one: struct.error)
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(*setting, f"could not be converted: {reason}") from err
     return source, str(Path(path).expanduser()) if source == "local" else path
 
 
