@@ -93,16 +93,17 @@ def _convert(gguf_file: Path, out_dir: Path, setting: tuple[str, str]) -> None:
     _fix_special_tokens(tokenizer, config)
     plain.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    if splits_into_characters(AutoTokenizer.from_pretrained(out_dir)):  # as the job loads it
-        rebuilt = sentencepiece_bpe(gguf_file)
-        if rebuilt is not None:
-            log.warning(
-                "%s: transformers' tokenizer splits text into characters; rebuilt as a BPE "
-                "from the file's SentencePiece scores", gguf_file.name,
-            )  # fmt: skip
-            _fix_special_tokens(rebuilt, config)
-            rebuilt.save_pretrained(out_dir)
-    check_tokenizer(AutoTokenizer.from_pretrained(out_dir), setting)
+    saved = AutoTokenizer.from_pretrained(out_dir)  # as the job will load it
+    rebuilt = sentencepiece_bpe(gguf_file) if splits_into_characters(saved) else None
+    if rebuilt is not None:
+        log.warning(
+            "%s: transformers' tokenizer splits text into characters; rebuilt as a BPE from "
+            "the file's SentencePiece scores", gguf_file.name,
+        )  # fmt: skip
+        _fix_special_tokens(rebuilt, config)
+        rebuilt.save_pretrained(out_dir)
+        saved = AutoTokenizer.from_pretrained(out_dir)
+    check_tokenizer(saved, setting)
 
 
 def _field(reader, key: str):
