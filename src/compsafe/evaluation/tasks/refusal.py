@@ -24,12 +24,15 @@ from compsafe.evaluation.tasks.generation_metrics import scorer_field
 from compsafe.evaluation.tasks.generation_options import GenerationOptions
 from compsafe.evaluation.tasks.refusal_data import (
     ATTACKS,
+    ORIGINAL,
     OWN_PROMPT_ATTACKS,
     SETS,
     TENSE_CONTROL,
     XSTEST_HELP,
     XSTEST_HUB,
     attack,
+    jailbreakbench_behaviours,
+    original_control,
     present_control,
     read_requests,
     rephrased,
@@ -46,7 +49,7 @@ class RefusalOptions(GenerationOptions):
     rephrase), plus what a refusal benchmark asks and how."""
 
     sets: list = field(default_factory=lambda: list(SETS))  # packaged/hub request sets
-    attack: Any = "none"  # one or a list: none | dan | gcg_suffix | past_tense | present_tense...
+    attack: Any = "none"  # one or a list: none | dan | gcg_suffix | past_tense | original...
     chat_template: str = "auto"  # auto/on: the model's chat template (none: error); off: raw
     system_prompt: str | None = None  # null: the chat template's own default (recorded)
     scorer: str | None = "refusal_judge"
@@ -68,6 +71,11 @@ class RefusalOptions(GenerationOptions):
                 raise ConfigError(f"{key}.attack", name, choices(ATTACKS))
         if not self.attacks:
             raise ConfigError(f"{key}.attack", "[]", choices(ATTACKS))
+        if ORIGINAL in self.attacks:  # its data package, named before the model loads
+            try:
+                jailbreakbench_behaviours(key)
+            except ConfigError as missing:
+                raise ConfigError(f"{key}.attack", ORIGINAL, missing.expected) from None
         for name in self.sets:
             if name not in SETS:
                 raise ConfigError(f"{key}.sets", name, choices(SETS))
@@ -101,8 +109,8 @@ class XSTestOptions(RefusalOptions):
 def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
     """The seeded subset of requests (the same requests under every wrapping attack), then
     each attack's prompts; rephrasing attacks bring their own seeded subset (spread evenly
-    over the behaviours they rephrase: one k for best-of-k), and the tense control asks
-    `past_tense`'s subset in the present tense."""
+    over the behaviours they rephrase: one k for best-of-k), and the tense controls ask
+    `past_tense`'s subset in the present tense, or its behaviours' original requests."""
     requests = read_requests(options, key)
     requests = stratified_subset(requests, options.sample_size, options.seed, "set", "risk_area")
 
@@ -116,6 +124,8 @@ def attacked_requests(options: RefusalOptions, key: str) -> list[dict]:
             docs += drawn(name)
         elif name == TENSE_CONTROL:
             docs += present_control(drawn("past_tense"))
+        elif name == ORIGINAL:
+            docs += original_control(drawn("past_tense"), key)
         else:
             docs += attack(requests, name, key)
     return docs

