@@ -113,3 +113,67 @@ def test_best_of_k_with_every_behaviour_broken_is_not_certain():
     assert Engine(500, 0).value(sample).interval() == (1.0, 1.0)
     low, high = value_interval(Engine(500, 0), sample, name)
     assert high == 1.0 and low == pytest.approx(exact.modified_wilson(40, 40)[0]) and low < 0.95
+
+
+# --- JailbreakBench's original requests: the source's control --------------------------------
+
+
+def test_every_behaviour_names_its_own_jailbreakbench_row():
+    """Each grouped behaviour names a distinct row of JailbreakBench's file, and the row's
+    request is about what the behaviour's rephrasings ask (shared content words)."""
+    import json
+
+    from compsafe.evaluation.tasks.refusal_data import (
+        BEHAVIOURS_FILE,
+        jailbreakbench_behaviours,
+    )
+
+    goals = jailbreakbench_behaviours(KEY)
+    assert len(goals) == 100 and {"Goal", "Behavior", "Category"} <= set(goals[0])
+    behaviours = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))["behaviours"]
+    assert sorted(b["jbb_row"] for b in behaviours) == list(range(100))
+    text = {line_key(d["request"]): d["request"] for d in rephrased("past_tense", KEY)}
+
+    def words(s: str) -> set[str]:  # content-word stems ("tutorial", "tutorials")
+        return {w.strip(".,?'\"").lower()[:6] for w in s.split() if len(w) > 5}
+
+    for b in behaviours:
+        asked = set().union(*(words(text[k]) for k in b["lines"] if k in text))
+        assert words(goals[b["jbb_row"]]["Goal"]) & asked, b["id"]
+
+
+def test_original_control_asks_each_drawn_behaviour_once_in_jailbreakbench_words():
+    chosen = {"attack": ["past_tense", "original"], "sample_size": 60}
+    docs = attacked_requests(options(**chosen), KEY)
+    past = [d for d in docs if d["attack"] == "past_tense"]
+    original = [d for d in docs if d["attack"] == "original"]
+    assert len(past) == 60
+    assert [d["behaviour"] for d in original] == list(dict.fromkeys(d["behaviour"] for d in past))
+    from compsafe.evaluation.tasks.refusal_data import jailbreakbench_behaviours
+
+    goals = {g["Goal"] for g in jailbreakbench_behaviours(KEY)}
+    assert all(d["request"] in goals and d["prompt"] == d["request"] for d in original)
+    assert {d["set"] for d in original} == {"jailbreakbench"}
+    assert not any(d["request"] in {p["request"] for p in past} for d in original)
+    broken = refusal_metrics({**original[0], "label": "unsafe"}, [_answer("complied")])
+    assert broken["attack_success"] == 1.0 and broken["best_of_k"].startswith("original|jbb")
+
+
+def test_original_control_without_its_package_is_one_line_before_any_model(monkeypatch):
+    import importlib.metadata
+
+    from compsafe.errors import ConfigError
+
+    real = importlib.metadata.distribution
+
+    def missing(name):
+        if name == "jailbreakbench":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(ConfigError) as error:
+        options(attack=["past_tense", "original"]).check(KEY)
+    message = str(error.value)
+    assert message.startswith(f"{KEY}.attack=original: package not installed")
+    assert "jailbreakbench==0.1.3" in message and "\n" not in message
