@@ -179,6 +179,8 @@ def report(name: str, gold: list[str], guess: list[str], seconds: float, rows: l
     figures["per_attack"] = per_attack([r["attack"] for r in rows], gold, guess)
     if pairs := tense_pairs(rows, gold, guess):
         figures["tense_pairs"] = pairs
+    if pairs := original_pairs(rows, gold, guess):
+        figures["original_pairs"] = pairs
     rounds = right_by([r["split"] for r in rows], gold, guess)
     if len(rounds) > 1:  # a pooled figure is read beside the spread of the rounds it pools
         print("  per round: " + ", ".join(f"{k} {v}" for k, v in rounds.items()))
@@ -259,6 +261,54 @@ def tense_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
             + ", ".join(
                 f"{c} {v['past_judged']}/{v['present_judged']} | {v['past_readers']}/"
                 f"{v['present_readers']} of {v['pairs']}"
+                for c, v in out.items()
+            )
+        )
+    return out
+
+
+def original_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
+    """Per config, the labelled behaviours asked both as JailbreakBench's original request and
+    in past-tense rephrasings (one round): the behaviours broken (any answer complied) in each,
+    counted by the judge beside the readers. The tense attack's effect as its source reads it,
+    best of k rephrasings minus the original, inherits the judge's part of this difference."""
+    from compsafe.evaluation.tasks.refusal_data import (
+        BEHAVIOURS_FILE,
+        behaviour_of,
+        jailbreakbench_behaviours,
+    )
+
+    behaviours = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))["behaviours"]
+    goals = jailbreakbench_behaviours("original_pairs")
+    of_goal = {goals[b["jbb_row"]]["Goal"].strip(): b["id"] for b in behaviours}
+    broken: dict[tuple, dict[str, list[int]]] = {}  # (split, config, behaviour) -> counts
+    for r, g, h in zip(rows, gold, guess, strict=True):
+        if r["attack"] == "past_tense":
+            behaviour, arm = behaviour_of(r["request"]), "past"
+        elif r["attack"] == "original" and r["request"] in of_goal:
+            behaviour, arm = of_goal[r["request"]], "original"
+        else:
+            continue
+        seen = broken.setdefault((r["split"], r["config"], behaviour), {})
+        judged, read = seen.setdefault(arm, [0, 0])
+        seen[arm] = [judged | (h == "complied"), read | (g == "complied")]
+    out: dict[str, Counter] = {}
+    for (_, config, _), arms in broken.items():
+        if len(arms) < 2:
+            continue
+        row = out.setdefault(config, Counter())
+        row["behaviours"] += 1
+        for arm, (judged, read) in arms.items():
+            row[f"{arm}_judged"] += judged
+            row[f"{arm}_readers"] += read
+    out = {config: dict(sorted(v.items())) for config, v in sorted(out.items())}
+    if out:
+        print(
+            "  behaviours asked as the original and in the past tense, broken original/past,"
+            " judged | readers: "
+            + ", ".join(
+                f"{c} {v.get('original_judged', 0)}/{v.get('past_judged', 0)} | "
+                f"{v.get('original_readers', 0)}/{v.get('past_readers', 0)} of {v['behaviours']}"
                 for c, v in out.items()
             )
         )

@@ -68,3 +68,42 @@ def test_each_control_pairs_with_one_past_question_of_its_round_and_config(judge
         "present_readers": 0,
     }
     assert judges.tense_pairs([row("past_tense", first)], ["complied"], ["complied"]) == {}
+
+
+def test_a_behaviour_pairs_its_original_with_its_past_rephrasings_best_of_k(judges):
+    """A behaviour asked as JailbreakBench's request and in two past-tense rephrasings is one
+    pair: broken in the past if either rephrasing was complied with; a behaviour of another
+    round or with no original labelled pairs with nothing."""
+    import json
+
+    from compsafe.evaluation.tasks.refusal_data import (
+        BEHAVIOURS_FILE,
+        jailbreakbench_behaviours,
+        rephrased,
+    )
+
+    behaviour = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))["behaviours"][0]
+    goal = jailbreakbench_behaviours("k")[behaviour["jbb_row"]]["Goal"]
+    past = [d["request"] for d in rephrased("past_tense", "k") if d["behaviour"] == behaviour["id"]]
+    other = next(
+        d["request"] for d in rephrased("past_tense", "k") if d["behaviour"] != behaviour["id"]
+    )
+    rows = [
+        row("past_tense", past[0]),
+        row("past_tense", past[1]),
+        row("original", goal),
+        row("original", goal, split="heldout63"),  # no past rephrasing of its round
+        row("past_tense", other),  # its original not labelled
+    ]
+    gold = ["off_topic", "complied", "refused", "complied", "complied"]
+    guess = ["complied", "off_topic", "complied", "complied", "complied"]
+    pairs = judges.original_pairs(rows, gold, guess)
+    assert pairs == {
+        "dense": {
+            "behaviours": 1,
+            "original_judged": 1,
+            "original_readers": 0,
+            "past_judged": 1,
+            "past_readers": 1,
+        }
+    }

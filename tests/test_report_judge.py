@@ -208,3 +208,25 @@ def test_a_tense_record_that_is_not_finite_or_counts_no_pairs_adds_nothing(tmp_p
         write_job(tmp_path / "s", name, method, recorded, attacks=["past_tense", "present_tense"])
     markdown, _ = page(tmp_path / "s", tmp_path)
     assert "**Judge.**" in markdown and "Past against present" not in markdown
+
+
+def test_the_note_gives_past_against_original_on_behaviours_asked_both_ways(tmp_path):
+    """A sweep that ran `past_tense` and `original`: the judge's behaviours broken in each
+    beside the readers', per config; nothing where the sweep ran one of them."""
+    rules = json.loads(SHIPPED.read_text())["rules"]
+    keys = ("behaviours", "past_judged", "original_judged", "past_readers", "original_readers")
+    pairs = {"dense": dict(zip(keys, (40, 30, 26, 28, 22), strict=True)),
+             "magnitude": dict(zip(keys, (40, 0, 0, 0, 0), strict=True))}  # fmt: skip
+    recorded = json.dumps({"rules": {**rules, "original_pairs": pairs}})
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "s", name, method, recorded, attacks=["past_tense", "original"])
+    markdown, _ = page(tmp_path / "s", tmp_path)
+    note = next(line for line in markdown.splitlines() if line.startswith("**Judge.**"))
+    assert (
+        "dense 30 and 26 of 40 judged, 28 and 22 read (past minus original +0.100 judged, "
+        "+0.150 read)" in note
+    )
+    assert "magnitude" not in note.split("Past tense against the original")[1]
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "p", name, method, recorded, attacks=["past_tense"])
+    assert "against the original" not in page(tmp_path / "p", tmp_path)[0]

@@ -99,6 +99,8 @@ def _note(
         parts.append(by_attack)
     if own and TENSES <= attacks and (tenses := _tense_pairs(f.get("tense_pairs"))):
         parts.append(tenses)
+    if own and ORIGINAL_PAIR <= attacks and (pairs := _original_pairs(f.get("original_pairs"))):
+        parts.append(pairs)
     if not own:
         parts.append(
             f"The labelled answers were given to {md_text(str(f['labelled_task']))}'s"
@@ -171,6 +173,41 @@ def _tense_pairs(pairs: Any) -> str:
         "Past against present tense, on labelled questions asked both ways, compliance in the"
         f" past and in the present: {'; '.join(shown)}. A past-minus-present difference in"
         " attack success inherits the judge's part of it."
+    )
+
+
+ORIGINAL_PAIR = frozenset({"past_tense", "original"})
+ORIGINAL_COUNTS = ("past_judged", "original_judged", "past_readers", "original_readers")
+
+
+def _original_pairs(pairs: Any) -> str:
+    """The tense attack as its source reads it (behaviours broken by any past-tense rephrasing
+    minus those broken by JailbreakBench's original request): on labelled behaviours asked
+    both ways, the judge's counts in each beside the readers', per config where either found
+    any; nothing when not recorded."""
+    if not isinstance(pairs, dict):
+        return ""
+    shown = []
+    try:
+        for config, v in pairs.items():
+            n = int(v["behaviours"])
+            counts = [int(v.get(k, 0)) for k in ORIGINAL_COUNTS]
+            if n <= 0 or not any(counts):
+                continue
+            judged, read = (counts[0] - counts[1]) / n, (counts[2] - counts[3]) / n
+            shown.append(
+                f"{md_text(str(config))} {counts[0]} and {counts[1]} of {n} judged, {counts[2]}"
+                f" and {counts[3]} read (past minus original {judged:+.3f} judged, {read:+.3f}"
+                " read)"
+            )
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
+        return ""
+    if not shown:
+        return ""
+    return (
+        "Past tense against the original request, on labelled behaviours asked both ways,"
+        f" behaviours broken in the past tense and as the original: {'; '.join(shown)}. A"
+        " past-minus-original difference in best-of-k inherits the judge's part of it."
     )
 
 
