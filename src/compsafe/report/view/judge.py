@@ -142,7 +142,7 @@ def _gaps(by_config: Any) -> str:
 
 
 TENSES = frozenset({"past_tense", "present_tense"})
-TENSE_COUNTS = ("past_judged", "present_judged", "past_readers", "present_readers")
+ORIGINAL_PAIR = frozenset({"past_tense", "original"})
 
 
 def _tense_pairs(pairs: Any) -> str:
@@ -150,34 +150,14 @@ def _tense_pairs(pairs: Any) -> str:
     questions asked in both tenses, the compliances the judge counts in each beside the
     readers', per config where either found any: the part of that difference that is the
     judge's (it over-counted the control on the labelled set); nothing when not recorded."""
-    if not isinstance(pairs, dict):
-        return ""
-    shown = []
-    try:
-        for config, v in pairs.items():
-            n = int(v["pairs"])
-            counts = [int(v[k]) for k in TENSE_COUNTS]
-            if n <= 0 or not any(counts):
-                continue
-            judged, read = (counts[0] - counts[1]) / n, (counts[2] - counts[3]) / n
-            shown.append(
-                f"{md_text(str(config))} {counts[0]} and {counts[1]} of {n} judged, {counts[2]}"
-                f" and {counts[3]} read (past minus present {judged:+.3f} judged, {read:+.3f}"
-                " read)"
-            )
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return ""
+    shown = _paired_counts(pairs, "pairs", "present")
     if not shown:
         return ""
     return (
         "Past against present tense, on labelled questions asked both ways, compliance in the"
-        f" past and in the present: {'; '.join(shown)}. A past-minus-present difference in"
+        f" past and in the present: {shown}. A past-minus-present difference in"
         " attack success inherits the judge's part of it."
     )
-
-
-ORIGINAL_PAIR = frozenset({"past_tense", "original"})
-ORIGINAL_COUNTS = ("past_judged", "original_judged", "past_readers", "original_readers")
 
 
 def _original_pairs(pairs: Any) -> str:
@@ -185,30 +165,39 @@ def _original_pairs(pairs: Any) -> str:
     minus those broken by JailbreakBench's original request): on labelled behaviours asked
     both ways, the judge's counts in each beside the readers', per config where either found
     any; nothing when not recorded."""
+    shown = _paired_counts(pairs, "behaviours", "original")
+    if not shown:
+        return ""
+    return (
+        "Past tense against the original request, on labelled behaviours asked both ways,"
+        f" behaviours broken in the past tense and as the original: {shown}. A"
+        " past-minus-original difference in best-of-k inherits the judge's part of it."
+    )
+
+
+def _paired_counts(pairs: Any, unit: str, control: str) -> str:
+    """Per config where the judge or the readers found any: the past tense's and the
+    control's counts, judged and read, and the two past-minus-control differences; "" when
+    the record is missing or not finite (results.json is untrusted input)."""
     if not isinstance(pairs, dict):
         return ""
+    fields = ("past_judged", f"{control}_judged", "past_readers", f"{control}_readers")
     shown = []
     try:
         for config, v in pairs.items():
-            n = int(v["behaviours"])
-            counts = [int(v.get(k, 0)) for k in ORIGINAL_COUNTS]
+            n = int(v[unit])
+            counts = [int(v[k]) for k in fields]
             if n <= 0 or not any(counts):
                 continue
             judged, read = (counts[0] - counts[1]) / n, (counts[2] - counts[3]) / n
             shown.append(
                 f"{md_text(str(config))} {counts[0]} and {counts[1]} of {n} judged, {counts[2]}"
-                f" and {counts[3]} read (past minus original {judged:+.3f} judged, {read:+.3f}"
-                " read)"
+                f" and {counts[3]} read (past minus {control} {judged:+.3f} judged,"
+                f" {read:+.3f} read)"
             )
-    except (KeyError, TypeError, ValueError, OverflowError, AttributeError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return ""
-    if not shown:
-        return ""
-    return (
-        "Past tense against the original request, on labelled behaviours asked both ways,"
-        f" behaviours broken in the past tense and as the original: {'; '.join(shown)}. A"
-        " past-minus-original difference in best-of-k inherits the judge's part of it."
-    )
+    return "; ".join(shown)
 
 
 def _by_attack(per_attack: Any, attacks: set[str]) -> str:
