@@ -31,3 +31,18 @@ def test_a_task_draws_through_the_helper():
     meta = {"compsafe": {crows_pairs.TASK: {"sample_size": 5, "seed": 7}}}
     chosen = crows_pairs.load(**meta)["test"]["sent_more"]
     assert chosen == [every[i] for i in seeded_indices(len(every), 5, 7)]
+
+
+def test_a_stratified_draw_smaller_than_its_strata_keeps_its_size():
+    """2 requests of a set with five risk areas are 2, not 2 plus every request of the three
+    areas whose share is 0 (seeded_subset reads a size of 0 as "all"): `sample_size=2` once
+    asked 650 of Do-Not-Answer's and HarmBench's requests."""
+    from compsafe.evaluation.tasks.sampling import stratified_subset
+
+    items = [{"set": "s", "area": f"a{i % 5}", "n": i} for i in range(100)]
+    items += [{"set": "t", "area": "only", "n": i} for i in range(10)]
+    for size in (1, 2, 4, 5, 7):
+        drawn = stratified_subset(items, size, 3, "set", "area")
+        assert sum(d["set"] == "s" for d in drawn) == size
+        assert sum(d["set"] == "t" for d in drawn) == size
+    assert len({d["area"] for d in stratified_subset(items, 2, 3, "set", "area")}) == 3

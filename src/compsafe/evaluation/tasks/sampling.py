@@ -41,7 +41,8 @@ def stratified_subset(items: Sequence[dict], size: int | None, seed: int, by: st
         names = sorted(strata)
         for n, name in enumerate(names):
             share = size // len(names) + (n < size % len(names))
-            keep.update(seeded_subset(strata[name], share, f"{seed}:{value}:{name}"))
+            if share:  # fewer items than strata: the later ones get none (0 means all below)
+                keep.update(seeded_subset(strata[name], share, f"{seed}:{value}:{name}"))
     return [items[i] for i in sorted(keep)]
 
 
