@@ -4,6 +4,7 @@
     python benchmarks/refusal_judges.py --llm-model <folder> # + an LLM judge (each prompt)
     python benchmarks/refusal_judges.py --classifier <folder>
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
+    python benchmarks/refusal_judges.py --model M            # another model's labelled rounds
 
 The labels (tests/data/refusal_labels.jsonl.gz) were written by reading each answer under the
 guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
@@ -79,11 +80,16 @@ def held_out_splits(rows: list[dict], since: int | None) -> set[str]:
     return {r["split"] for r in rows if round_number(r["split"]) >= since}
 
 
-def load(part: str, since: int | None = None) -> list[dict]:
-    """The labelled answers of `part`: the held-out rounds (`heldout`), every other one
-    (`tuning`: the rounds read before them), or all."""
+def load(part: str, since: int | None = None, model: str = LABELLED_MODEL) -> list[dict]:
+    """The labelled answers of one model (`model` on a row; none: the embedded default's)
+    in `part`: the held-out rounds (`heldout`), every other one (`tuning`: the rounds read
+    before them), or all. Another model's rounds are measured apart (`--model`), never
+    pooled into the embedded model's figures nor learned by its topic probe."""
     with gzip.open(LABELS, "rt", encoding="utf-8") as lines:
         rows = [json.loads(x) for x in lines if x.strip()]
+    rows = [r for r in rows if r.get("model", LABELLED_MODEL) == model]
+    if not rows:
+        raise SystemExit(f"compsafe: error: --model={model}: no labelled answers of it")
     if part == "all":
         return rows
     held_out = held_out_splits(rows, since)
@@ -380,10 +386,18 @@ def main() -> None:
     parser.add_argument("--llm-prompt", action="append", help="default: all three")
     parser.add_argument("--classifier", help="a sequence classifier folder (refusal labels)")
     parser.add_argument("--write", action="store_true", help="update judge_accuracy.json")
+    parser.add_argument(
+        "--model",
+        default=LABELLED_MODEL,
+        help="whose labelled answers (default: the embedded model's; another model's are "
+        "measured apart and never written to judge_accuracy.json)",
+    )
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import shipped_probe
 
-    rows = load(args.part, args.since)
+    if args.write and args.model != LABELLED_MODEL:
+        raise SystemExit(f"compsafe: error: --model={args.model}: --write records only {EMBEDDED}")
+    rows = load(args.part, args.since, args.model)
     if not rows:
         raise SystemExit(f"compsafe: error: --since={args.since}: no round from {args.since} on")
     probe = shipped_probe()
@@ -435,6 +449,7 @@ def main() -> None:
         start = time.perf_counter()
         guess = run()
         figures[name] = report(name, gold, guess, time.perf_counter() - start, rows)
+        figures[name]["labelled_model"] = args.model
     if left_out:  # every judge was measured without them
         for figure in figures.values():
             figure["left_out"] = left_out

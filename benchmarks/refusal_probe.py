@@ -16,7 +16,8 @@ measures), so the held-out figure stays one the probe never saw. `--learn ATTACK
 one attack's answers of held-out rounds A to B (an attack the training rounds never asked;
 repeat it for several);
 the probe's record names them (`heldout58/past_tense`) and `refusal_judges.py` leaves
-exactly those answers out of what it measures.
+exactly those answers out of what it measures. Only the embedded model's answers are read
+(`refusal_judges.load`): another model's labelled rounds are kept to measure the judge on.
 
 Before fitting, it prints the probe's forward-chained accuracy: for each numbered round
 from `FIRST_CHECKED` on, the probe fitted on the rounds before it only, combined with the

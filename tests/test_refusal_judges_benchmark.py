@@ -107,3 +107,26 @@ def test_a_behaviour_pairs_its_original_with_its_past_rephrasings_best_of_k(judg
             "past_readers": 1,
         }
     }
+
+
+def test_another_models_rounds_are_measured_apart(judges, tmp_path, monkeypatch):
+    """A round of another model's answers is never the embedded model's held-out round, nor
+    pooled into its figures (nor learned by its probe, which loads through the same helper);
+    `--model` measures it alone."""
+    import gzip
+    import json
+
+    def labelled(split: str, **more) -> dict:
+        return {"split": split, "label": "complied", "request": "r", **more}
+
+    rows = [labelled("heldout63"), labelled("heldout64"), labelled("heldout65", model="other")]
+    path = tmp_path / "labels.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        out.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    monkeypatch.setattr(judges, "LABELS", path)
+    assert [r["split"] for r in judges.load("heldout")] == ["heldout64"]
+    assert [r["split"] for r in judges.load("heldout", since=63)] == ["heldout63", "heldout64"]
+    assert [r["split"] for r in judges.load("all")] == ["heldout63", "heldout64"]
+    assert [r["split"] for r in judges.load("heldout", model="other")] == ["heldout65"]
+    with pytest.raises(SystemExit, match="--model=nobody: no labelled answers"):
+        judges.load("all", model="nobody")
