@@ -44,9 +44,9 @@ from compsafe.evaluation.scorers.topic import EMBEDDED
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "refusal_labels.jsonl.gz"  # gzip: 6.6 MB of text, 0.5 MB
-# Whose answers to which task were labelled (every round: the embedded default's, to
-# compsafe_refusal's HarmBench and Do-Not-Answer requests): the report names a job's model, or
-# another task recording these figures (XSTest), as unmeasured
+# Whose answers to which task judge_accuracy.json records (the embedded default's, to
+# compsafe_refusal's requests; a row naming another `model` is measured apart, `--model`): the
+# report names a job's model, or another task recording these figures (XSTest), as unmeasured
 LABELLED_MODEL = EMBEDDED  # the embedded default, also the on-topic signal's reference model
 LABELLED_TASK = "compsafe_refusal"
 ACCURACY = ROOT / "src" / "compsafe" / "evaluation" / "scorers" / "judge_accuracy.json"
