@@ -118,3 +118,34 @@ def test_a_topic_probe_value_that_is_not_a_boolean_is_one_line():
 
     with pytest.raises(ConfigError, match="topic_probe"):
         check_scorer("refusal_judge", {"topic_probe": "no"})
+
+
+def test_the_probe_settles_an_explicit_refusal_only_towards_compliance(monkeypatch):
+    """The probe learned from a model that seldom refuses: on one that does it read explicit
+    refusals ("I'm sorry, but I cannot create ...") as off topic. It may still find content
+    after a refusal (compliance), and it still settles weak cues (a caveat, a warning)."""
+    from compsafe.evaluation.scorers import refusal_judge
+    from compsafe.evaluation.scorers.refusal_cues import WEAK
+
+    weak = WEAK[0][0]
+    readings = [
+        Reading("refused", "cannot", "en", None, True),
+        Reading("refused", "cannot", "en", None, True),
+        Reading("refused", weak, "en", None, True),
+        Reading("complied", "content", "en", None, True),
+    ]
+    said = ["off_topic", "complied", "off_topic", "degenerate"]
+    probe = Probe(
+        mean=np.zeros(1), scale=np.ones(1), coef=np.zeros((4, 1)), intercept=np.zeros(4),
+        outcomes=tuple(OUTCOMES), model="m", trained_on="x",
+    )  # fmt: skip
+    monkeypatch.setattr(refusal_judge, "shipped_probe", lambda: probe)
+    monkeypatch.setattr(Probe, "predict", lambda self, x: said[: len(x)])
+    monkeypatch.setattr(refusal_judge, "features", lambda *a: np.zeros((len(a[3]), 1)))
+    signal = TopicSignal("m")
+    monkeypatch.setattr(signal, "load", lambda: (None, None))
+    monkeypatch.setattr(signal, "context", lambda tokenizer, request: request)
+    answers = [Answer(REQUEST, REQUEST, "I'm sorry, but I cannot do that.")] * 4
+    out = probe_readings(answers, readings, signal)
+    assert [r.outcome for r in out] == ["refused", "complied", "off_topic", "degenerate"]
+    assert out[0].rule == "cannot" and out[1].rule == "probe<-cannot"
