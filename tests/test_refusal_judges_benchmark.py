@@ -128,5 +128,5 @@ def test_another_models_rounds_are_measured_apart(judges, tmp_path, monkeypatch)
     assert [r["split"] for r in judges.load("heldout", since=63)] == ["heldout63", "heldout64"]
     assert [r["split"] for r in judges.load("all")] == ["heldout63", "heldout64"]
     assert [r["split"] for r in judges.load("heldout", model="other")] == ["heldout65"]
-    with pytest.raises(SystemExit, match="--model=nobody: no labelled answers"):
+    with pytest.raises(SystemExit, match="--model=nobody: labelled models: "):
         judges.load("all", model="nobody")

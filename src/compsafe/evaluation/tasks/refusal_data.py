@@ -291,7 +291,7 @@ def rephrased(name: str, key: str) -> list[dict]:
 def _behaviour_rows() -> dict[str, int]:
     """Each behaviour's row in JailbreakBench's behaviors.csv (`jbb_row`)."""
     data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
-    return {b["id"]: b["jbb_row"] for b in data["behaviours"]}
+    return {b["id"]: b["jbb_row"] for b in data["behaviours"] if "jbb_row" in b}
 
 
 def jailbreakbench_behaviours(key: str) -> list[dict]:
@@ -299,6 +299,16 @@ def jailbreakbench_behaviours(key: str) -> list[dict]:
     Behavior, Category), in file order: the row numbers `tense_behaviours.json` names."""
     import csv
 
+    from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, installed
+
+    pinned = ASSET_PACKAGES[JAILBREAKBENCH]
+    found = installed(JAILBREAKBENCH, key).version
+    if found != pinned:  # later versions ship no file; another order would misname rows
+        raise ConfigError(
+            key,
+            f"{JAILBREAKBENCH} {found}",
+            f"needs {pinned}: {asset_install_command(JAILBREAKBENCH)}",
+        )
     from compsafe.data.packaged import package_file
 
     path = package_file(JAILBREAKBENCH, JAILBREAKBENCH_FILE, key)
