@@ -282,22 +282,15 @@ def original_pairs(rows: list[dict], gold: list[str], guess: list[str]) -> dict:
     in past-tense rephrasings (one round): the behaviours broken (any answer complied) in each,
     counted by the judge beside the readers. The tense attack's effect as its source reads it,
     best of k rephrasings minus the original, inherits the judge's part of this difference."""
-    from compsafe.evaluation.tasks.refusal_data import (
-        BEHAVIOURS_FILE,
-        behaviour_of,
-        jailbreakbench_behaviours,
-    )
+    from compsafe.errors import ConfigError
+    from compsafe.evaluation.tasks.refusal_data import behaviour_of, original_requests
 
     if not any(r["attack"] == "original" for r in rows):
         return {}
-    from compsafe.errors import ConfigError
-
-    behaviours = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))["behaviours"]
     try:
-        goals = jailbreakbench_behaviours("attack=original")
+        of_goal = {goal: b for b, goal in original_requests("attack=original").items()}
     except ConfigError as missing:
         raise SystemExit(f"compsafe: error: {missing}") from None
-    of_goal = {goals[b["jbb_row"]]["Goal"].strip(): b["id"] for b in behaviours if "jbb_row" in b}
     broken: dict[tuple, dict[str, list[int]]] = {}  # (split, config, behaviour) -> counts
     for r, g, h in zip(rows, gold, guess, strict=True):
         if r["attack"] == "past_tense":

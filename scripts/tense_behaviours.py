@@ -30,6 +30,7 @@ from pathlib import Path
 from compsafe.evaluation.tasks.refusal_data import (
     BEHAVIOURS_FILE,
     behaviour_index,
+    forget_behaviours,
     jailbreakbench_behaviours,
     line_key,
     rephrased,
@@ -65,7 +66,7 @@ def build(groups_path: str) -> None:
         "behaviours": behaviours,
     }
     BEHAVIOURS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    behaviour_index.cache_clear()  # the check below reads the file just written
+    forget_behaviours()  # what follows reads the file just written
     attach_rows()  # a rebuilt grouping keeps each behaviour's JailbreakBench row
 
 
@@ -93,6 +94,7 @@ def attach_rows() -> None:
     for i, row in zip(mine, theirs, strict=True):
         data["behaviours"][i]["jbb_row"] = int(row)
     BEHAVIOURS_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    forget_behaviours()
 
 
 def check_rows(data: dict) -> list[str]:

@@ -252,10 +252,22 @@ def line_key(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def behaviour_index() -> dict[str, str]:
-    """`tense_behaviours.json` read once: each line's key -> its behaviour's id."""
+def _behaviours() -> tuple[dict, ...]:
+    """`tense_behaviours.json`'s behaviours, read once."""
     data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
-    return {line: b["id"] for b in data["behaviours"] for line in b["lines"]}
+    return tuple(data["behaviours"])
+
+
+@lru_cache(maxsize=1)
+def behaviour_index() -> dict[str, str]:
+    """Each line's key -> its behaviour's id."""
+    return {line: b["id"] for b in _behaviours() for line in b["lines"]}
+
+
+def forget_behaviours() -> None:
+    """Read `tense_behaviours.json` again on next use (after a script rewrote it)."""
+    _behaviours.cache_clear()
+    behaviour_index.cache_clear()
 
 
 def behaviour_of(rephrasing: str) -> str:
@@ -287,19 +299,17 @@ def rephrased(name: str, key: str) -> list[dict]:
     ]
 
 
-@lru_cache(maxsize=1)
-def _behaviour_rows() -> dict[str, int]:
-    """Each behaviour's row in JailbreakBench's behaviors.csv (`jbb_row`)."""
-    data = json.loads(BEHAVIOURS_FILE.read_text(encoding="utf-8"))
-    return {b["id"]: b["jbb_row"] for b in data["behaviours"] if "jbb_row" in b}
-
-
 def jailbreakbench_behaviours(key: str) -> list[dict]:
     """JailbreakBench's 100 harmful behaviours as the package ships them (Goal, Target,
     Behavior, Category), in file order: the row numbers `tense_behaviours.json` names."""
     import csv
 
-    from compsafe.data.packaged import ASSET_PACKAGES, asset_install_command, installed
+    from compsafe.data.packaged import (
+        ASSET_PACKAGES,
+        asset_install_command,
+        installed,
+        package_file,
+    )
 
     pinned = ASSET_PACKAGES[JAILBREAKBENCH]
     found = installed(JAILBREAKBENCH, key).version
@@ -309,25 +319,30 @@ def jailbreakbench_behaviours(key: str) -> list[dict]:
             f"{JAILBREAKBENCH} {found}",
             f"needs {pinned}: {asset_install_command(JAILBREAKBENCH)}",
         )
-    from compsafe.data.packaged import package_file
-
     path = package_file(JAILBREAKBENCH, JAILBREAKBENCH_FILE, key)
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def original_requests(key: str) -> dict[str, str]:
+    """Each grouped behaviour's JailbreakBench request (its `jbb_row`'s Goal); a behaviour
+    without a row has none."""
+    goals = jailbreakbench_behaviours(key)
+    return {b["id"]: goals[b["jbb_row"]]["Goal"].strip() for b in _behaviours() if "jbb_row" in b}
 
 
 def original_control(past: list[dict], key: str) -> list[dict]:
     """JailbreakBench's own request for each behaviour the drawn past-tense rephrasings
     rephrase, asked once: the control the tense attack's source reads it against (best of k
     rephrasings against the original request). A rephrasing of no known behaviour has none."""
-    rows, goals = _behaviour_rows(), jailbreakbench_behaviours(key)
+    originals = original_requests(key)
     docs, seen = [], set()
     for doc in past:
         behaviour = doc["behaviour"]
-        if behaviour in seen or behaviour not in rows:
+        if behaviour in seen or behaviour not in originals:
             continue
         seen.add(behaviour)
-        goal = goals[rows[behaviour]]["Goal"].strip()
+        goal = originals[behaviour]
         docs.append(
             {**doc, "request": goal, "prompt": goal, "set": "jailbreakbench", "attack": ORIGINAL}
         )
