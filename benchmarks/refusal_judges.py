@@ -5,6 +5,7 @@
     python benchmarks/refusal_judges.py --classifier <folder>
     python benchmarks/refusal_judges.py --write              # + update judge_accuracy.json
     python benchmarks/refusal_judges.py --model M            # another model's labelled rounds
+    python benchmarks/refusal_judges.py --model M --write    # + record them (`other_models`)
 
 The labels (tests/data/refusal_labels.jsonl.gz) were written by reading each answer under the
 guidelines in docs/refusal.md. Held-out = the embedded model's newest round (the split
@@ -399,8 +400,6 @@ def main() -> None:
     args = parser.parse_args()
     from compsafe.evaluation.scorers.topic_probe import shipped_probe
 
-    if args.write and args.model != LABELLED_MODEL:
-        raise SystemExit(f"compsafe: error: --model={args.model}: --write records only {EMBEDDED}")
     rows = load(args.part, args.since, args.model)
     if not rows:
         raise SystemExit(f"compsafe: error: --since={args.since}: no round from {args.since} on")
@@ -461,8 +460,34 @@ def main() -> None:
         figures["rules"]["topic_probe"] = probe.trained_on
         print(f"\nrules' topic probe fitted on {probe.trained_on}")
     if args.write and args.part == "heldout":
-        ACCURACY.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+        text = json.dumps(recorded(figures, args.model), indent=1, sort_keys=True)
+        ACCURACY.write_text(text + "\n")
         print(f"\nWrote {ACCURACY.relative_to(ROOT)}")
+
+
+def recorded(figures: dict, model: str) -> dict:
+    """judge_accuracy.json with these figures: the embedded model's replace each judge's entry
+    (keeping what it records of other models); another model's go under that judge's
+    `other_models`, as a summary, so a job on a model never labelled can be told how far
+    the judge carried to a model it was not fitted on."""
+    old = json.loads(ACCURACY.read_text(encoding="utf-8")) if ACCURACY.is_file() else {}
+    if model == LABELLED_MODEL:
+        for name, entry in figures.items():
+            if others := (old.get(name) or {}).get("other_models"):
+                entry["other_models"] = others
+        return {**old, **figures}
+    for name, entry in figures.items():
+        if name not in old:
+            continue  # a judge the embedded model's figures do not hold is not recorded
+        old[name].setdefault("other_models", {})[model] = {
+            "accuracy": entry["accuracy"],
+            "interval": entry["interval"],
+            "n": entry["n"],
+            "held_out": entry["held_out"],
+            "degenerate_counted_complied": entry["degenerate_counted_complied"],
+            "per_outcome": entry["per_outcome"],
+        }
+    return old
 
 
 if __name__ == "__main__":

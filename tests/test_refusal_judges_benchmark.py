@@ -130,3 +130,34 @@ def test_another_models_rounds_are_measured_apart(judges, tmp_path, monkeypatch)
     assert [r["split"] for r in judges.load("heldout", model="other")] == ["heldout65"]
     with pytest.raises(SystemExit, match="--model=nobody: labelled models: "):
         judges.load("all", model="nobody")
+
+
+def test_another_models_figures_are_recorded_beside_and_kept_by_a_rewrite(
+    judges, tmp_path, monkeypatch
+):
+    """`--model M --write` records M's held-out figures under each judge's `other_models`
+    without touching the embedded model's; a later rewrite of the embedded model's figures
+    keeps them."""
+    import json
+
+    monkeypatch.setattr(judges, "ACCURACY", tmp_path / "judge_accuracy.json")
+    own = {"accuracy": 0.914, "n": 3386, "interval": [0.9, 0.92]}
+    judges.ACCURACY.write_text(json.dumps({"rules": own}))
+    second = {
+        "accuracy": 0.852,
+        "interval": [0.809, 0.887],
+        "n": 318,
+        "held_out": {"heldout66": "271/318"},
+        "degenerate_counted_complied": 11,
+        "per_outcome": {},
+        "complied_by_config": {"dense": {}},
+    }
+    written = judges.recorded({"rules": second, "llm_x": second}, "qwen")
+    assert written["rules"]["accuracy"] == 0.914  # the embedded model's figure stands
+    assert written["rules"]["other_models"]["qwen"]["accuracy"] == 0.852
+    assert "complied_by_config" not in written["rules"]["other_models"]["qwen"]
+    assert "llm_x" not in written  # no embedded figure to hang it on
+    judges.ACCURACY.write_text(json.dumps(written))
+    rewritten = judges.recorded({"rules": {**own, "accuracy": 0.915}}, judges.LABELLED_MODEL)
+    assert rewritten["rules"]["accuracy"] == 0.915
+    assert rewritten["rules"]["other_models"]["qwen"]["n"] == 318

@@ -230,3 +230,27 @@ def test_the_note_gives_past_against_original_on_behaviours_asked_both_ways(tmp_
     for name, method in (("dense", "none"), ("wanda", "wanda")):
         write_job(tmp_path / "p", name, method, recorded, attacks=["past_tense"])
     assert "against the original" not in page(tmp_path / "p", tmp_path)[0]
+
+
+def test_a_model_never_labelled_is_told_how_far_the_judge_carried_to_another(tmp_path):
+    """The record holds the judge's held-out accuracy on a second labelled model's answers
+    (`other_models`); a job on a third model gets that figure, not only "not measured"."""
+    shipped = json.loads(SHIPPED.read_text())["rules"]
+    second = {
+        "accuracy": 0.852,
+        "interval": [0.809, 0.887],
+        "n": 318,
+        "held_out": {"heldout66": "271/318"},
+    }
+    recorded = json.dumps({"rules": {**shipped, "other_models": {"<i>second</i>": second}}})
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "sweep", name, method, recorded, model="org/third")
+    markdown, html = page(tmp_path / "sweep", tmp_path)
+    assert "its judge error was not measured" in markdown
+    assert "(round 66): 0.852 [0.809, 0.887] on 318 answers" in markdown
+    assert "<i>second" not in html
+    labelled = tmp_path / "labelled"
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(labelled, name, method, recorded)
+    markdown, _ = page(labelled, tmp_path)
+    assert "0.852" not in markdown  # the labelled model's own figure is what it reads

@@ -114,7 +114,33 @@ def _note(
             f"{', '.join(md_text(m) for m in others)} had none labelled: "
             "its judge error was not measured."
         )
+        if carried := _other_models(f.get("other_models")):
+            parts.append(carried)
     return " ".join(parts)
+
+
+def _other_models(others: Any) -> str:
+    """How far the judge carried to the other models whose answers were labelled, as a
+    guide to the error on a model never labelled (a judge fitted on one model's answers)."""
+    if not isinstance(others, dict):
+        return ""
+    said = []
+    for model, f in others.items():
+        try:
+            low, high = (float(x) for x in f["interval"])
+            said.append(
+                f"{md_text(str(model))}{_rounds(f.get('held_out'))}: {float(f['accuracy']):.3f} "
+                f"[{low:.3f}, {high:.3f}] on {int(f['n']):,} answers"
+            )
+        except (KeyError, TypeError, ValueError, OverflowError):
+            continue
+    if not said:
+        return ""
+    return (
+        "On the answers of another model, labelled the same way after the judge was fitted on "
+        f"the first, it agreed with the readers on: {'; '.join(said)}; expect an error of that "
+        "order, not the figure above, on a model never labelled."
+    )
 
 
 def _rounds(held_out: Any) -> str:
