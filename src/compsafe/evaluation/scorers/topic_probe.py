@@ -30,7 +30,6 @@ import numpy as np
 PROBE_FILE = Path(__file__).with_name("refusal_probe.npz")
 LAYER = 16  # of the reference model's 30: the best of 8, 16, 24 and 30 on rounds 6-16
 ANSWER_TOKENS = 128  # of the answer read (its opening decides; 150 new tokens at most)
-KEEP_RULES = frozenset({"no_content"})  # rules' off-topic readings the probe never overrides
 
 
 @dataclass(frozen=True)
