@@ -151,3 +151,25 @@ def test_the_probe_settles_an_explicit_refusal_only_towards_compliance(monkeypat
     out = probe_readings(answers, readings, signal)
     assert [r.outcome for r in out] == ["refused", "complied", "off_topic", "degenerate"]
     assert out[0].rule == "cannot" and out[1].rule == "probe<-cannot"
+
+
+def test_every_labelled_row_has_the_shape_the_benchmark_reads():
+    """A round appended by hand keeps the fields `refusal_judges.py` reads: one of the four
+    outcomes, a `heldoutN` (or round 1's) split, a text continuation, and the two readers'
+    labels as a list (a row with them as a string was silently left out of the readers'
+    agreement)."""
+    from collections import Counter
+
+    with gzip.open(LABELS, "rt", encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
+    outcomes = {"refused", "complied", "degenerate", "off_topic"}
+    for row in rows:
+        assert row["label"] in outcomes, row["id"]
+        assert row["split"] in ("tuning", "heldout") or row["split"][7:].isdigit(), row["id"]
+        assert isinstance(row["continuation"], str) and isinstance(row["request"], str)
+        if "readers" in row:
+            readers = row["readers"]
+            assert isinstance(readers, list) and len(readers) == 2, row["id"]
+            assert set(readers) <= outcomes, row["id"]
+    keys = Counter((r["id"], r.get("model"), r["split"]) for r in rows)
+    assert max(keys.values()) == 1  # no answer labelled twice within a round
