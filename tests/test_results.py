@@ -174,3 +174,43 @@ def test_results_record_the_machine_fingerprint():
     assert fingerprint["torch"] == torch.__version__
     assert set(fingerprint["cpu_flags"]) <= set(results.CPU_FLAGS)
     assert fingerprint["gpu"] is None and fingerprint["cuda"] is None  # on the CPU
+
+
+def timed_out_while_tokenizing(*args, items_dir, **kwargs):
+    """An evaluation that SLURM's time limit interrupts while transformers builds tensors:
+    submitit's signal handler raises `UncompletedJobError` there, and transformers re-raises
+    any error in that step as its own ValueError about padding."""
+    from submitit.core.utils import UncompletedJobError
+    from transformers import BatchEncoding
+
+    class Deadline(list):
+        def __iter__(self):
+            raise UncompletedJobError("Job not requeued because: timed-out too many times.")
+
+    BatchEncoding({"input_ids": [[1, 2], Deadline()]}, tensor_type="pt")
+
+
+def test_a_time_limit_inside_a_library_is_recorded_as_the_time_limit(tmp_path, monkeypatch):
+    """The failed record and the error the sweep reports name SLURM's time limit, not the
+    tokenizer error it was wrapped in (seen on the SLURM test cluster: "ValueError: Unable to
+    create tensor ... padding" as the reason of a job that timed out)."""
+    from submitit.core.utils import UncompletedJobError
+
+    from compsafe import job
+
+    cfg = composed_job(tmp_path, "+force=true")
+    monkeypatch.setattr(Preparation, "prepare", skip_model)
+    monkeypatch.setattr(job, "evaluate", timed_out_while_tokenizing)
+    with pytest.raises(UncompletedJobError, match="timed-out too many times"):
+        job.run_job(cfg, tmp_path)
+    failed = json.loads((tmp_path / RESULTS_FILE).read_text())  # no completed result before
+    assert failed["status"] == FAILED and failed["error"] == (
+        "UncompletedJobError: Job not requeued because: timed-out too many times."
+    )
+    assert "Unable to create tensor" in failed["traceback"]  # the whole chain stays readable
+    plain = ValueError("not a timeout")
+    assert job.timeout_behind(plain) is plain
+    looped = ValueError("a")
+    looped.__context__ = ValueError("b")
+    looped.__context__.__context__ = looped
+    assert job.timeout_behind(looped) is looped  # a cycle ends the search

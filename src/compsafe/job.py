@@ -98,7 +98,11 @@ def run_job(cfg: DictConfig, output_dir: Path, group: str | None = None) -> dict
         tracker.start()
         prepare_and_evaluate(cfg, preparation, record, output_dir)
     except Exception as err:
-        note_failure(record, err)
+        reason = timeout_behind(err)
+        note_failure(record, reason)
+        if reason is not err:  # the time limit, re-wrapped by a library: raise it as itself
+            traceback.clear_frames(err.__traceback__)
+            raise reason from None
         raise
     finally:
         record["timings"]["total"] = time.perf_counter() - start
@@ -139,6 +143,20 @@ def log_sparsity(facts: dict[str, Any]) -> None:
             f" non-embedding weights), {facts['overall_sparsity']:.4f} overall"
         )
     log.info(line)
+
+
+def timeout_behind(err: BaseException) -> BaseException:
+    """submitit's `UncompletedJobError` when it is behind `err`, else `err`. Its signal handler
+    raises it wherever the job is when SLURM's time limit comes; a library that catches any
+    error and raises its own (transformers turns an error while building tensors into "Unable
+    to create tensor ... padding") would otherwise record a tokenizer fault as the reason."""
+    seen, found = set(), err
+    while found is not None and id(found) not in seen:
+        if type(found).__name__ == "UncompletedJobError":
+            return found
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return err
 
 
 def note_failure(record: dict[str, Any], err: Exception) -> None:
