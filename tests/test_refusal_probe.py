@@ -173,3 +173,29 @@ def test_every_labelled_row_has_the_shape_the_benchmark_reads():
             assert set(readers) <= outcomes, row["id"]
     keys = Counter((r["id"], r.get("model"), r["split"]) for r in rows)
     assert max(keys.values()) == 1  # no answer labelled twice within a round
+
+
+def test_the_probe_layer_is_read_without_the_layers_above_it(tiny_model):
+    """`states_at` stops the forward pass once the probe's layer has run (the layers above it
+    and the LM head were about half the judge's time) and gives exactly the states the whole
+    pass gives; the model runs whole again afterwards (the hook is removed)."""
+    import torch
+
+    from compsafe.evaluation.scorers.topic_probe import states_at
+
+    model, _ = tiny_model
+    ids = torch.tensor([[1, 5, 9, 3], [2, 7, 4, 0]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    calls = []
+    hook = model.model.layers[-1].register_forward_hook(lambda *a: calls.append(1))
+    with torch.inference_mode():
+        whole = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        assert len(calls) == 1
+        for layer in range(1, len(model.model.layers)):
+            torch.testing.assert_close(
+                states_at(model, layer, ids, mask), whole.hidden_states[layer], rtol=0, atol=0
+            )
+        assert len(calls) == 1  # the last layer never ran for a lower one
+        model(input_ids=ids, attention_mask=mask)
+    hook.remove()
+    assert len(calls) == 2

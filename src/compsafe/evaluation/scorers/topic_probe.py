@@ -115,10 +115,40 @@ def features(model, tokenizer, contexts: list[list[int]], answers: list[str], ba
     for chunk in span_batches(rows, batch_size, "Topic probe"):
         ids, mask = right_padded(model, [rows[i] for i in chunk], pad)
         with torch.inference_mode():
-            states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        layer = states.hidden_states[LAYER].float()
+            layer = states_at(model, LAYER, ids, mask).float()
         for row, i in enumerate(chunk):
             begin, end = len(rows[i][0]), len(rows[i][0]) + len(rows[i][1])
             answer = layer[row, begin:end]
             out[i] = torch.cat([answer.mean(0), answer[-1], layer[row, begin - 1]]).cpu().numpy()
     return out
+
+
+class _Enough(Exception):
+    """Raised once the probe's layer has run: the layers above it and the LM head are not
+    needed (they were about half the refusal judge's time)."""
+
+
+def states_at(model, layer: int, ids, mask):
+    """`hidden_states[layer]` of the forward pass (the output of decoder layer `layer` - 1),
+    computed without the layers above it where the model keeps its decoder layers in
+    `model.model.layers` (Llama-style, as the embedded reference model); other models run
+    whole."""
+    layers = getattr(getattr(model, "model", None), "layers", None)
+    if layers is None or len(layers) < layer:
+        return model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[
+            layer
+        ]
+    kept = {}
+
+    def keep(module, args, output):
+        kept["states"] = output[0] if isinstance(output, tuple) else output
+        raise _Enough
+
+    handle = layers[layer - 1].register_forward_hook(keep)
+    try:
+        model(input_ids=ids, attention_mask=mask)
+    except _Enough:
+        pass
+    finally:
+        handle.remove()
+    return kept["states"]
