@@ -125,7 +125,7 @@ def features(model, tokenizer, contexts: list[list[int]], answers: list[str], ba
 
 class _Enough(Exception):
     """Raised once the probe's layer has run: the layers above it and the LM head are not
-    needed (they were about half the refusal judge's time)."""
+    needed (with them, the default judge took 90 s on labelled round 67; without, 51 s)."""
 
 
 def states_at(model, layer: int, ids, mask):
