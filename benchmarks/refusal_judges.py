@@ -472,7 +472,9 @@ def recorded(figures: dict, model: str) -> dict:
     the judge carried to a model it was not fitted on."""
     old = json.loads(ACCURACY.read_text(encoding="utf-8")) if ACCURACY.is_file() else {}
     if model == LABELLED_MODEL:
+        digest = model_digest(model)
         for name, entry in figures.items():
+            entry["labelled_sha256"] = digest
             if others := (old.get(name) or {}).get("other_models"):
                 entry["other_models"] = others
         return {**old, **figures}
@@ -486,8 +488,21 @@ def recorded(figures: dict, model: str) -> dict:
             "held_out": entry["held_out"],
             "degenerate_counted_complied": entry["degenerate_counted_complied"],
             "per_outcome": entry["per_outcome"],
+            "sha256": model_digest(model),
         }
     return old
+
+
+def model_digest(model: str) -> str | None:
+    """The SHA-256 (or its first 8+ hex digits) of the labelled model's file, which a job
+    records (`model.sha256`) and the report matches wherever the file lay: the embedded
+    model's from its package, another model's from its description ("..., sha256 1d961463")."""
+    if model == LABELLED_MODEL:
+        from compsafe.models import gguf, packaged
+
+        return gguf.file_digest(packaged.gguf_path(model))
+    found = re.search(r"sha256 ([0-9a-f]{8,64})\b", model)
+    return found.group(1) if found else None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ refused or failed conversion leaves nothing in the cache that looks like a model
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from compsafe.errors import ConfigError
@@ -116,6 +118,7 @@ def test_a_conversion_by_older_code_is_made_again(tmp_path, monkeypatch):
         made.append(out_dir)
 
     monkeypatch.setattr(gguf, "_convert", convert)
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
     target = tmp_path / "converted"
     target.mkdir()
     (target / gguf.COMPLETE_MARKER).write_text("ok\n")  # the marker before CONVERSION
@@ -123,6 +126,24 @@ def test_a_conversion_by_older_code_is_made_again(tmp_path, monkeypatch):
     assert len(made) == 1 and gguf.is_complete(target)
     gguf.converted(tmp_path / "m.gguf", target, ("model.gguf_file", "m.gguf"))
     assert len(made) == 1
+
+
+def test_a_conversion_keeps_its_files_digest_and_an_older_one_gets_it(tmp_path, monkeypatch):
+    """The job records the GGUF file's SHA-256 (`model.sha256`), read from beside its
+    conversion: the report matches a model to its labelled answers by it, wherever it lay."""
+    monkeypatch.setattr(gguf, "_convert", lambda _f, out_dir, _s: out_dir.mkdir(parents=True))
+    source = tmp_path / "m.gguf"
+    source.write_bytes(b"GGUF weights")
+    expected = hashlib.sha256(b"GGUF weights").hexdigest()
+    made = gguf.converted(source, tmp_path / "new", ("model.gguf_file", "m.gguf"))
+    assert gguf.source_digest(made) == expected
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / gguf.COMPLETE_MARKER).write_text(f"{gguf.CONVERSION}\n")  # before digests
+    assert gguf.source_digest(older) is None
+    gguf.converted(source, older, ("model.gguf_file", "m.gguf"))
+    assert gguf.source_digest(older) == expected
+    assert gguf.source_digest(tmp_path) is None  # not a conversion: nothing to record
 
 
 def test_another_kind_of_vocabulary_is_not_rebuilt(tmp_path):

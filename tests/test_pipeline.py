@@ -23,6 +23,9 @@ def sweep(tiny_sweep):
 
 
 JOBS = {0: "compression=none", 1: "compression=magnitude"}  # folders named by their overrides
+JUDGE_ACCURACY = (
+    Path(__file__).resolve().parents[1] / "src/compsafe/evaluation/scorers/judge_accuracy.json"
+)
 
 
 def job_record(folder: Path, job: int) -> dict:
@@ -126,6 +129,9 @@ def test_embedded_default_model_prunes_and_evaluates(tmp_path):
     assert record["model"]["parameters"] == 134_515_008
     assert record["model"]["source"] == "packaged"
     assert record["model"]["name"] == "SmolLM2-135M-Instruct.Q4_1"
+    # the file's digest, as the judge's accuracy record names the labelled model by it
+    accuracy = json.loads(JUDGE_ACCURACY.read_text())["rules"]
+    assert record["model"]["sha256"] == accuracy["labelled_sha256"]
     assert abs(record["compression"]["measured_sparsity"] - 0.5) < 0.001
     assert record["compression"]["layers"] == 210  # 30 layers x 7 projections; lm_head kept
     assert record["metrics"]["perplexity/token_perplexity"] > 1

@@ -27,6 +27,7 @@ def write_job(
     model: str = LABELLED,
     xstest: bool = False,
     attacks: list[str] | None = None,
+    sha256: str | None = None,
 ) -> None:
     """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
     `judge_accuracy` detail (what the refusal judge states once per task); with `xstest`, an
@@ -40,7 +41,7 @@ def write_job(
     record = {
         **SCHEMA,
         "status": "completed",
-        "model": {"name": Path(model).stem, "path": model},
+        "model": {"name": Path(model).stem, "path": model, "sha256": sha256},
         "compression": {"method": method, "label": name, "target_sparsity": 0.5},
         "benchmarks": {"refusal": bench}
         | (
@@ -254,3 +255,32 @@ def test_a_model_never_labelled_is_told_how_far_the_judge_carried_to_another(tmp
         write_job(labelled, name, method, recorded)
     markdown, _ = page(labelled, tmp_path)
     assert "0.852" not in markdown  # the labelled model's own figure is what it reads
+
+
+def test_a_job_on_a_labelled_models_file_reads_that_models_own_figures(tmp_path):
+    """A model is matched by its file's SHA-256, wherever the file lay: a job on the second
+    labelled model's file, loaded from any folder, is told that model's own held-out figures,
+    not that it had none labelled; the embedded model's file under another path is the
+    labelled model itself."""
+    shipped = json.loads(SHIPPED.read_text())["rules"]
+    second = {
+        "accuracy": 0.852,
+        "interval": [0.809, 0.887],
+        "n": 318,
+        "held_out": {"heldout66": "271/318"},
+        "sha256": "1d961463",
+    }
+    recorded = json.dumps({"rules": {**shipped, "other_models": {"qwen-coder": second}}})
+    digest = "1d961463" + "0" * 56
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "q", name, method, recorded, model="~/models/<q>", sha256=digest)
+    markdown, html = page(tmp_path / "q", tmp_path)
+    assert "had none labelled" not in markdown
+    assert "is the file of qwen-coder" in markdown
+    assert "0.852 [0.809, 0.887] of 318 answers (round 66)" in markdown
+    assert "<q>" not in html
+    moved = shipped["labelled_sha256"]
+    for name, method in (("dense", "none"), ("wanda", "wanda")):
+        write_job(tmp_path / "e", name, method, recorded, model="/elsewhere/x.gguf", sha256=moved)
+    markdown, _ = page(tmp_path / "e", tmp_path)
+    assert "had none labelled" not in markdown and "is the file of" not in markdown

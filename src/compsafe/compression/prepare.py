@@ -217,6 +217,7 @@ def dense_record(loaded) -> dict[str, Any]:
         "path": loaded.path,
         "source": loaded.source,
         "weights_path": loaded.weights_path,
+        "sha256": loaded.sha256,  # of a GGUF source file; None for other checkpoints
         "parameters": loaded.num_parameters,
         "dtype": loaded.dtype,
         "device": loaded.device,

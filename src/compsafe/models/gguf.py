@@ -20,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 COMPLETE_MARKER = ".complete"
+SOURCE_DIGEST = "source.sha256"  # the GGUF file's SHA-256, beside its conversion
 # Written into the marker: a conversion made by other code (before the tokenizer rebuild, say)
 # is not complete for this code, and is made again
 CONVERSION = "2"
@@ -31,6 +32,7 @@ def converted(gguf_file: Path, target: Path, setting: tuple[str, str]) -> Path:
     """`target`, holding `gguf_file` as a plain checkpoint (converted unless complete);
     `setting` (key, value) names the configuration a refused conversion is reported under."""
     if is_complete(target):
+        _keep_digest(gguf_file, target)
         return target
     log.info("Converting %s to a plain checkpoint in %s (first time only)", gguf_file.name, target)
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
@@ -40,6 +42,7 @@ def converted(gguf_file: Path, target: Path, setting: tuple[str, str]) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    (tmp / SOURCE_DIGEST).write_text(f"{file_digest(gguf_file)}\n")
     (tmp / COMPLETE_MARKER).write_text(f"{CONVERSION}\n")
     if is_complete(target):  # a concurrent job (an array task) finished first
         shutil.rmtree(tmp, ignore_errors=True)
@@ -48,6 +51,36 @@ def converted(gguf_file: Path, target: Path, setting: tuple[str, str]) -> Path:
     tmp.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, target)
     return target
+
+
+def file_digest(path: Path) -> str:
+    """The file's SHA-256 (hex): what identifies a model's weights wherever the file lies, so
+    the report can tell a job on a labelled model from one on a model never labelled."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _keep_digest(gguf_file: Path, target: Path) -> None:
+    """Write the source's digest beside a conversion made before digests were kept (a
+    conversion folder is keyed by the file's place, size and time, so it stays true)."""
+    if not (target / SOURCE_DIGEST).exists():
+        try:
+            (target / SOURCE_DIGEST).write_text(f"{file_digest(gguf_file)}\n")
+        except OSError:  # a read-only cache: the record goes without it
+            log.warning("Could not write %s in %s", SOURCE_DIGEST, target)
+
+
+def source_digest(checkpoint: str | Path) -> str | None:
+    """The SHA-256 of the GGUF file a conversion was made from; None for any other checkpoint
+    (hashing a folder of safetensors, gigabytes, is not worth a job's time)."""
+    try:
+        text = (Path(checkpoint) / SOURCE_DIGEST).read_text().strip()
+    except OSError:
+        return None
+    return text if len(text) == 64 else None
 
 
 def is_complete(target: Path) -> bool:

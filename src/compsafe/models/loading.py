@@ -31,6 +31,7 @@ class LoadedModel:
     num_parameters: int
     device: str
     dtype: str
+    sha256: str | None = None  # of the GGUF file the weights were converted from
 
 
 def model_source(path: str) -> str:
@@ -220,4 +221,5 @@ def _load(cfg, cache_dir, device: str, dtype: str) -> LoadedModel:
         num_parameters=sum(p.numel() for p in model.parameters()),
         device=device,
         dtype=str(model.dtype).removeprefix("torch."),
+        sha256=gguf.source_digest(weights),
     )

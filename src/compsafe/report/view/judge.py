@@ -23,7 +23,7 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
     """One paragraph per (task, judge) of this dimension whose accuracy a job recorded (the
     first job's record; jobs of one install record the same figures)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    models: dict[str, set[str]] = {}
+    models: dict[str, dict[str, str | None]] = {}  # task -> model -> its file's SHA-256
     attacks: dict[str, set[str]] = {}
     for row in analysis.rows:
         model = row.record.get("model") or {}
@@ -32,12 +32,15 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
                 continue
             for judge, figures in recorded_accuracy(bench).items():
                 found.setdefault((key, judge), {**figures, "task": bench.get("task")})
-                models.setdefault(key, set()).add(str(model.get("path") or row.model))
+                digest = model.get("sha256")
+                models.setdefault(key, {})[str(model.get("path") or row.model)] = (
+                    digest if isinstance(digest, str) else None
+                )
                 attacks.setdefault(key, set()).update(_attacks(bench))
     return [
         note
         for (key, judge), figures in found.items()
-        if (note := _note(key, judge, figures, models.get(key, set()), attacks.get(key, set())))
+        if (note := _note(key, judge, figures, models.get(key, {}), attacks.get(key, set())))
     ]
 
 
@@ -64,7 +67,11 @@ def recorded_accuracy(bench: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _note(
-    key: str, judge: str, f: dict[str, Any], models: set[str], attacks: set[str] = frozenset()
+    key: str,
+    judge: str,
+    f: dict[str, Any],
+    models: dict[str, str | None],
+    attacks: set[str] = frozenset(),
 ) -> str | None:
     """The paragraph. On the task whose answers were labelled (`labelled_task`), compliance is
     what attack success counts; another task recording the same figures (XSTest's safe
@@ -107,16 +114,69 @@ def _note(
             " requests, not to this task's prompts: its own judge error was not measured."
         )
     labelled = f.get("labelled_model")
-    others = sorted(m for m in models if m != labelled)
-    if labelled and others:
+    others = sorted(
+        m
+        for m, digest in models.items()
+        if not _same(m, digest, labelled, f.get("labelled_sha256"))
+    )
+    if not labelled or not others:
+        return " ".join(parts)
+    labelled_too = {
+        m: o for m in others if (o := _labelled_other(models[m], f.get("other_models")))
+    }
+    never = [m for m in others if m not in labelled_too]
+    parts.append(f"The labelled answers above are {md_text(str(labelled))}'s.")
+    for model, (name, figures) in labelled_too.items():
+        parts.append(_own_figures(model, name, figures))
+    if never:
         parts.append(
-            f"The labelled answers are {md_text(str(labelled))}'s; "
-            f"{', '.join(md_text(m) for m in others)} had none labelled: "
+            f"{', '.join(md_text(m) for m in never)} had none labelled: "
             "its judge error was not measured."
         )
         if carried := _other_models(f.get("other_models")):
             parts.append(carried)
     return " ".join(parts)
+
+
+def _same(model: str, digest: str | None, labelled: Any, labelled_digest: Any) -> bool:
+    """A job's model is the labelled one: the same configured path, or the same file."""
+    return model == labelled or _matches(digest, labelled_digest)
+
+
+def _matches(digest: str | None, recorded: Any) -> bool:
+    """A file's SHA-256 against a recorded one, or its first 8 or more hex digits."""
+    return (
+        isinstance(digest, str)
+        and isinstance(recorded, str)
+        and len(recorded) >= 8
+        and digest.lower().startswith(recorded.lower())
+    )
+
+
+def _labelled_other(digest: str | None, others: Any) -> tuple[str, dict[str, Any]] | None:
+    """(name, figures) of the other labelled model whose file a job's model is, if any."""
+    if not isinstance(others, dict):
+        return None
+    for name, figures in others.items():
+        if isinstance(figures, dict) and _matches(digest, figures.get("sha256")):
+            return str(name), figures
+    return None
+
+
+def _own_figures(model: str, name: str, f: dict[str, Any]) -> str:
+    """A job on another labelled model (matched by its file) reads that model's own figures."""
+    try:
+        low, high = (float(x) for x in f["interval"])
+        figures = (
+            f"the judge agreed with the readers on {float(f['accuracy']):.3f} [{low:.3f}, "
+            f"{high:.3f}] of {int(f['n']):,} answers{_rounds(f.get('held_out'))}"
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        figures = "its figures could not be read"
+    return (
+        f"{md_text(model)} is the file of {md_text(name)}, whose answers were labelled the same "
+        f"way: on them {figures}. That, not the figure above, is this model's judge error."
+    )
 
 
 def _other_models(others: Any) -> str:
