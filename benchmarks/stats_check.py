@@ -25,6 +25,13 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
   whose test reaches p <= 0.05, beside the power the page's rule gives at that change
   (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1 metrics,
   the permutation test's over the units for the others).
+- seeded nulls (`seeded_null_*`): k of the 10 Wanda seeds (k = 3, the quickstart's, and
+  k = 5, the fewest the report marks on) against a pseudo-dense that scored every document
+  as the mean of all 10 seeds, on CrowS-Pairs' `likelihood_diff`. The full-data change over
+  the 10 seeds is exactly 0 (each document's 10 seed values minus their own mean), so
+  every subsample's change is a real null in which the seeds' calibration variance and the
+  documents' variance are both real: the share of seed-level p-values at or below 0.05 and
+  0.01, of intervals holding 0, and with 5 seeds of marks (`seeded_false_finding_rate=`).
 - interval_coverage=: all intervals of every type together.
 - 0/1 intervals (and clustered ones of 0/1 items) apart by whether they expect fewer than 5
   events at their size (`sparse`): where they do, no interval that is not randomised holds
@@ -66,6 +73,7 @@ from compsafe.report.stats.infer import (
 )
 from compsafe.report.stats.inference import POWER, benjamini_hochberg
 from compsafe.report.stats.power import McNemarBasis
+from compsafe.report.stats.seeds import MIN_SEEDS
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
 from compsafe.results.items import Items, read_items
@@ -439,6 +447,65 @@ def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
                              tally, (truth_value, truth_change))  # fmt: skip
 
 
+SEEDED_NULL = ("crows_pairs", "likelihood_diff")  # a continuous metric: a mean of 10 seeds'
+# 0/1 outcomes is a share, which the report would read by another rule than a dense job's 0/1s
+
+
+def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[int, dict[str, list[bool]]]:
+    """The seeds reference's `SEEDED_NULL` metric on the documents every seed shares with
+    `main`'s dense (which only aligns them), read by `null_draws`; {} without it."""
+    key, metric = SEEDED_NULL
+    tasks = [task_of(r, key) for r in seeds_rows]
+    dense = task_of(dense_row, key)
+    if dense is None or any(t is None for t in tasks) or len(tasks) < 6:
+        return {}
+    pairs = [Paired.of(on_shared_documents(dense, t), on_shared_documents(t, dense)) for t in tasks]
+    if any(p is None for p in pairs):
+        return {}
+    sizes = (QUICK[key], QUICK[key] // 2)
+    return null_draws(engine, pairs, metric, sizes, draws, rng)
+
+
+def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int, dict[str, list[bool]]]:
+    """k seeds (3, MIN_SEEDS) against a pseudo-dense that scored each document as the mean of
+    all the seeds: a change whose full-data value is exactly 0. Per k and draw (a size of
+    `sizes` at random): p <= 0.05, p <= 0.01, the interval holding 0 (its seed and
+    document parts with their finite-population factors, as `_seeded_draw`), and a mark (p <= 0.05 with at least the
+    report's MIN_SEEDS seeds; a family of one test). {} where the seeds' documents do not
+    align (each unit one document, the same documents in the same order)."""
+    found: dict[int, dict[str, list[bool]]] = {}
+    n_units = len(pairs[0].units)
+    if len({len(p.units) for p in pairs}) != 1 or any(len(u) != 1 for u in pairs[0].units):
+        return found
+    everything = list(range(n_units))
+    whole = [p.samples(metric, everything) for p in pairs]
+    if any(w is None for w in whole) or len({tuple(w[1].values) for w in whole}) != 1:
+        return found
+    name, bounds = whole[0][2], pairs[0].mine.bounds.get(metric)
+    pseudo = np.mean([w[0].values for w in whole], axis=0)  # each document's mean over seeds
+    for k in (3, MIN_SEEDS):
+        tally = found.setdefault(k, defaultdict(list))
+        for _ in range(draws):
+            picked = sorted(rng.choice(len(pairs), k, replace=False).tolist())
+            n = min(int(rng.choice(sizes)), n_units)
+            chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
+            samples = [pairs[s].samples(metric, chosen)[0] for s in picked]
+            dense_like = Sample([float(pseudo[i]) for i in chosen], samples[0].units,
+                                samples[0].aggregate, samples[0].linear)  # fmt: skip
+            finite = (k / len(pairs), n / n_units)
+            change = seeded_change_inference(engine, samples, dense_like, name, False, bounds,
+                                             finite)  # fmt: skip
+            if change is None or change.p_value is None:
+                continue
+            tally["p_at_most_0.05"].append(change.p_value <= 0.05)
+            tally["p_at_most_0.01"].append(change.p_value <= 0.01)
+            interval = change.interval()  # its seed and document parts already finite
+            if interval is not None:
+                tally["interval_holds_0"].append(interval[0] <= 0 <= interval[1])
+            tally["marked"].append(k >= MIN_SEEDS and change.p_value <= 0.05)
+    return found
+
+
 def _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size, tally, truths):
     """One draw of the seeded check: its value and change intervals, tallied."""
     truth_value, truth_change = truths
@@ -617,10 +684,13 @@ def main() -> int:
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
+    nulls = {}
     if seeds_sweep:
         seeds = [r for r in collect([root / seeds_sweep]) if r.completed]
         seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
+        nulls = seeded_null(engine, seeds, dense, args.draws, rng)
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
+    report_seeded_null(nulls)
     print(f"seconds={time.perf_counter() - started:.0f}")
     return 0
 
@@ -668,6 +738,17 @@ def report(tally: Tally, power: list[tuple]) -> None:
               f"0.05 of the stated power; goal <= 0.05)")  # fmt: skip
         print(f"power_shortfall_max={max(0.0, -min(gaps)):.3f}  (the most measured power fell "
               f"below the stated: the page promising too much)")  # fmt: skip
+
+
+def report_seeded_null(nulls: dict[int, dict[str, list[bool]]]) -> None:
+    for k, tally in sorted(nulls.items()):
+        shares = "  ".join(f"{what}={rate(flags)}" for what, flags in tally.items()
+                           if what != "marked")  # fmt: skip
+        print(f"seeded_null_{k}_seeds: {shares}")
+    marked = nulls.get(MIN_SEEDS, {}).get("marked")
+    if marked:
+        print(f"seeded_false_finding_rate={np.mean(marked):.4f}  ({sum(marked)} marks on "
+              f"{len(marked)} null changes of {MIN_SEEDS} seeds; goal <= 0.05)")  # fmt: skip
 
 
 if __name__ == "__main__":
