@@ -470,9 +470,10 @@ def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int, dict[str, 
     """k seeds (3, MIN_SEEDS) against a pseudo-dense that scored each document as the mean of
     all the seeds: a change whose full-data value is exactly 0. Per k and draw (a size of
     `sizes` at random): p <= 0.05, p <= 0.01, the interval holding 0 (its seed and
-    document parts with their finite-population factors, as `_seeded_draw`), and a mark (p <= 0.05 with at least the
-    report's MIN_SEEDS seeds; a family of one test). {} where the seeds' documents do not
-    align (each unit one document, the same documents in the same order)."""
+    document parts with their finite-population factors, as `_seeded_draw`), and a mark
+    (p <= 0.05 with at least the report's MIN_SEEDS seeds; a family of one test). {} where
+    the seeds' documents do not align (each unit one document, the same documents in the
+    same order)."""
     found: dict[int, dict[str, list[bool]]] = {}
     n_units = len(pairs[0].units)
     if len({len(p.units) for p in pairs}) != 1 or any(len(u) != 1 for u in pairs[0].units):
@@ -610,11 +611,11 @@ def _size_for(engine, paired, metric, change, log, rng) -> int | None:
     return low
 
 
-def rate(flags: list[bool]) -> str:
+def rate(flags: list[bool], of: str = "intervals") -> str:
     if not flags:
         return "none"
     low, high = exact.wilson(sum(flags), len(flags))
-    return f"{np.mean(flags):.3f} [{low:.3f}, {high:.3f}] ({len(flags)} intervals)"
+    return f"{np.mean(flags):.3f} [{low:.3f}, {high:.3f}] ({len(flags)} {of})"
 
 
 def main() -> int:
@@ -742,7 +743,7 @@ def report(tally: Tally, power: list[tuple]) -> None:
 
 def report_seeded_null(nulls: dict[int, dict[str, list[bool]]]) -> None:
     for k, tally in sorted(nulls.items()):
-        shares = "  ".join(f"{what}={rate(flags)}" for what, flags in tally.items()
+        shares = "  ".join(f"{what}={rate(flags, 'nulls')}" for what, flags in tally.items()
                            if what != "marked")  # fmt: skip
         print(f"seeded_null_{k}_seeds: {shares}")
     marked = nulls.get(MIN_SEEDS, {}).get("marked")

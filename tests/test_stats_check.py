@@ -125,5 +125,6 @@ def test_the_seeded_null_is_exactly_null_and_its_tests_hold_their_level(check):
         assert np.mean(tally["interval_holds_0"]) >= 0.92, k
     assert not any(found[3]["marked"])  # fewer than 5 seeds: never marked
     means = np.mean([p.samples("likelihood_diff", list(range(n)))[0].values for p in pairs], 0)
-    assert np.mean([p.samples("likelihood_diff", list(range(n)))[0].statistic() for p in pairs]) \
-        == pytest.approx(float(np.mean(means)))
+    assert np.mean(
+        [p.samples("likelihood_diff", list(range(n)))[0].statistic() for p in pairs]
+    ) == pytest.approx(float(np.mean(means)))
