@@ -6,7 +6,8 @@ method in docs/refusal.md). The judge's errors are not spread evenly over config
 labelled set it counts more compliance than the readers on the dense model and less on the
 compressed ones, so a change in attack success vs dense inherits the difference of those
 gaps. The dimension's section states them beside its tables; a model other than the one
-whose answers were labelled is named as unmeasured.
+whose answers were labelled is named as unmeasured, unless its file (`model.sha256`) is one
+of the other labelled models', whose own figures it then reads.
 """
 
 from __future__ import annotations
