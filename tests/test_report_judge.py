@@ -17,6 +17,13 @@ SHIPPED = (
     Path(__file__).resolve().parents[1] / "src/compsafe/evaluation/scorers/judge_accuracy.json"
 )
 LABELLED = json.loads(SHIPPED.read_text())["rules"]["labelled_model"]
+# A second labelled model's held-out figures, as `other_models` records them
+SECOND = {
+    "accuracy": 0.852,
+    "interval": [0.809, 0.887],
+    "n": 318,
+    "held_out": {"heldout66": "271/318"},
+}
 
 
 def write_job(
@@ -237,13 +244,7 @@ def test_a_model_never_labelled_is_told_how_far_the_judge_carried_to_another(tmp
     """The record holds the judge's held-out accuracy on a second labelled model's answers
     (`other_models`); a job on a third model gets that figure, not only "not measured"."""
     shipped = json.loads(SHIPPED.read_text())["rules"]
-    second = {
-        "accuracy": 0.852,
-        "interval": [0.809, 0.887],
-        "n": 318,
-        "held_out": {"heldout66": "271/318"},
-    }
-    recorded = json.dumps({"rules": {**shipped, "other_models": {"<i>second</i>": second}}})
+    recorded = json.dumps({"rules": {**shipped, "other_models": {"<i>second</i>": SECOND}}})
     for name, method in (("dense", "none"), ("wanda", "wanda")):
         write_job(tmp_path / "sweep", name, method, recorded, model="org/third")
     markdown, html = page(tmp_path / "sweep", tmp_path)
@@ -263,13 +264,7 @@ def test_a_job_on_a_labelled_models_file_reads_that_models_own_figures(tmp_path)
     not that it had none labelled; the embedded model's file under another path is the
     labelled model itself."""
     shipped = json.loads(SHIPPED.read_text())["rules"]
-    second = {
-        "accuracy": 0.852,
-        "interval": [0.809, 0.887],
-        "n": 318,
-        "held_out": {"heldout66": "271/318"},
-        "sha256": "1d961463",
-    }
+    second = {**SECOND, "sha256": "1d961463"}
     recorded = json.dumps({"rules": {**shipped, "other_models": {"qwen-coder": second}}})
     digest = "1d961463" + "0" * 56
     for name, method in (("dense", "none"), ("wanda", "wanda")):
