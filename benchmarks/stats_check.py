@@ -451,7 +451,7 @@ SEEDED_NULL = ("crows_pairs", "likelihood_diff")  # a continuous metric: a mean 
 # 0/1 outcomes is a share, which the report would read by another rule than a dense job's 0/1s
 
 
-def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[int, dict[str, list[bool]]]:
+def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[int | str, dict[str, list]]:
     """The seeds reference's `SEEDED_NULL` metric on the documents every seed shares with
     `main`'s dense (which only aligns them), read by `null_draws`; {} without it."""
     key, metric = SEEDED_NULL
@@ -466,14 +466,16 @@ def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[int, dict[str
     return null_draws(engine, pairs, metric, sizes, draws, rng)
 
 
-def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int, dict[str, list[bool]]]:
+def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int | str, dict[str, list]]:
     """k seeds (3, MIN_SEEDS) against a pseudo-dense that scored each document as the mean of
     all the seeds: a change whose full-data value is exactly 0. Per k and draw (a size of
     `sizes` at random): p <= 0.05, p <= 0.01, the interval holding 0 (its seed and
     document parts with their finite-population factors, as `_seeded_draw`), and a mark
-    (p <= 0.05 with at least the report's MIN_SEEDS seeds; a family of one test). {} where
-    the seeds' documents do not align (each unit one document, the same documents in the
-    same order)."""
+    (p <= 0.05 with at least the report's MIN_SEEDS seeds; a family of one test); keyed by
+    k, and by "k seeds, n documents" for each size apart (where every document is drawn
+    the documents' part is 0 and the test rests on the seeds' spread alone). {} where the
+    seeds' documents do not align (each unit one document, the same documents in the same
+    order)."""
     found: dict[int, dict[str, list[bool]]] = {}
     n_units = len(pairs[0].units)
     if len({len(p.units) for p in pairs}) != 1 or any(len(u) != 1 for u in pairs[0].units):
@@ -489,6 +491,7 @@ def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int, dict[str, 
         for _ in range(draws):
             picked = sorted(rng.choice(len(pairs), k, replace=False).tolist())
             n = min(int(rng.choice(sizes)), n_units)
+            at_size = found.setdefault(f"{k} seeds, {n} documents", defaultdict(list))
             chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
             samples = [pairs[s].samples(metric, chosen)[0] for s in picked]
             dense_like = Sample([float(pseudo[i]) for i in chosen], samples[0].units,
@@ -498,12 +501,13 @@ def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int, dict[str, 
                                              finite)  # fmt: skip
             if change is None or change.p_value is None:
                 continue
-            tally["p_at_most_0.05"].append(change.p_value <= 0.05)
-            tally["p_at_most_0.01"].append(change.p_value <= 0.01)
             interval = change.interval()  # its seed and document parts already finite
-            if interval is not None:
-                tally["interval_holds_0"].append(interval[0] <= 0 <= interval[1])
-            tally["marked"].append(k >= MIN_SEEDS and change.p_value <= 0.05)
+            for counts in (tally, at_size):
+                counts["p_at_most_0.05"].append(change.p_value <= 0.05)
+                counts["p_at_most_0.01"].append(change.p_value <= 0.01)
+                if interval is not None:
+                    counts["interval_holds_0"].append(interval[0] <= 0 <= interval[1])
+                counts["marked"].append(k >= MIN_SEEDS and change.p_value <= 0.05)
     return found
 
 
@@ -741,11 +745,11 @@ def report(tally: Tally, power: list[tuple]) -> None:
               f"below the stated: the page promising too much)")  # fmt: skip
 
 
-def report_seeded_null(nulls: dict[int, dict[str, list[bool]]]) -> None:
-    for k, tally in sorted(nulls.items()):
+def report_seeded_null(nulls: dict[int | str, dict[str, list]]) -> None:
+    for k, tally in sorted(nulls.items(), key=lambda item: (isinstance(item[0], str), item[0])):
         shares = "  ".join(f"{what}={rate(flags, 'nulls')}" for what, flags in tally.items()
                            if what != "marked")  # fmt: skip
-        print(f"seeded_null_{k}_seeds: {shares}")
+        print(f"seeded_null_{k}_seeds: {shares}" if isinstance(k, int) else f"  {k}: {shares}")
     marked = nulls.get(MIN_SEEDS, {}).get("marked")
     if marked:
         print(f"seeded_false_finding_rate={np.mean(marked):.4f}  ({sum(marked)} marks on "
