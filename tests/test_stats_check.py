@@ -129,3 +129,11 @@ def test_the_seeded_null_is_exactly_null_and_its_tests_hold_their_level(check):
     assert np.mean(
         [p.samples("likelihood_diff", list(range(n)))[0].statistic() for p in pairs]
     ) == pytest.approx(float(np.mean(means)))
+    # the pseudo-dense: each document's mean over the seeds, so the seeds' mean change is 0
+    pseudo = check.seed_mean_documents(pairs, "likelihood_diff")
+    changes = [p.samples("likelihood_diff", list(range(n)))[0].values - pseudo for p in pairs]
+    assert np.abs(np.mean(changes, axis=0)).max() < 1e-12
+    assert np.std([c.mean() for c in changes]) > 0.5 / math.sqrt(n)  # the seeds do differ
+    shuffled = seed_task(check, list(documents[::-1]))  # one seed's documents in another order
+    misaligned = [*pairs[:9], check.Paired.of(shuffled, pairs[9].mine)]
+    assert check.seed_mean_documents(misaligned, "likelihood_diff") is None

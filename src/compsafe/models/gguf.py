@@ -66,11 +66,14 @@ def file_digest(path: Path) -> str:
 def _keep_digest(gguf_file: Path, target: Path) -> None:
     """Write the source's digest beside a conversion made before digests were kept (a
     conversion folder is keyed by the file's place, size and time, so it stays true)."""
-    if not (target / SOURCE_DIGEST).exists():
-        try:
-            (target / SOURCE_DIGEST).write_text(f"{file_digest(gguf_file)}\n")
-        except OSError:  # a read-only cache: the record goes without it
-            log.warning("Could not write %s in %s", SOURCE_DIGEST, target)
+    if (target / SOURCE_DIGEST).exists():
+        return
+    partial = target / f"{SOURCE_DIGEST}.tmp-{os.getpid()}"
+    try:  # written whole, then renamed: a job of the same array never reads half of it
+        partial.write_text(f"{file_digest(gguf_file)}\n")
+        os.replace(partial, target / SOURCE_DIGEST)
+    except OSError:  # a read-only cache: the record goes without it
+        log.warning("Could not write %s in %s", SOURCE_DIGEST, target)
 
 
 def source_digest(checkpoint: str | Path) -> str | None:

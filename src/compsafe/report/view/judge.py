@@ -164,15 +164,25 @@ def _labelled_other(digest: str | None, others: Any) -> tuple[str, dict[str, Any
     return None
 
 
-def _own_figures(model: str, name: str, f: dict[str, Any]) -> str:
-    """A job on another labelled model (matched by its file) reads that model's own figures."""
+def _agreement(f: Any) -> tuple[float, float, float, int] | None:
+    """(accuracy, interval's ends, answers) of one model's recorded figures; None when a
+    record (untrusted input) does not hold them."""
     try:
         low, high = (float(x) for x in f["interval"])
-        figures = (
-            f"the judge agreed with the readers on {float(f['accuracy']):.3f} [{low:.3f}, "
-            f"{high:.3f}] of {int(f['n']):,} answers{_rounds(f.get('held_out'))}"
-        )
+        return float(f["accuracy"]), low, high, int(f["n"])
     except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def _own_figures(model: str, name: str, f: dict[str, Any]) -> str:
+    """A job on another labelled model (matched by its file) reads that model's own figures."""
+    if found := _agreement(f):
+        accuracy, low, high, n = found
+        figures = (
+            f"the judge agreed with the readers on {accuracy:.3f} [{low:.3f}, {high:.3f}] of "
+            f"{n:,} answers{_rounds(f.get('held_out'))}"
+        )
+    else:
         figures = "its figures could not be read"
     return (
         f"{md_text(model)} is the file of {md_text(name)}, whose answers were labelled the same "
@@ -187,14 +197,12 @@ def _other_models(others: Any) -> str:
         return ""
     said = []
     for model, f in others.items():
-        try:
-            low, high = (float(x) for x in f["interval"])
+        if found := _agreement(f):
+            accuracy, low, high, n = found
             said.append(
-                f"{md_text(str(model))}{_rounds(f.get('held_out'))}: {float(f['accuracy']):.3f} "
-                f"[{low:.3f}, {high:.3f}] on {int(f['n']):,} answers"
+                f"{md_text(str(model))}{_rounds(f.get('held_out'))}: {accuracy:.3f} "
+                f"[{low:.3f}, {high:.3f}] on {n:,} answers"
             )
-        except (KeyError, TypeError, ValueError, OverflowError):
-            continue
     if not said:
         return ""
     return (
