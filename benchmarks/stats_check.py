@@ -155,6 +155,18 @@ def task_of(row: Row, key: str) -> Task | None:
     return Task(items, entry.resample_by, names, bounds_of_metrics(entry))
 
 
+def task_pair(rows: dict[str, Row] | None, row: Row, dense: Row, key: str):
+    """A config's and dense's items of task `key`: from `rows` (another sweep of the same
+    configs, matched by label) where the reference reads this task from one, else from the
+    sweep's own jobs; None for a side that lacks it."""
+    if rows is not None:
+        row = rows.get(row.label)
+        dense = next((r for r in rows.values() if r.is_dense), None)
+    if row is None or dense is None:
+        return None, None
+    return task_of(row, key), task_of(dense, key)
+
+
 def bounds_of_metrics(entry) -> dict[str, tuple[float, float] | None]:
     """Each metric's bounds as its record declares them; a record written before bounds were
     declared gets those its task declares now (the reference outlives such changes)."""
@@ -662,11 +674,13 @@ def main() -> int:
     quick, by_document = QUICK, BY_DOCUMENT
     if args.bbq_draw == "template":
         quick, by_document = QUICK | QUICK_IN_UNITS, BY_DOCUMENT - QUICK_IN_UNITS.keys()
-    from reference import SEEDS_OF, build, root_dir
+    from reference import SEEDS_OF, TASKS_FROM, build, root_dir
 
     root = args.reference or root_dir()
     seeds_sweep = None if args.skip_seeded else SEEDS_OF.get(args.sweep, "seeds")
-    missing = [s for s in (args.sweep, seeds_sweep) if s and not (root / s).is_dir()]
+    tasks_from = TASKS_FROM.get(args.sweep, {})
+    wanted = (args.sweep, *tasks_from.values(), seeds_sweep)
+    missing = [s for s in dict.fromkeys(wanted) if s and not (root / s).is_dir()]
     if missing:
         print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
         started = time.perf_counter()
@@ -678,12 +692,13 @@ def main() -> int:
     main_rows = load(root / args.sweep)
     dense = next(r for r in main_rows.values() if r.is_dense)
     configs = [r for r in main_rows.values() if not r.is_dense]
+    rows_of_task = {key: load(root / sweep) for key, sweep in tasks_from.items()}
     tally = Tally()
     paired_by_config, truths_by_config = {}, {}
     for row in configs:
         paired_by_task, truths = {}, {}
         for key in QUICK:
-            mine, theirs = task_of(row, key), task_of(dense, key)
+            mine, theirs = task_pair(rows_of_task.get(key), row, dense, key)
             paired = Paired.of(theirs, mine) if mine and theirs else None
             if paired is None:
                 continue

@@ -137,3 +137,22 @@ def test_the_seeded_null_is_exactly_null_and_its_tests_hold_their_level(check):
     shuffled = seed_task(check, list(documents[::-1]))  # one seed's documents in another order
     misaligned = [*pairs[:9], check.Paired.of(shuffled, pairs[9].mine)]
     assert check.seed_mean_documents(misaligned, "likelihood_diff") is None
+
+
+def test_a_task_is_read_from_the_sweep_that_holds_it_matched_by_label(check, monkeypatch):
+    """The refusal part comes from its own sweep (all HarmBench requests): a config's items
+    and dense's from there, by label; a config that sweep lacks gives nothing, never the
+    main sweep's smaller part beside the other sweep's dense."""
+    from compsafe.report.data.records import Row
+
+    def row(sweep: str, method: str) -> Row:
+        return Row(Path(sweep), Path(sweep) / method, {"compression": {"method": method}})
+
+    monkeypatch.setattr(check, "task_of", lambda r, key: (str(r.folder), key))
+    main_dense, main_wanda = row("main", "none"), row("main", "wanda")
+    other = {r.label: r for r in (row("refusal", "none"), row("refusal", "wanda"))}
+    assert check.task_pair(None, main_wanda, main_dense, "bbq") == (
+        ("main/wanda", "bbq"), ("main/none", "bbq"))  # fmt: skip
+    assert check.task_pair(other, main_wanda, main_dense, "refusal") == (
+        ("refusal/wanda", "refusal"), ("refusal/none", "refusal"))  # fmt: skip
+    assert check.task_pair(other, row("main", "gptq"), main_dense, "refusal") == (None, None)
