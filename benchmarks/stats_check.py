@@ -30,13 +30,14 @@ inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamin
   `power_gap_beyond_noise=` counts the gaps over 0.05 that the draws' own error does not
   explain (were every stated power 0.80 and exact, one of 20 gaps would pass 0.05 by chance
   alone in 4 runs of 5 at 200 draws, in 1 of 5 at 400).
-- seeded nulls (`seeded_null_*`): k of the 10 Wanda seeds (k = 3, the quickstart's, and
-  k = 5, the fewest the report marks on) against a pseudo-dense that scored every document
-  as the mean of all 10 seeds, on CrowS-Pairs' `likelihood_diff`. The full-data change over
-  the 10 seeds is exactly 0 (each document's 10 seed values minus their own mean), so
-  every subsample's change is a real null in which the seeds' calibration variance and the
-  documents' variance are both real: the share of seed-level p-values at or below 0.05 and
-  0.01, of intervals holding 0, and with 5 seeds of marks (`seeded_false_finding_rate=`).
+- seeded nulls (`seeded_null_*`): k of the Wanda seeds (10; Gemma's 20; k = 3, the
+  quickstart's, and k = 5, the fewest the report marks on) against a pseudo-dense that scored
+  every document as the mean of all the seeds, on CrowS-Pairs' `likelihood_diff`. The
+  full-data change over all the seeds is exactly 0 (each document's seed values minus their
+  own mean), so every subsample's change is a real null in which the seeds' calibration
+  variance and the documents' variance are both real: the share of seed-level p-values at or
+  below 0.05 and 0.01, of intervals holding 0, and with 5 seeds of marks
+  (`seeded_false_finding_rate=`).
 - interval_coverage=: all intervals of every type together.
 - 0/1 intervals (and clustered ones of 0/1 items) apart by whether they expect fewer than 5
   events at their size (`sparse`): where they do, no interval that is not randomised holds
@@ -434,10 +435,10 @@ def on_shared_documents(task: Task, other: Task) -> Task:
 
 
 def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
-    """3 of the 10 Wanda seeds and a document subsample per draw (the quickstart's size, and
+    """3 of the Wanda seeds and a document subsample per draw (the quickstart's size, and
     half of it): the seed-level interval of the value and of the change vs dense against the
-    10-seed mean. Where the subsample is every shared document, the triple of seeds is the
-    only thing drawn, so each triple is taken once (exact over the 120 triples of 10)."""
+    mean over every seed. Where the subsample is every shared document, the triple of seeds is
+    the only thing drawn, so each triple is taken once (exact over the 120 triples of 10)."""
     for key, metric in SEEDED:
         tasks = [task_of(r, key) for r in seeds_rows]
         dense = task_of(dense_row, key)
@@ -681,8 +682,8 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument(
         "--skip-seeded", action="store_true",
-        help="no seeded check (nor its sweep built): the second model's 10 Wanda seeds take "
-             "about half an hour more on 2 cores",
+        help="no seeded check (nor its sweep built): the second model's 20 Wanda seeds take "
+             "about 50 minutes more on 2 cores",
     )  # fmt: skip
     args = parser.parse_args()
     quick, by_document = QUICK, BY_DOCUMENT
