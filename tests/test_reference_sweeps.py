@@ -26,18 +26,26 @@ def reference():
 
 
 def one_job(overrides: list[str]) -> list[str]:
-    """A sweep's overrides for its first job (compose takes no `range(...)` sweep)."""
-    return [re.sub(r"=range\((\d+)\)$", "=0", o) for o in overrides]
+    """A sweep's overrides for its first job (compose takes no `range(...)` sweep, nor a
+    comma-separated one; a bracketed list is one value)."""
+    first = [re.sub(r"=range\((\d+)\)$", "=0", o) for o in overrides]
+    return [re.sub(r"^([^=\[]+)=([^,\[\]]+),[^\[\]]*$", r"\1=\2", o) for o in first]
 
 
-@pytest.mark.parametrize("name", ["main", "fresh", "large", "seeds", "gemma", "gemma-seeds"])
+# The task each sweep must hold (CrowS-Pairs for the others)
+TASK_OF = {"refusal": "refusal", "rtp": "realtoxicityprompts"}
+
+
+@pytest.mark.parametrize(
+    "name", ["main", "fresh", "large", "refusal", "rtp", "seeds", "gemma", "gemma-seeds"]
+)
 def test_every_reference_sweep_composes(reference, name, tmp_path, monkeypatch):
     monkeypatch.setenv("COMPSAFE_CACHE_DIR", str(tmp_path))
     model = tmp_path / "gemma3" / reference.GEMMA_FILE
     model.parent.mkdir()
     model.write_bytes(b"")  # present: nothing is fetched
     cfg = compose_config(*one_job(reference.sweep_arguments(name)))
-    assert "crows_pairs" in cfg.benchmark.tasks
+    assert TASK_OF.get(name, "crows_pairs") in cfg.benchmark.tasks
     if name.startswith("gemma"):
         assert (cfg.model.path, cfg.model.gguf_file) == (str(model.parent), model.name)
     else:
@@ -51,4 +59,9 @@ def test_the_second_model_shares_mains_log_likelihood_sizes(reference):
     assert (
         f"{reference.WINDOWS}=48" in gemma and f"{reference.WINDOWS}=48" in reference.SWEEPS["main"]
     )
-    assert reference.SECOND_MODEL["gemma-seeds"] == reference.SWEEPS["seeds"]
+    seeds, gemma_seeds = reference.SWEEPS["seeds"], reference.SECOND_MODEL["gemma-seeds"]
+    assert seeds[:-1] == gemma_seeds[:-1] == reference.SEEDED_WANDA  # only more seeds
+    assert (seeds[-1], gemma_seeds[-1]) == (
+        "calibration.seed=range(10)",
+        "calibration.seed=range(20)",
+    )
