@@ -336,7 +336,9 @@ class Tally:
         if few_events is not None:
             events = "fewer than 5" if few_events else "5 or more"
             self.by_events[f"{kind} with {events} expected events"].append(covered)
-        self.by_metric[metric].append(covered)
+        # per metric over the quickstart's two sizes; another size (a user's own run) apart
+        pooled = size in ("quickstart", "half quickstart")
+        self.by_metric[metric if pooled else f"{metric} at {size} sizes"].append(covered)
         if not covered:
             self.misses[kind]["truth below" if truth < interval[0] else "truth above"] += 1
 

@@ -81,6 +81,19 @@ def test_a_tally_counts_constant_metrics_apart_and_says_where_the_truth_fell(che
     assert tally.misses["0/1"] == {"truth above": 1}
 
 
+def test_a_metric_at_a_users_own_size_is_counted_apart_from_the_quickstarts(check):
+    """Refusal at 100 requests must not hide in its 7-request figure: per metric, the
+    quickstart's two sizes pool; any other size gets its own line."""
+    tally = check.Tally()
+    tally.add("0/1", "quickstart", "m change", (0.1, 0.3), 0.2)
+    tally.add("0/1", "half quickstart", "m change", (0.1, 0.3), 0.5)
+    tally.add("0/1", "benchmark default", "m change", (0.1, 0.3), 0.5)
+    assert tally.by_metric == {
+        "m change": [True, False],
+        "m change at benchmark default sizes": [False],
+    }
+
+
 def test_0_1_intervals_are_sorted_by_the_events_they_expect(check):
     """A share of 2 in 120 over 60 items expects 1 event (sparse); a change over 60 items whose
     documents differ in a fifth expects 12 discordant pairs (not); not 0/1 items: None."""
