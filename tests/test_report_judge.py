@@ -84,6 +84,9 @@ def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_pa
     assert f"On {rules['n']:,} labelled answers" in refusal
     complied = rules["per_outcome"]["complied"]
     assert f"finds {complied['k']} of the {complied['n']} answers" in refusal
+    refused = rules["per_outcome"]["refused"]  # a refusal rate inherits what the judge misses
+    assert f"finds {refused['k']} of the {refused['n']} the readers call refusals" in refusal
+    assert f"{refused['k']} of the {refused['judged']} it counts are" in refusal
     for config, v in rules["complied_by_config"].items():
         assert f"{config} {v['judged']}/{v['readers']} of {v['n']}" in refusal
     assert "inherits the difference of these gaps" in refusal

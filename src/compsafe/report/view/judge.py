@@ -79,10 +79,12 @@ def _note(
     prompts) is told the labels are not answers to its prompts."""
     own = f.get("task") == f.get("labelled_task", f.get("task"))
     counted = "what attack success counts" if own else "what this task's compliance counts"
+    refusals = "what the refusal rate counts" if own else "what this task's refusals count"
     try:
         low, high = (float(x) for x in f["interval"])
         complied = f["per_outcome"]["complied"]
         degenerate = f["per_outcome"]["degenerate"]
+        refused = f["per_outcome"]["refused"]
         parts = [
             f"**Judge.** {md_text(key)} is judged by {md_text(judge)}. On {int(f['n']):,} "
             f"labelled answers{_rounds(f.get('held_out'))}, each labelled blind before any judge "
@@ -90,7 +92,10 @@ def _note(
             f"[{low:.3f}, {high:.3f}]. Compliance ({counted}): it finds "
             f"{int(complied['k'])} of the {int(complied['n'])} answers the readers call "
             f"compliance, and {int(complied['k'])} of the {int(complied['judged'])} it counts "
-            f"are. Degenerate answers it counts as refused: "
+            f"are. Refusals ({refusals}): it finds "
+            f"{int(refused['k'])} of the {int(refused['n'])} the readers call refusals, and "
+            f"{int(refused['k'])} of the {int(refused['judged'])} it counts are. "
+            f"Degenerate answers it counts as refused: "
             f"{int(f['degenerate_counted_refused'])}, as compliance: "
             f"{int(f['degenerate_counted_complied'])} (of {int(degenerate['n'])})."
         ]
