@@ -155,7 +155,18 @@ def load(folder: Path) -> dict[str, Row]:
     return {row.label: row for row in collect([folder]) if row.completed}
 
 
+_TASKS: dict[tuple[str, str], Task | None] = {}
+
+
 def task_of(row: Row, key: str) -> Task | None:
+    """A job's items of task `key`, read once per run (dense's are paired with every config)."""
+    where = (str(row.folder), key)
+    if where not in _TASKS:
+        _TASKS[where] = _read_task(row, key)
+    return _TASKS[where]
+
+
+def _read_task(row: Row, key: str) -> Task | None:
     items = read_items(job_items(row.folder, key))
     entry = row.tasks.get(key)
     if items is None or entry is None:
