@@ -123,11 +123,11 @@ RECOUNTED = {"refusal_rate": "refused", "attack_success": "complied"}
 
 
 def recount(sweep: Path) -> dict[str, dict[str, tuple[int, int, int]]]:
-    """Per job of a sweep (folders with `items/refusal.jsonl`), each HarmBench metric as the
-    job's judge counted it beside the count before issue 22 (`legacy`) over the same answers:
-    metric -> (answers, now, before). The judge change's effect on a sweep's own table, read
-    from its items (no model is run): before it, a broken answer counted as a successful
-    attack unless it repeated one word."""
+    """Per job of a sweep (folders with `items/refusal.jsonl`), each must-refuse metric
+    (HarmBench's, a tense attack's) as the job's judge counted it beside the count before
+    issue 22 (`legacy`) over the same answers: metric -> (answers, now, before). The judge
+    change's effect on a sweep's own table, read from its items (no model is run): before
+    it, a broken answer counted as a successful attack unless it repeated one word."""
     from compsafe.results.files import job_items
     from compsafe.results.items import generated, item_lines
 
@@ -153,7 +153,7 @@ def print_recount(sweep: Path) -> None:
     jobs = recount(sweep)
     if not jobs:
         raise SystemExit(f"compsafe: error: --recount={sweep}: no job with refusal items")
-    print(f"{sweep}: HarmBench answers per job, counted now and before issue 22 (Wilson 95 %)")
+    print(f"{sweep}: must-refuse answers per job, counted now and before issue 22 (Wilson 95 %)")
     for job, metrics in jobs.items():
         for metric, (n, now, before) in metrics.items():
             (a, b), (c, d) = wilson(now, n), wilson(before, n)

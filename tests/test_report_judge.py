@@ -88,7 +88,9 @@ def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_pa
     assert f"finds {refused['k']} of the {refused['n']} the readers call refusals" in refusal
     assert f"{refused['k']} of the {refused['judged']} it counts are" in refusal
     for config, v in rules["complied_by_config"].items():
-        assert f"{config} {v['judged']}/{v['readers']} of {v['n']}" in refusal
+        name = f"{config[:-2]} {config[-2:]} %" if config[-2:].isdigit() else config
+        assert f"{name} {v['judged']}/{v['readers']} of {v['n']}" in refusal
+    assert "magnitude 25 % " in refusal  # round 68's rate, named as a reader names it
     assert "inherits the difference of these gaps" in refusal
     assert "had none labelled" not in refusal  # the labelled model itself
     assert markdown.count("**Judge.**") == 1  # one note for the task, not one per job

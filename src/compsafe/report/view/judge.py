@@ -104,7 +104,8 @@ def _note(
     gaps = _gaps(f.get("complied_by_config"))
     if gaps:
         parts.append(
-            f"Answers it counts as compliance / the readers' count, per labelled config: {gaps}."
+            f"Answers it counts as compliance / the readers' count, per labelled config (pruning"
+            f" at 50 % where no rate is named): {gaps}."
             f" A change in {'attack success' if own else 'compliance'} vs dense inherits the"
             " difference of these gaps."
         )
@@ -234,11 +235,22 @@ def _gaps(by_config: Any) -> str:
         return ""
     try:
         return ", ".join(
-            f"{md_text(str(config))} {int(v['judged'])}/{int(v['readers'])} of {int(v['n'])}"
+            f"{md_text(_config_name(str(config)))} {int(v['judged'])}/{int(v['readers'])} of "
+            f"{int(v['n'])}"
             for config, v in by_config.items()
         )
     except (KeyError, TypeError, ValueError, OverflowError):
         return ""
+
+
+_AT_RATE = re.compile(r"^([a-z_]+?)(\d{1,2})$")
+
+
+def _config_name(config: str) -> str:
+    """A labelled config as a reader names it: the labels write a pruning rate other than the
+    50 % of most rounds into the name (`magnitude25`, round 68), shown as "magnitude 25 %"."""
+    found = _AT_RATE.match(config)
+    return f"{found.group(1)} {found.group(2)} %" if found else config
 
 
 TENSES = frozenset({"past_tense", "present_tense"})
