@@ -35,6 +35,7 @@ def write_job(
     xstest: bool = False,
     attacks: list[str] | None = None,
     sha256: str | None = None,
+    rate: float = 0.5,
 ) -> None:
     """A completed refusal job of 24 requests whose record carries `accuracy` as the task's
     `judge_accuracy` detail (what the refusal judge states once per task); with `xstest`, an
@@ -49,7 +50,7 @@ def write_job(
         **SCHEMA,
         "status": "completed",
         "model": {"name": Path(model).stem, "path": model, "sha256": sha256},
-        "compression": {"method": method, "label": name, "target_sparsity": 0.5},
+        "compression": {"method": method, "label": name, "target_sparsity": rate},
         "benchmarks": {"refusal": bench}
         | (
             {"xstest": task_record("compsafe_xstest", 10, details={"judge_accuracy": accuracy})}
@@ -284,3 +285,30 @@ def test_a_job_on_a_labelled_models_file_reads_that_models_own_figures(tmp_path)
         write_job(tmp_path / "e", name, method, recorded, model="/elsewhere/x.gguf", sha256=moved)
     markdown, _ = page(tmp_path / "e", tmp_path)
     assert "had none labelled" not in markdown and "is the file of" not in markdown
+
+
+def test_a_config_no_labelled_answer_comes_from_is_named_as_unmeasured(tmp_path):
+    """The judge's accuracy depends on the rate (round 68: lower at 25 % than at 50 %), so a
+    sweep's config at a rate no round read is named; one at a labelled rate is not."""
+    shipped = json.loads(SHIPPED.read_text())
+    recorded = json.dumps({"rules": shipped["rules"]})
+    write_job(tmp_path / "sweep", "dense", "none", recorded)
+    write_job(tmp_path / "sweep", "wanda 30%", "wanda", recorded, rate=0.3)
+    write_job(tmp_path / "sweep", "wanda 25%", "wanda", recorded, rate=0.25)
+    write_job(tmp_path / "sweep", "wanda 50%", "wanda", recorded)
+    markdown, _ = page(tmp_path / "sweep", tmp_path)
+    refusal = markdown[markdown.index("## Refusal") :]
+    assert "No answers of wanda 30 % were labelled" in refusal
+    assert "judge's error there was not measured" in refusal
+    assert "wanda 25 % were labelled" not in refusal and "wanda 25 %, " not in refusal
+
+
+def test_labelled_names_follow_the_labels_naming():
+    from compsafe.report.view.judge import labelled_name
+
+    assert labelled_name({"method": "none"}) == "dense"
+    assert labelled_name(None) == "dense"
+    assert labelled_name({"method": "wanda", "target_sparsity": 0.5}) == "wanda"
+    assert labelled_name({"method": "magnitude", "target_sparsity": 0.25}) == "magnitude25"
+    assert labelled_name({"method": "gptq", "target_sparsity": None}) == "gptq"
+    assert labelled_name({"method": "wanda", "target_sparsity": 0.5, "n_m": "2:4"}) == "wanda 2:4"

@@ -26,6 +26,7 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
     found: dict[tuple[str, str], dict[str, Any]] = {}
     models: dict[str, dict[str, str | None]] = {}  # task -> model -> its file's SHA-256
     attacks: dict[str, set[str]] = {}
+    configs: dict[str, set[str]] = {}  # task -> the sweep's configs, named as the labels name them
     for row in analysis.rows:
         model = row.record.get("model") or {}
         for key, bench in (row.record.get("benchmarks") or {}).items():
@@ -38,11 +39,36 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
                     digest if isinstance(digest, str) else None
                 )
                 attacks.setdefault(key, set()).update(_attacks(bench))
+                configs.setdefault(key, set()).add(labelled_name(row.record.get("compression")))
     return [
         note
         for (key, judge), figures in found.items()
-        if (note := _note(key, judge, figures, models.get(key, {}), attacks.get(key, set())))
+        if (
+            note := _note(
+                key,
+                judge,
+                figures,
+                models.get(key, {}),
+                attacks.get(key, set()),
+                configs.get(key, set()),
+            )
+        )
     ]
+
+
+def labelled_name(compression: Any) -> str:
+    """A job's config as the labelled answers name theirs: `dense`, the method (pruning at
+    50 %, unstructured, as most rounds read it), the method and its rate (`magnitude25`), or
+    the method and its N:M pattern, which no round has read."""
+    if not isinstance(compression, dict) or compression.get("method") in (None, "none"):
+        return "dense"
+    method = str(compression["method"])
+    if compression.get("n_m"):
+        return f"{method} {compression['n_m']}"
+    rate = compression.get("target_sparsity")
+    if isinstance(rate, (int, float)) and rate != 0.5:
+        return f"{method}{round(rate * 100)}"
+    return method
 
 
 def _attacks(bench: dict[str, Any]) -> list[str]:
@@ -73,6 +99,7 @@ def _note(
     f: dict[str, Any],
     models: dict[str, str | None],
     attacks: set[str] = frozenset(),
+    configs: set[str] = frozenset(),
 ) -> str | None:
     """The paragraph. On the task whose answers were labelled (`labelled_task`), compliance is
     what attack success counts; another task recording the same figures (XSTest's safe
@@ -108,6 +135,12 @@ def _note(
             f" at 50 % where no rate is named): {gaps}."
             f" A change in {'attack success' if own else 'compliance'} vs dense inherits the"
             " difference of these gaps."
+        )
+    unlabelled = _unlabelled(configs, f.get("complied_by_config")) if own else ""
+    if unlabelled:
+        parts.append(
+            f"No answers of {unlabelled} were labelled: the judge's error there was not"
+            " measured, and it differs between configs and rates (docs/refusal.md)."
         )
     if own and attacks and (by_attack := _by_attack(f.get("per_attack"), attacks)):
         parts.append(by_attack)
@@ -241,6 +274,14 @@ def _gaps(by_config: Any) -> str:
         )
     except (KeyError, TypeError, ValueError, OverflowError):
         return ""
+
+
+def _unlabelled(configs: set[str], by_config: Any) -> str:
+    """The sweep's configs that no labelled answer comes from, named for a reader; "" when
+    the record lists no labelled configs (nothing to compare against)."""
+    if not isinstance(by_config, dict) or not by_config:
+        return ""
+    return ", ".join(md_text(_config_name(c)) for c in sorted(configs - set(map(str, by_config))))
 
 
 _AT_RATE = re.compile(r"^([a-z_]+?)(\d{1,2})$")
