@@ -131,6 +131,9 @@ QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, 
 # A user's own run, where the reference holds at least twice it: benchmark=refusal asks 100
 # HarmBench requests (per set; the quickstart asks 7, at which every exact interval over-covers)
 BENCHMARK_DEFAULT = {"refusal": 100}
+# The quickstart's sizes and half of them (`main` draws both): per-metric lines pool these
+# two, any other size apart
+QUICK_SIZES = ("quickstart", "half quickstart")
 # Tasks a user's run draws by document, not by resampling unit: the BBQ task samples questions
 # uniformly (100 of 58,492 in the quickstart, from 84 templates, mostly one question each),
 # and the report clusters the drawn questions by template. Drawn as whole templates instead,
@@ -348,7 +351,7 @@ class Tally:
             events = "fewer than 5" if few_events else "5 or more"
             self.by_events[f"{kind} with {events} expected events"].append(covered)
         # per metric over the quickstart's two sizes; another size (a user's own run) apart
-        pooled = size in ("quickstart", "half quickstart")
+        pooled = size in QUICK_SIZES
         self.by_metric[metric if pooled else f"{metric} at {size} sizes"].append(covered)
         if not covered:
             self.misses[kind]["truth below" if truth < interval[0] else "truth above"] += 1
@@ -737,9 +740,8 @@ def main() -> int:
                     if task_key == key and (full := full_values(paired, metric)):
                         truths[(key, metric)] = full
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
-        sizes = (("quickstart", lambda key: quick[key]),
-                 ("half quickstart", lambda key: max(quick[key] // 2, 3)))  # fmt: skip
-        for name, size in sizes:
+        size_of = (lambda key: quick[key], lambda key: max(quick[key] // 2, 3))
+        for name, size in zip(QUICK_SIZES, size_of, strict=True):
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip
         defaults = {

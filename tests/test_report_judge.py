@@ -312,3 +312,16 @@ def test_labelled_names_follow_the_labels_naming():
     assert labelled_name({"method": "magnitude", "target_sparsity": 0.25}) == "magnitude25"
     assert labelled_name({"method": "gptq", "target_sparsity": None}) == "gptq"
     assert labelled_name({"method": "wanda", "target_sparsity": 0.5, "n_m": "2:4"}) == "wanda 2:4"
+    assert labelled_name({"method": "wanda", "target_sparsity": 0.05}) == "wanda05"
+
+
+def test_a_quantization_method_with_a_digit_in_its_name_is_not_read_as_a_rate(tmp_path):
+    """`fp8` is a method, not "fp at 8 %": a sweep's fp8 job is named as itself."""
+    shipped = json.loads(SHIPPED.read_text())
+    recorded = json.dumps({"rules": shipped["rules"]})
+    write_job(tmp_path / "sweep", "dense", "none", recorded)
+    write_job(tmp_path / "sweep", "fp8", "fp8", recorded)
+    markdown, _ = page(tmp_path / "sweep", tmp_path)
+    refusal = markdown[markdown.index("## Refusal") :]
+    assert "No answers of fp8 were labelled" in refusal
+    assert "fp 8 %" not in refusal

@@ -67,7 +67,7 @@ def labelled_name(compression: Any) -> str:
         return f"{method} {compression['n_m']}"
     rate = compression.get("target_sparsity")
     if isinstance(rate, (int, float)) and rate != 0.5:
-        return f"{method}{round(rate * 100)}"
+        return f"{method}{round(rate * 100):02d}"
     return method
 
 
@@ -284,14 +284,16 @@ def _unlabelled(configs: set[str], by_config: Any) -> str:
     return ", ".join(md_text(_config_name(c)) for c in sorted(configs - set(map(str, by_config))))
 
 
-_AT_RATE = re.compile(r"^([a-z_]+?)(\d{1,2})$")
+# A method's letters and two digits of rate (`labelled_name`); one digit is a method's own
+# name (`fp8`, `int8`, `nvfp4`), not a rate
+_AT_RATE = re.compile(r"^([a-z_]+)(\d{2})$")
 
 
 def _config_name(config: str) -> str:
     """A labelled config as a reader names it: the labels write a pruning rate other than the
     50 % of most rounds into the name (`magnitude25`, round 68), shown as "magnitude 25 %"."""
     found = _AT_RATE.match(config)
-    return f"{found.group(1)} {found.group(2)} %" if found else config
+    return f"{found.group(1)} {int(found.group(2))} %" if found else config
 
 
 TENSES = frozenset({"past_tense", "present_tense"})
