@@ -78,7 +78,6 @@ from compsafe.report.stats.infer import (
     value_interval,
 )
 from compsafe.report.stats.inference import POWER, benjamini_hochberg
-from compsafe.report.stats.power import McNemarBasis
 from compsafe.report.stats.seeds import MIN_SEEDS
 from compsafe.results.aggregations import aggregation, linear_form
 from compsafe.results.files import job_items
@@ -625,20 +624,11 @@ def power_check(engine, paired_by_config, truths_by_config, draws, rng) -> list[
 
 def _promised(basis, change: float) -> tuple[float, float] | None:
     """What the page's rule promises for one subsample's test at the 5 % level: its power at
-    the true `change`, and change / the detectable change it states."""
-    if isinstance(basis, McNemarBasis):
-        size, discordant = basis.pairs, basis.discordant
-        stated = basis.detectable(0.05, POWER)
-        share_discordant = max(discordant, change)
-        up, down = (share_discordant + change) / 2, (share_discordant - change) / 2
-        return (exact.mcnemar_power(size, up, down, 0.05), change / stated) if stated else None
-    units = len(basis.test.mine.units)
+    the true `change` (the basis's own), and change / the detectable change it states."""
     stated = basis.detectable(0.05, POWER)
     if not stated:
         return None
-    usual = exact.usual_standard_error(basis.spread, units)
-    power = exact.permutation_power(change / usual, units, 0.05)
-    return power, change / stated
+    return basis.power(change, 0.05), change / stated
 
 
 def _size_for(engine, paired, metric, change, log, rng) -> int | None:

@@ -105,13 +105,11 @@ def test_the_detectable_change_of_a_01_metric_is_the_exact_tests_own():
     """A 0/1 change is marked by exact McNemar, so its detectable change comes from that test's
     power (checked by simulation), not from a normal approximation."""
     assert exact.mcnemar_power(10, 1.0, 0.0, 0.05) == pytest.approx(1.0)  # 10 of 10 one way
-    change = exact.mcnemar_detectable(60, 0.2, 0.05)
-    share = max(0.2, change)
-    at = exact.mcnemar_power(60, (share + change) / 2, (share - change) / 2, 0.05)
-    assert at == pytest.approx(0.8, abs=1e-3)
+    change = exact.mcnemar_detectable(60, 0.05, 0.05)  # 5 % of pairs moved against it
+    up, down = 0.05 + change, 0.05
+    assert exact.mcnemar_power(60, up, down, 0.05) == pytest.approx(0.8, abs=1e-3)
     rng = np.random.default_rng(0)
     draws = rng.random((4000, 60))
-    up, down = (share + change) / 2, (share - change) / 2
     simulated = np.mean(
         [exact.mcnemar(int((d < up).sum()), int(((d >= up) & (d < up + down)).sum())) <= 0.05
          for d in draws]
@@ -124,13 +122,13 @@ def test_each_test_states_its_own_detectable_change():
     """The record a test leaves says its detectable change at the family's level: McNemar's
     from its power, the seed-level t test's from t with its degrees of freedom; none without a
     spread or degrees of freedom (never 0)."""
-    assert detectable_change(McNemarBasis(60, 0.05, 0.2), 0.01) == exact.mcnemar_detectable(
-        60, 0.2, 0.01
+    assert detectable_change(McNemarBasis(60, 0.05, 0.2, 0.05), 0.01) == (
+        exact.mcnemar_detectable(60, 0.05, 0.01)
     )
     assert detectable_change(SeedBasis(5, 0.02, 3.5), 0.01) == exact.t_detectable(0.02, 3.5, 0.01)
     assert detectable_change(SeedBasis(5, 0.0, 3.5), 0.01) is None
     assert detectable_change(SeedBasis(5, 0.02, 0.0), 0.01) is None
-    assert detectable_change(McNemarBasis(0, None, 0.0), 0.01) is None
+    assert detectable_change(McNemarBasis(0, None, 0.0, 0.0), 0.01) is None
     assert detectable_change(None, 0.01) is None
 
 

@@ -118,24 +118,33 @@ def mcnemar_power(n_pairs: int, up: float, down: float, alpha: float) -> float:
 
 
 def mcnemar_detectable(
-    n_pairs: int, discordant: float, alpha: float, power: float = 0.8
+    n_pairs: int, against: float, alpha: float, power: float = 0.8
 ) -> float | None:
     """The smallest paired change of a proportion that the exact McNemar test marks at `alpha`
-    with `power`, on `n_pairs` pairs whose outcomes differ at the observed `discordant` share
-    (more where the change needs more: a change of d means at least d discordant). None when
-    not even every pair changing one way would do."""
-
-    def power_at(change: float) -> float:
-        share = max(discordant, change)
-        return mcnemar_power(n_pairs, (share + change) / 2, (share - change) / 2, alpha)
-
-    if power_at(1.0) < power:
+    with `power`, on `n_pairs` pairs of which the observed share `against` moved against the
+    change (the rarer direction): a change of d has `against` one way and `against` + d the
+    other. A change that goes one way (a config that never complies) has none against it, so
+    its power is the one-sided binomial's; holding the discordance fixed instead assumed flips
+    back that a one-way change does not have, and under-stated its power (benchmarks/README.md).
+    None when not even the largest change would do."""
+    most = 1.0 - 2 * against
+    if n_pairs <= 0 or most <= 0 or mcnemar_change_power(n_pairs, against, most, alpha) < power:
         return None
-    low, high = 0.0, 1.0
+    low, high = 0.0, most
     for _ in range(25):  # to 3e-8
         middle = (low + high) / 2
-        low, high = (low, middle) if power_at(middle) >= power else (middle, high)
+        if mcnemar_change_power(n_pairs, against, middle, alpha) >= power:
+            high = middle
+        else:
+            low = middle
     return high
+
+
+def mcnemar_change_power(n_pairs: int, against: float, change: float, alpha: float) -> float:
+    """The exact McNemar test's power at a paired `change` with the share `against` moving
+    against it (`mcnemar_detectable`'s model)."""
+    change = min(abs(change), 1.0 - 2 * against)
+    return mcnemar_power(n_pairs, against + change, against, alpha)
 
 
 def t_power(shift: float, df: float, alpha: float) -> float:

@@ -415,7 +415,12 @@ def change_inference(
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
             interval_at=interval_at,
-            basis=McNemarBasis(sum(counts), spread, (counts[1] + counts[2]) / sum(counts)),
+            basis=McNemarBasis(
+                sum(counts),
+                spread,
+                (counts[1] + counts[2]) / sum(counts),
+                min(counts[1], counts[2]) / sum(counts),
+            ),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)
@@ -429,7 +434,9 @@ def change_inference(
         p_value=test.p_value,
         test="permutation (exhaustive)" if test.exact else "permutation",
         interval_at=interval_at,
-        basis=PermutationBasis(test, distribution.standard_error),
+        basis=PermutationBasis(
+            test, distribution.standard_error, math.copysign(1.0, distribution.estimate or 1.0)
+        ),
         log=log,
         p_error=test.monte_carlo_error,
     )

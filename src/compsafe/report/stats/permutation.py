@@ -77,6 +77,21 @@ class PermutationTest:
             for unit in self.mine.units
         )
 
+    @cached_property
+    def unit_differences(self) -> np.ndarray | None:
+        """Each unit's linearised contribution to the change (ours minus dense, on the log
+        scale where `log`), centred: what a power simulation resamples; None without a linear
+        form both jobs share."""
+        mine, dense = self.mine, self.dense
+        if mine.sums is None or dense.sums is None or mine.sums.shape != dense.sums.shape:
+            return None
+        weights = np.ones((1, len(mine.units)))
+        ours, theirs = mine.influences(weights, self.log), dense.influences(weights, self.log)
+        if ours is None or theirs is None:
+            return None
+        differences = (ours - theirs)[:, 0]
+        return differences if np.all(np.isfinite(differences)) else None
+
     def run(self, total: int) -> None:
         """At least `total` resamples (all 2^n patterns when n <= EXHAUSTIVE)."""
         n = len(self.mine.units)
