@@ -10,7 +10,7 @@ each sample's differences (`simulated`, the rule up to 60 units) and the t appro
 (`t`, the rule above). The real-data check is `stats_check.py`; this one shows the shapes it
 does not hold.
 
-Usage: python benchmarks/power_shapes.py [--draws 300] (about a minute on 2 cores)
+Usage: python benchmarks/power_shapes.py [--draws 300] (11 s on 2 cores)
 """
 
 from __future__ import annotations
