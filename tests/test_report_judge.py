@@ -315,6 +315,23 @@ def test_labelled_names_follow_the_labels_naming():
     assert labelled_name({"method": "wanda", "target_sparsity": 0.05}) == "wanda05"
 
 
+def test_a_quantized_job_is_named_by_its_scheme_not_by_a_rate_of_0():
+    """A real GPTQ job records target_sparsity 0.0 (round 67's records): it is the labels'
+    `gptq` at the scheme the rounds read (4 bits, groups of 64), and another scheme is a
+    config no round read (named, so the note calls it unmeasured); it was read as a pruning
+    rate of 0 % ("gptq 0 %", unmeasured) before."""
+    from compsafe.report.view.judge import labelled_name
+
+    def gptq(bits: int, group: int) -> dict:
+        quantization = {"method": "gptq", "bits": bits, "group_size": group}
+        return {"method": "gptq", "target_sparsity": 0.0, "quantization": quantization}
+
+    assert labelled_name(gptq(4, 64)) == "gptq"
+    assert labelled_name(gptq(8, 128)) == "gptq w8 g128"
+    assert labelled_name({"method": "rtn", "target_sparsity": 0.0}) == "rtn"
+    assert labelled_name({"method": "none", "target_sparsity": 0.0}) == "dense"
+
+
 def test_a_quantization_method_with_a_digit_in_its_name_is_not_read_as_a_rate(tmp_path):
     """`fp8` is a method, not "fp at 8 %": a sweep's fp8 job is named as itself."""
     shipped = json.loads(SHIPPED.read_text())

@@ -56,19 +56,38 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
     ]
 
 
+# The scheme each quantization method's labelled answers were generated at (bits, group
+# size): the labels name the method alone, as `benchmarks/refusal_rounds.md` records
+LABELLED_SCHEMES = {"gptq": (4, 64)}
+
+
 def labelled_name(compression: Any) -> str:
     """A job's config as the labelled answers name theirs: `dense`, the method (pruning at
-    50 %, unstructured, as most rounds read it), the method and its rate (`magnitude25`), or
-    the method and its N:M pattern, which no round has read."""
+    50 %, unstructured, as most rounds read it; quantization at the scheme the rounds read),
+    the method and its rate (`magnitude25`), or, for what no round has read, the method and
+    its N:M pattern or its quantization scheme (`gptq w8 g128`). A quantized job records a
+    target sparsity of 0: no rate."""
     if not isinstance(compression, dict) or compression.get("method") in (None, "none"):
         return "dense"
     method = str(compression["method"])
     if compression.get("n_m"):
         return f"{method} {compression['n_m']}"
     rate = compression.get("target_sparsity")
-    if isinstance(rate, (int, float)) and rate != 0.5:
+    if isinstance(rate, (int, float)) and rate not in (0, 0.5):
         return f"{method}{round(rate * 100):02d}"
-    return method
+    scheme = _scheme(compression.get("quantization"))
+    if scheme is None or scheme == LABELLED_SCHEMES.get(method, scheme):
+        return method
+    bits, group = scheme
+    return f"{method} w{bits}" + (f" g{group}" if group else "")
+
+
+def _scheme(quantization: Any) -> tuple[int, int | None] | None:
+    """(bits, group size) of a job's weight quantization; None when not recorded."""
+    if not isinstance(quantization, dict) or not isinstance(quantization.get("bits"), int):
+        return None
+    group = quantization.get("group_size")
+    return quantization["bits"], group if isinstance(group, int) else None
 
 
 def _attacks(bench: dict[str, Any]) -> list[str]:
