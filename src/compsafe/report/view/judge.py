@@ -57,8 +57,8 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
 
 
 # The scheme each quantization method's labelled answers were generated at (bits, group
-# size): the labels name the method alone, as `benchmarks/refusal_rounds.md` records
-LABELLED_SCHEMES = {"gptq": (4, 64)}
+# size; rounds 47-67 for GPTQ, 69 for AWQ and RTN): the labels name the method alone
+LABELLED_SCHEMES = {"gptq": (4, 64), "awq": (4, 64), "rtn": (4, 64)}
 
 
 def labelled_name(compression: Any) -> str:
