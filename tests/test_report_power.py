@@ -4,25 +4,24 @@ under-stated, and checked here against the permutation test itself."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from compsafe.report.stats import exact, signflip
-from compsafe.report.stats.bootstrap import Sample, singles
-from compsafe.report.stats.permutation import PermutationTest
 from compsafe.report.stats.power import McNemarBasis, PermutationBasis
-from compsafe.results.aggregations import linear_form
-from compsafe.results.aggregations.common import mean
+
+SHAPES = Path(__file__).resolve().parents[1] / "benchmarks" / "power_shapes.py"
+_spec = importlib.util.spec_from_file_location("power_shapes", SHAPES)
+power_shapes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(power_shapes)
 
 
-def _test(differences: np.ndarray, seed: int = 0) -> PermutationTest:
-    n, form = len(differences), linear_form("mean")
-    return PermutationTest(
-        Sample(list(differences), singles(n), mean, form),
-        Sample([0.0] * n, singles(n), mean, form),
-        log=False,
-        bootstrap_seed=seed,
-    )
+def _test(differences: np.ndarray, seed: int = 0):
+    """A paired permutation test of `differences` against zeros (the benchmark's own)."""
+    return power_shapes.permutation_test(np.asarray(differences), seed)
 
 
 def test_the_saddlepoint_p_value_follows_the_exhaustive_sign_flip_distribution():
