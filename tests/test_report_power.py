@@ -41,6 +41,7 @@ def test_the_saddlepoint_p_value_follows_the_exhaustive_sign_flip_distribution()
     ratio = approximated[middle] / exhaustive[middle]
     assert np.all(np.abs(np.log(ratio)) < np.log(1.35))
     assert signflip.signflip_p_values(size[None])[0] == pytest.approx(2.0 ** (1 - n))
+    assert signflip.signflip_p_values(np.zeros((1, 5)))[0] == 1.0  # nothing differs
 
 
 def test_power_stated_for_a_collapse_holds_on_the_test_itself():

@@ -47,7 +47,7 @@ def signflip_p_values(differences: np.ndarray) -> np.ndarray:
     tail = np.where(near_centre, normal, tail)
     tail = np.where(np.isfinite(tail), tail, 0.5)
     p = np.minimum(1.0, 2 * tail)
-    return np.where(observed >= most * (1 - 1e-12), floor, np.maximum(p, floor))
+    return np.minimum(1.0, np.where(observed >= most * (1 - 1e-12), floor, np.maximum(p, floor)))
 
 
 def _saddlepoint(size: np.ndarray, observed: np.ndarray) -> np.ndarray:
