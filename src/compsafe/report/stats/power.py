@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from compsafe.report.stats import exact, signflip
 from compsafe.report.stats.permutation import PermutationTest
 
@@ -80,7 +82,9 @@ class PermutationBasis:
         usual = exact.usual_standard_error(self.spread, units)
         return exact.permutation_power(abs(change) / usual, units, level)
 
-    def _simulated(self):
+    def _simulated(self) -> np.ndarray | None:
+        """The unit differences to simulate on; None above SIMULATED_UNITS units or without
+        a linear form (then the t approximation)."""
         if len(self.test.mine.units) > signflip.SIMULATED_UNITS:
             return None
         return self.test.unit_differences
