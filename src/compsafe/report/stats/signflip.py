@@ -59,6 +59,8 @@ def _saddlepoint(size: np.ndarray, observed: np.ndarray) -> np.ndarray:
     for _ in range(_NEWTON_STEPS):
         slope = np.tanh(theta[:, None] * size)
         gap = (size * slope).sum(axis=1) - observed
+        if np.all(np.abs(gap) <= 1e-10 * np.maximum(observed, 1e-300)):
+            break  # every row solved (Newton converges in a few steps; the bound is a guard)
         derivative = (size * size * (1 - slope * slope)).sum(axis=1)
         low, high = np.where(gap < 0, theta, low), np.where(gap > 0, theta, high)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,26 +75,23 @@ def simulated_power(differences: np.ndarray, change: float, alpha: float, seed: 
     """The share of DRAWS resamples of the units' centred `differences` (their spread
     expanded to the usual standard deviation's, as `exact.usual_standard_error` expands the
     bootstrap's), shifted by `change`, that the sign-flip test marks at `alpha`."""
-    units = len(differences)
-    centred = np.asarray(differences, float) - np.mean(differences)
-    centred *= math.sqrt(units / (units - 1))  # the plug-in variance is short by (n - 1) / n
-    rows = centred[_draws(units, seed)] + change
-    return float(np.mean(signflip_p_values(rows) <= alpha))
+    return _power(_resampled(differences, seed), change, alpha)
 
 
 def simulated_detectable(
     differences: np.ndarray, direction: float, alpha: float, power: float, seed: int = 0
 ) -> float | None:
     """The smallest change (in `direction`'s sign) whose simulated power reaches `power`; None
-    when no change would (too few units for the level)."""
+    when no change would (too few units for the level). One set of resamples serves every
+    step of the search."""
     units = len(differences)
     if units < 2 or 2.0 ** (1 - units) > alpha:
         return None
     sign = -1.0 if direction < 0 else 1.0
-    spread = float(np.std(differences)) or 1.0
-    high = spread
+    resampled = _resampled(differences, seed)
+    high = float(np.std(differences)) or 1.0
     for _ in range(40):
-        if simulated_power(differences, sign * high, alpha, seed) >= power:
+        if _power(resampled, sign * high, alpha) >= power:
             break
         high *= 2
     else:
@@ -100,11 +99,24 @@ def simulated_detectable(
     low = 0.0
     while high - low > 1e-3 * high:  # 0.1 %: below the draws' own error
         middle = (low + high) / 2
-        if simulated_power(differences, sign * middle, alpha, seed) >= power:
+        if _power(resampled, sign * middle, alpha) >= power:
             high = middle
         else:
             low = middle
     return high
+
+
+def _resampled(differences: np.ndarray, seed: int) -> np.ndarray:
+    """DRAWS resamples of the centred differences, their spread expanded by sqrt(n / (n - 1))
+    (the plug-in variance is short by (n - 1) / n)."""
+    units = len(differences)
+    centred = np.asarray(differences, float) - np.mean(differences)
+    centred *= math.sqrt(units / (units - 1))
+    return centred[_draws(units, seed)]
+
+
+def _power(resampled: np.ndarray, change: float, alpha: float) -> float:
+    return float(np.mean(signflip_p_values(resampled + change) <= alpha))
 
 
 def _draws(units: int, seed: int) -> np.ndarray:
