@@ -122,13 +122,13 @@ def test_each_test_states_its_own_detectable_change():
     """The record a test leaves says its detectable change at the family's level: McNemar's
     from its power, the seed-level t test's from t with its degrees of freedom; none without a
     spread or degrees of freedom (never 0)."""
-    assert detectable_change(McNemarBasis(60, 0.05, 0.2, 0.05), 0.01) == (
+    assert detectable_change(McNemarBasis(60, 0.05, 0.05), 0.01) == (
         exact.mcnemar_detectable(60, 0.05, 0.01)
     )
     assert detectable_change(SeedBasis(5, 0.02, 3.5), 0.01) == exact.t_detectable(0.02, 3.5, 0.01)
     assert detectable_change(SeedBasis(5, 0.0, 3.5), 0.01) is None
     assert detectable_change(SeedBasis(5, 0.02, 0.0), 0.01) is None
-    assert detectable_change(McNemarBasis(0, None, 0.0, 0.0), 0.01) is None
+    assert detectable_change(McNemarBasis(0, None, 0.0), 0.01) is None
     assert detectable_change(None, 0.01) is None
 
 

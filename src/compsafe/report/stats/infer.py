@@ -415,12 +415,7 @@ def change_inference(
             p_value=exact.mcnemar(counts[1], counts[2]),
             test="exact McNemar",
             interval_at=interval_at,
-            basis=McNemarBasis(
-                sum(counts),
-                spread,
-                (counts[1] + counts[2]) / sum(counts),
-                min(counts[1], counts[2]) / sum(counts),
-            ),
+            basis=McNemarBasis(sum(counts), spread, min(counts[1], counts[2]) / sum(counts)),
         )
     distribution = engine.change(mine, dense, log)
     test = PermutationTest(mine, dense, log, engine.bootstrap_seed)

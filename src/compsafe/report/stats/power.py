@@ -30,7 +30,6 @@ class McNemarBasis:
 
     pairs: int
     spread: float | None  # the change's bootstrap standard error (for the record)
-    discordant: float  # the share of pairs whose outcomes differ (for the record)
     against: float  # the share of pairs that moved the rarer way
 
     def detectable(self, level: float, power: float) -> float | None:
