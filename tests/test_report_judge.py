@@ -72,14 +72,20 @@ def page(root: Path, tmp_path: Path) -> tuple[str, str]:
     return built.markdown(tmp_path), built.html(tmp_path)
 
 
-def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_path):
-    shipped = json.loads(SHIPPED.read_text())
-    recorded = json.dumps({"rules": shipped["rules"]})
+def shipped_sweep(tmp_path: Path, jobs: list[tuple[str, str, float]]) -> tuple[str, str]:
+    """A sweep of dense and `jobs` (name, method, pruning rate), each recording the shipped
+    judge's figures: the page's markdown and its Refusal section."""
+    recorded = json.dumps({"rules": json.loads(SHIPPED.read_text())["rules"]})
     write_job(tmp_path / "sweep", "dense", "none", recorded)
-    write_job(tmp_path / "sweep", "wanda", "wanda", recorded)
+    for name, method, rate in jobs:
+        write_job(tmp_path / "sweep", name, method, recorded, rate=rate)
     markdown, _ = page(tmp_path / "sweep", tmp_path)
-    refusal = markdown[markdown.index("## Refusal") :]
-    rules = shipped["rules"]
+    return markdown, markdown[markdown.index("## Refusal") :]
+
+
+def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_path):
+    markdown, refusal = shipped_sweep(tmp_path, [("wanda", "wanda", 0.5)])
+    rules = json.loads(SHIPPED.read_text())["rules"]
     low, high = rules["interval"]
     assert f"on {rules['accuracy']:.3f} [{low:.3f}, {high:.3f}]" in refusal
     assert f"On {rules['n']:,} labelled answers" in refusal
@@ -290,14 +296,8 @@ def test_a_job_on_a_labelled_models_file_reads_that_models_own_figures(tmp_path)
 def test_a_config_no_labelled_answer_comes_from_is_named_as_unmeasured(tmp_path):
     """The judge's accuracy depends on the rate (round 68: lower at 25 % than at 50 %), so a
     sweep's config at a rate no round read is named; one at a labelled rate is not."""
-    shipped = json.loads(SHIPPED.read_text())
-    recorded = json.dumps({"rules": shipped["rules"]})
-    write_job(tmp_path / "sweep", "dense", "none", recorded)
-    write_job(tmp_path / "sweep", "wanda 30%", "wanda", recorded, rate=0.3)
-    write_job(tmp_path / "sweep", "wanda 25%", "wanda", recorded, rate=0.25)
-    write_job(tmp_path / "sweep", "wanda 50%", "wanda", recorded)
-    markdown, _ = page(tmp_path / "sweep", tmp_path)
-    refusal = markdown[markdown.index("## Refusal") :]
+    jobs = [("wanda 30%", "wanda", 0.3), ("wanda 25%", "wanda", 0.25), ("wanda 50%", "wanda", 0.5)]
+    _, refusal = shipped_sweep(tmp_path, jobs)
     assert "No answers of wanda 30 % were labelled" in refusal
     assert "judge's error there was not measured" in refusal
     assert "wanda 25 % were labelled" not in refusal and "wanda 25 %, " not in refusal
@@ -334,11 +334,6 @@ def test_a_quantized_job_is_named_by_its_scheme_not_by_a_rate_of_0():
 
 def test_a_quantization_method_with_a_digit_in_its_name_is_not_read_as_a_rate(tmp_path):
     """`fp8` is a method, not "fp at 8 %": a sweep's fp8 job is named as itself."""
-    shipped = json.loads(SHIPPED.read_text())
-    recorded = json.dumps({"rules": shipped["rules"]})
-    write_job(tmp_path / "sweep", "dense", "none", recorded)
-    write_job(tmp_path / "sweep", "fp8", "fp8", recorded)
-    markdown, _ = page(tmp_path / "sweep", tmp_path)
-    refusal = markdown[markdown.index("## Refusal") :]
+    _, refusal = shipped_sweep(tmp_path, [("fp8", "fp8", 0.5)])
     assert "No answers of fp8 were labelled" in refusal
     assert "fp 8 %" not in refusal
