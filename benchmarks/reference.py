@@ -33,6 +33,11 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   (paired by document with `main`'s dense): the one log-likelihood dimension cheap enough to
   repeat 10 times on 2 cores in a session (485 s for the 10). It checks the seed component: 3
   of the 10 seeds on the 285 pairs they share with `main`'s dense, against the 10 seeds' mean.
+- `seeds-ll`: the same 10 Wanda seeds on the other log-likelihood dimensions at `main`'s sizes,
+  BBQ's 300 questions (a ratio and clustered 0/1s) and 48 perplexity windows (blocks, log
+  scale), without the divergence from dense (`benchmark.reference_model=null`), paired by
+  document with `main`'s dense: the seeded check on those metric types too. About 170 s a
+  seed on 2 cores with the compressed checkpoints cached by `seeds`.
 
 All are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping
@@ -114,10 +119,25 @@ SWEEPS = {
         "benchmark.tasks.realtoxicityprompts.options.seed=1234",
     ],
     "seeds": [*SEEDED_WANDA, "calibration.seed=range(10)"],
+    # The same 10 Wanda seeds on the other log-likelihood dimensions at main's sizes (paired
+    # by document with main's dense): BBQ's 300 questions (a ratio, clustered by template)
+    # and 48 perplexity windows (in blocks, on the log scale)
+    "seeds-ll": [
+        "model=smollm2_135m",  # the quickstart's model and calibration (its experiment would
+        "calibration=bold_wikipedia",  # add its CrowS-Pairs options to these benchmarks)
+        "compression=wanda",
+        "benchmark=[bbq,perplexity]",
+        SIZES[1],
+        "benchmark.tasks.bbq.options.seed=1234",  # benchmark=quick's, which main ran
+        f"{WINDOWS}=48",
+        "benchmark.reference_model=null",  # no divergence from dense: it would double the
+        # perplexity windows' time, and the check reads no divergence of the seeds
+        "calibration.seed=range(10)",
+    ],
 }
 
 
-DEFAULT = ["main", "refusal", "rtp", "fresh", "seeds"]
+DEFAULT = ["main", "refusal", "rtp", "fresh", "seeds", "seeds-ll"]
 # The second model's sweeps: main's log-likelihood sizes and the seeds sweep, on Gemma-3-270M
 # (`gemma_model`: the model's arguments are added when the sweep is built)
 SECOND_MODEL = {
@@ -126,8 +146,9 @@ SECOND_MODEL = {
     # 20 seeds: the first 10 hold one outlying calibration, drawn in half the 5-seed nulls
     "gemma-seeds": [*SEEDED_WANDA, "calibration.seed=range(20)"],
 }  # fmt: skip
-# The seeds sweep whose dense a sweep's configs share (stats_check's seeded check)
-SEEDS_OF = {"gemma": "gemma-seeds"}
+# The seeds sweeps whose dense a sweep's configs share (stats_check's seeded check); `main`'s
+# serve every sweep of the embedded model
+SEEDS_OF = {"main": ("seeds", "seeds-ll"), "gemma": ("gemma-seeds",)}
 # Tasks stats_check reads from another sweep of the same configs (matched by label): main's
 # 14 HarmBench requests are too few to serve as truth, `refusal` holds all 200
 TASKS_FROM = {"main": {"refusal": "refusal", "realtoxicityprompts": "rtp"}}

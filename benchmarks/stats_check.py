@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import statistics
 import time
@@ -111,9 +112,12 @@ TYPES = {
         ("bbq", "acc_disambig"),
     ],
 }
-SEEDED = [  # the seeds reference: CrowS-Pairs only (benchmarks/reference.py says why)
+SEEDED = [  # the seeds references: CrowS-Pairs (`seeds`), BBQ and perplexity (`seeds-ll`)
     ("crows_pairs", "pct_stereotype"),
     ("crows_pairs", "likelihood_diff"),
+    ("bbq", "acc"),  # clustered by template
+    ("bbq", "bias_ambig"),  # a ratio
+    ("perplexity", "token_perplexity"),  # in blocks, on the log scale
 ]
 # The confirmatory family of a config: the quickstart's headline metrics
 CONFIRMATORY = {
@@ -449,88 +453,117 @@ def on_shared_documents(task: Task, other: Task) -> Task:
     return Task(restricted, task.by, task.names, task.bounds)
 
 
-def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally) -> None:
-    """3 of the Wanda seeds and a document subsample per draw (the quickstart's size, and
-    half of it): the seed-level interval of the value and of the change vs dense against the
-    mean over every seed. Where the subsample is every shared document, the triple of seeds is
-    the only thing drawn, so each triple is taken once (exact over the 120 triples of 10)."""
+def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally,
+                    by_document=BY_DOCUMENT) -> None:  # fmt: skip
+    """3 of the Wanda seeds and a subsample per draw (the quickstart's size, and half of it;
+    BBQ by question, as `check_config` draws it): the seed-level interval of the value and of
+    the change vs dense against the mean over every seed. Where the subsample is every
+    shared document, the triple of seeds is the only thing drawn, so each triple is taken
+    once (exact over the 120 triples of 10)."""
+    own = np.random.default_rng(3)  # CrowS-Pairs drew from the main stream first; the
+    # metrics added after it their own, so adding them moved no other line's draws
     for key, metric in SEEDED:
-        tasks = [task_of(r, key) for r in seeds_rows]
-        dense = task_of(dense_row, key)
-        if dense is None or any(t is None for t in tasks):
-            continue
-        pairs = [
-            Paired.of(on_shared_documents(dense, t), on_shared_documents(t, dense)) for t in tasks
-        ]
-        if any(p is None for p in pairs) or len({len(p.units) for p in pairs}) != 1:
+        rng = rng if key == "crows_pairs" else own
+        pairs = seeded_pairs(seeds_rows, dense_row, key)
+        if pairs is None or len(pairs) < 3:
             continue
         full = [full_values(p, metric) for p in pairs]
         if any(f is None for f in full):
             continue
-        truth_value = statistics.fmean(f.value for f in full)
-        truth_change = statistics.fmean(f.change for f in full)
-        n_units = len(pairs[0].units)
+        truths = (statistics.fmean(f.value for f in full), statistics.fmean(f.change for f in full))
+        per_document = key in by_document
+        total = pairs[0].n_documents if per_document else len(pairs[0].units)
         triples = list(itertools.combinations(range(len(pairs)), 3))
         for size, n in (("quickstart", QUICK[key]), ("half quickstart", QUICK[key] // 2)):
-            n = min(n, n_units)
+            n = min(n, total)
             picks = (
-                triples if n == n_units
+                triples if n == total
                 else [triples[i] for i in rng.integers(len(triples), size=draws)]
             )  # fmt: skip
             for picked in picks:
-                chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
-                _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size,
-                             tally, (truth_value, truth_change))  # fmt: skip
+                chosen = sorted(rng.choice(total, n, replace=False).tolist())
+                drawn = pairs
+                if per_document:
+                    drawn = [p.documents(chosen) for p in pairs]
+                    chosen = list(range(len(drawn[0].units)))
+                _seeded_draw(engine, drawn, full, metric, key, picked, chosen, n / total, size,
+                             tally, truths)  # fmt: skip
 
 
-SEEDED_NULL = ("crows_pairs", "likelihood_diff")  # a continuous metric: a mean of 10 seeds'
-# 0/1 outcomes is a share, which the report would read by another rule than a dense job's 0/1s
+SEEDED_NULL = [  # continuous metrics: a mean of 10 seeds' 0/1 outcomes is a share, which the
+    # report would read by another rule than a dense job's 0/1s; a ratio of shares (BBQ's bias
+    # scores) has no per-document mean either
+    ("crows_pairs", "likelihood_diff"),
+    ("perplexity", "token_perplexity"),  # a window's mean log-likelihood over the seeds
+]
 
 
-def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[int | str, dict[str, list]]:
-    """The seeds reference's `SEEDED_NULL` metric on the documents every seed shares with
-    `main`'s dense (which only aligns them), read by `null_draws`; {} without it."""
-    key, metric = SEEDED_NULL
-    tasks = [task_of(r, key) for r in seeds_rows]
+def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[str, dict[int | str, dict]]:
+    """Each `SEEDED_NULL` metric of the seeds reference on the documents every seed shares
+    with `main`'s dense (which only aligns them), read by `null_draws`; keyed by
+    "task/metric" (one stream, the metrics in order: the first's draws do not depend on
+    the others); a metric the seeds did not run is left out."""
+    found = {}
+    for key, metric in SEEDED_NULL:
+        pairs = seeded_pairs(seeds_rows, dense_row, key)
+        if pairs is None or len(pairs) <= MIN_SEEDS:
+            continue
+        sizes = (QUICK[key], QUICK[key] // 2)
+        if drawn := null_draws(engine, pairs, metric, sizes, draws, rng):
+            found[f"{key}/{metric}"] = drawn
+    return found
+
+
+MIN_SHARED_UNITS = 12  # fewer units shared with a sweep's dense (another draw of documents:
+# `fresh`'s BBQ questions) are no subsample of a user's size
+
+
+def seeded_pairs(seeds_rows, dense_row, key: str) -> list[Paired] | None:
+    """Each seed's task `key` paired with dense on the documents all of them share, in seed
+    order; None where dense or a seed lacks it, the seeds' units differ, or they share fewer
+    than MIN_SHARED_UNITS units with dense."""
+    tasks = [t for r in seeds_rows if (t := task_of(r, key)) is not None]
     dense = task_of(dense_row, key)
-    if dense is None or any(t is None for t in tasks) or len(tasks) <= MIN_SEEDS:
-        return {}
+    if dense is None or not tasks:
+        return None
     pairs = [Paired.of(on_shared_documents(dense, t), on_shared_documents(t, dense)) for t in tasks]
-    if any(p is None for p in pairs):
-        return {}
-    sizes = (QUICK[key], QUICK[key] // 2)
-    return null_draws(engine, pairs, metric, sizes, draws, rng)
+    if any(p is None for p in pairs) or len({tuple(p.units) for p in pairs}) != 1:
+        return None
+    return pairs if len(pairs[0].units) >= MIN_SHARED_UNITS else None
 
 
-def seed_mean_documents(pairs, metric) -> np.ndarray | None:
-    """Each document's mean over every seed: the pseudo-dense of the seeded null. None where
-    the seeds' documents do not align (each unit one document, the same documents in the same
-    order, which the dense side all pairs share shows)."""
-    n_units = len(pairs[0].units)
-    if len({len(p.units) for p in pairs}) != 1 or any(len(u) != 1 for u in pairs[0].units):
-        return None
-    whole = [p.samples(metric, list(range(n_units))) for p in pairs]
-    if any(w is None for w in whole) or len({tuple(w[1].values) for w in whole}) != 1:
-        return None
-    return np.mean([w[0].values for w in whole], axis=0)
+def seed_mean_items(samples: list[Sample]) -> list:
+    """Each item's mean over the seeds' samples (the same items in the same order): a
+    log-likelihood pair's first part averaged, its token count kept (a tuple, as items are
+    read back)."""
+    values = np.mean([s.values for s in samples], axis=0)
+    return [tuple(v.tolist()) if np.ndim(v) else float(v) for v in values]
+
+
+def seeds_align(pairs, metric) -> bool:
+    """The seeds' items are the same documents in the same order (the dense side, which every
+    pair shares, shows it)."""
+    whole = [p.samples(metric, list(range(len(p.units)))) for p in pairs]
+    if any(w is None for w in whole):
+        return False
+    return len({json.dumps(w[1].values) for w in whole}) == 1
 
 
 def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int | str, dict[str, list]]:
     """k seeds (3, MIN_SEEDS) against a pseudo-dense that scored each document as the mean of
     all the seeds: a change whose full-data value is exactly 0. Per k and draw (a size of
-    `sizes` at random): p <= 0.05, p <= 0.01, the interval holding 0 (its seed and
-    document parts with their finite-population factors, as `_seeded_draw`), and a mark
-    (p <= 0.05 with at least the report's MIN_SEEDS seeds; a family of one test); keyed by
-    k, and by "k seeds, n documents" for each size apart (where every document is drawn
-    the documents' part is 0 and the test rests on the seeds' spread alone). {} where the
-    seeds' documents do not align (each unit one document, the same documents in the same
-    order)."""
+    `sizes` in resampling units at random): p <= 0.05, p <= 0.01, the interval holding 0 (its
+    seed and document parts with their finite-population factors, as `_seeded_draw`), and a
+    mark (p <= 0.05 with at least the report's MIN_SEEDS seeds; a family of one test); keyed
+    by k, and by "k seeds, n documents" for each size apart (where every unit is drawn the
+    documents' part is 0 and the test rests on the seeds' spread alone). {} where the seeds'
+    documents do not align."""
     found: dict[int | str, dict[str, list]] = {}
-    pseudo = seed_mean_documents(pairs, metric)
-    if pseudo is None:
+    if not seeds_align(pairs, metric):
         return found
-    n_units = len(pseudo)
+    n_units = len(pairs[0].units)
     name, bounds = pairs[0].samples(metric, [0, 1])[2], pairs[0].mine.bounds.get(metric)
+    log = full_values(pairs[0], metric).log
     for k in (3, MIN_SEEDS):
         tally = found.setdefault(k, defaultdict(list))
         for _ in range(draws):
@@ -538,11 +571,12 @@ def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int | str, dict
             n = min(int(rng.choice(sizes)), n_units)
             at_size = found.setdefault(f"{k} seeds, {n} documents", defaultdict(list))
             chosen = sorted(rng.choice(n_units, n, replace=False).tolist())
-            samples = [pairs[s].samples(metric, chosen)[0] for s in picked]
-            dense_like = Sample([float(pseudo[i]) for i in chosen], samples[0].units,
-                                samples[0].aggregate, samples[0].linear)  # fmt: skip
+            every = [p.samples(metric, chosen)[0] for p in pairs]
+            samples = [every[s] for s in picked]
+            dense_like = Sample(seed_mean_items(every), samples[0].units, samples[0].aggregate,
+                                samples[0].linear)  # fmt: skip
             finite = (k / len(pairs), n / n_units)
-            change = seeded_change_inference(engine, samples, dense_like, name, False, bounds,
+            change = seeded_change_inference(engine, samples, dense_like, name, log, bounds,
                                              finite)  # fmt: skip
             if change is None or change.p_value is None:
                 continue
@@ -556,14 +590,14 @@ def null_draws(engine, pairs, metric, sizes, draws, rng) -> dict[int | str, dict
     return found
 
 
-def _seeded_draw(engine, pairs, full, metric, key, picked, chosen, n_units, size, tally, truths):
-    """One draw of the seeded check: its value and change intervals, tallied."""
+def _seeded_draw(engine, pairs, full, metric, key, picked, chosen, share, size, tally, truths):
+    """One draw of the seeded check (`share`: of the documents drawn): its value and change
+    intervals, tallied."""
     truth_value, truth_change = truths
-    n = len(chosen)
     found = [pairs[s].samples(metric, chosen) for s in picked]
     if any(f is None for f in found) or len({len(f[0].values) for f in found}) != 1:
         return
-    finite = (3 / len(pairs), n / n_units)
+    finite = (3 / len(pairs), share)
     samples, dense_sample, log = [f[0] for f in found], found[0][1], full[0].log
     name, bounds = found[0][2], pairs[0].mine.bounds.get(metric)
     value = seeded_value_inference(engine, samples, name, bounds, finite)
@@ -698,9 +732,9 @@ def main() -> int:
     from reference import SEEDS_OF, TASKS_FROM, build, root_dir
 
     root = args.reference or root_dir()
-    seeds_sweep = None if args.skip_seeded else SEEDS_OF.get(args.sweep, "seeds")
+    seeds_sweeps = () if args.skip_seeded else SEEDS_OF.get(args.sweep, SEEDS_OF["main"])
     tasks_from = TASKS_FROM.get(args.sweep, {})
-    wanted = (args.sweep, *tasks_from.values(), seeds_sweep)
+    wanted = (args.sweep, *tasks_from.values(), *seeds_sweeps)
     missing = [s for s in dict.fromkeys(wanted) if s and not (root / s).is_dir()]
     if missing:
         print(f"building the reference in {root} (hours on 2 CPU cores; resumable)", flush=True)
@@ -746,8 +780,8 @@ def main() -> int:
         units = sorted({len(p[key].units) for p in paired_by_config.values() if key in p})
         print(f"{key}: read from the {sweep} sweep, {units} units paired per config")
     nulls = {}
-    if seeds_sweep:
-        seeds = [r for r in collect([root / seeds_sweep]) if r.completed]
+    if seeds_sweeps:
+        seeds = [r for r in collect([root / name for name in seeds_sweeps]) if r.completed]
         seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
         # its own stream: adding it moved no other line's draws
         nulls = seeded_null(engine, seeds, dense, args.draws, np.random.default_rng(1))
@@ -807,15 +841,32 @@ def report(tally: Tally, power: list[tuple]) -> None:
               f"below the stated: the page promising too much)")  # fmt: skip
 
 
-def report_seeded_null(nulls: dict[int | str, dict[str, list]]) -> None:
-    for k, tally in sorted(nulls.items(), key=lambda item: (isinstance(item[0], str), item[0])):
-        shares = "  ".join(f"{what}={rate(flags, 'nulls')}" for what, flags in tally.items()
-                           if what != "marked")  # fmt: skip
-        print(f"seeded_null_{k}_seeds: {shares}" if isinstance(k, int) else f"  {k}: {shares}")
-    marked = nulls.get(MIN_SEEDS, {}).get("marked")
+def report_seeded_null(nulls: dict[str, dict[int | str, dict[str, list]]]) -> None:
+    """Per k seeds, every null metric pooled, then each metric and size apart; the false
+    finding rate pooled and per metric."""
+    pooled: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for found in nulls.values():
+        for k, tally in found.items():
+            if isinstance(k, int):
+                for what, flags in tally.items():
+                    pooled[k][what] += flags
+    for k, tally in sorted(pooled.items()):
+        print(f"seeded_null_{k}_seeds: {_null_shares(tally)}  ({', '.join(nulls)})")
+    for metric, found in nulls.items():
+        for k, tally in sorted(found.items(), key=lambda kv: (isinstance(kv[0], str), kv[0])):
+            print(f"  {metric} {k if isinstance(k, str) else f'{k} seeds'}: {_null_shares(tally)}")
+    marked = pooled.get(MIN_SEEDS, {}).get("marked")
     if marked:
-        print(f"seeded_false_finding_rate={np.mean(marked):.4f}  ({sum(marked)} marks on "
-              f"{len(marked)} null changes of {MIN_SEEDS} seeds; goal <= 0.05)")  # fmt: skip
+        apart = ", ".join(f"{m} {np.mean(f[MIN_SEEDS]['marked']):.4f}" for m, f in nulls.items())
+        print(
+            f"seeded_false_finding_rate={np.mean(marked):.4f}  ({sum(marked)} marks on "
+            f"{len(marked)} null changes of {MIN_SEEDS} seeds: {apart}; goal <= 0.05)"
+        )
+
+
+def _null_shares(tally: dict[str, list]) -> str:
+    return "  ".join(f"{what}={rate(flags, 'nulls')}" for what, flags in tally.items()
+                     if what != "marked")  # fmt: skip
 
 
 if __name__ == "__main__":

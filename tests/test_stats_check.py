@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -143,13 +144,101 @@ def test_the_seeded_null_is_exactly_null_and_its_tests_hold_their_level(check):
         [p.samples("likelihood_diff", list(range(n)))[0].statistic() for p in pairs]
     ) == pytest.approx(float(np.mean(means)))
     # the pseudo-dense: each document's mean over the seeds, so the seeds' mean change is 0
-    pseudo = check.seed_mean_documents(pairs, "likelihood_diff")
-    changes = [p.samples("likelihood_diff", list(range(n)))[0].values - pseudo for p in pairs]
+    whole = [p.samples("likelihood_diff", list(range(n)))[0] for p in pairs]
+    pseudo = np.array(check.seed_mean_items(whole))
+    changes = [w.values - pseudo for w in whole]
     assert np.abs(np.mean(changes, axis=0)).max() < 1e-12
     assert np.std([c.mean() for c in changes]) > 0.5 / math.sqrt(n)  # the seeds do differ
     shuffled = seed_task(check, list(documents[::-1]))  # one seed's documents in another order
     misaligned = [*pairs[:9], check.Paired.of(shuffled, pairs[9].mine)]
-    assert check.seed_mean_documents(misaligned, "likelihood_diff") is None
+    assert not check.seeds_align(misaligned, "likelihood_diff")
+    assert check.null_draws(check.Engine(50, 0), misaligned, "likelihood_diff", (60,), 5, rng) == {}
+
+
+def test_the_seeded_null_of_perplexity_averages_log_likelihoods_in_blocks(check):
+    """Perplexity windows are (log-likelihood, tokens) pairs resampled in blocks: the
+    pseudo-dense averages each window's log-likelihood over the seeds and keeps its tokens,
+    and the null's change (on the log scale) keeps its level. The rate is conditional on the
+    10 seed effects drawn (one set varies from 0.01 to 0.12 at 200 draws), so it is pooled
+    over four sets of them."""
+    from compsafe.report.stats.bootstrap import Engine
+
+    n, seeds, block = 48, 10, 3
+    tokens = [512] * n
+
+    def ppl_task(loglik):
+        items = Items(
+            list(range(n)),
+            {"token_perplexity": [(float(v), t) for v, t in zip(loglik, tokens, strict=True)]},
+            [{"block": i // block} for i in range(n)],
+        )
+        return check.Task(items, "block", {"token_perplexity": "weighted_perplexity"},
+                          {"token_perplexity": None})  # fmt: skip
+
+    pooled = defaultdict(list)
+    for realisation in range(4):
+        rng = np.random.default_rng(realisation)
+        documents = rng.normal(-3.0, 0.3, n) * 512
+        dense = ppl_task(documents)
+        effects = rng.normal(0, 0.02 * 512, seeds)  # seed SD 0.02 nats a token
+        pairs = [
+            check.Paired.of(dense, ppl_task(documents - 0.1 * 512 + b + rng.normal(0, 5, n)))
+            for b in effects
+        ]
+        assert len(pairs[0].units) == n // block  # resampled in blocks
+        whole = [p.samples("token_perplexity", list(range(len(p.units))))[0] for p in pairs]
+        mean = check.seed_mean_items(whole)
+        assert [t for _, t in mean] == tokens
+        own = np.mean([[v for v, _ in w.values] for w in whole], 0)
+        assert np.allclose([v for v, _ in mean], own)
+        found = check.null_draws(Engine(200, 0), pairs, "token_perplexity", (16, 8), 100, rng)
+        for k in (3, 5):
+            assert len(found[k]["p_at_most_0.05"]) == 100
+            pooled[k] += found[k]["p_at_most_0.05"]
+            pooled[f"{k} holds"] += found[k]["interval_holds_0"]
+    for k in (3, 5):
+        assert np.mean(pooled[k]) <= 0.08, k
+        assert np.mean(pooled[f"{k} holds"]) >= 0.92, k
+
+
+def test_the_seeded_coverage_draws_clustered_tasks_by_document(check, monkeypatch):
+    """A task a user's run draws by question (BBQ) is subsampled by document across the
+    seeds, each document keeping the cluster it falls in; every seed sees the same documents,
+    and the intervals are checked against the mean over all the seeds."""
+    rng = np.random.default_rng(5)
+    n, seeds = 90, 10
+    documents = rng.normal(0, 1, n)
+
+    def clustered(values):
+        items = Items(list(range(n)), {"likelihood_diff": list(values)},
+                      [{"template": i // 3} for i in range(n)])  # fmt: skip
+        return check.Task(items, "template", {"likelihood_diff": "mean"},
+                          {"likelihood_diff": None})  # fmt: skip
+
+    tasks = {"dense": clustered(documents)}
+    for s in range(seeds):
+        tasks[s] = clustered(documents + 0.2 + rng.normal(0, 0.05) + rng.normal(0, 0.3, n))
+    monkeypatch.setattr(check, "task_of", lambda row, key: tasks[row] if key == "bbq" else None)
+    monkeypatch.setattr(check, "SEEDED", [("bbq", "likelihood_diff")])
+    monkeypatch.setattr(check, "QUICK", {"bbq": 40})
+    drawn = []
+    original = check._seeded_draw
+
+    def spy(engine, pairs, full, metric, key, picked, chosen, share, *rest):
+        drawn.append((len(pairs[0].units), len(chosen), share, {len(p.units) for p in pairs}))
+        return original(engine, pairs, full, metric, key, picked, chosen, share, *rest)
+
+    monkeypatch.setattr(check, "_seeded_draw", spy)
+    tally = check.Tally()
+    check.seeded_coverage(check.Engine(200, 0), list(range(seeds)), "dense", 40, rng, tally,
+                          by_document={"bbq"})  # fmt: skip
+    assert len(drawn) == 80  # 40 draws at each of the two sizes
+    for units, chosen, share, every in drawn:
+        assert share in (40 / n, 20 / n)  # documents drawn, as a share of the documents
+        assert units == chosen and len(every) == 1  # the same clusters in every seed
+        assert units <= n * share  # documents fall in fewer clusters than they number
+    covered = tally.by_metric["bbq/likelihood_diff 3 seeds change"]
+    assert len(covered) == 80 and np.mean(covered) >= 0.85
 
 
 def test_a_task_is_read_from_the_sweep_that_holds_it_matched_by_label(check, monkeypatch):
