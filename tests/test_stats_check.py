@@ -159,7 +159,7 @@ def test_the_seeded_null_of_perplexity_averages_log_likelihoods_in_blocks(check)
     """Perplexity windows are (log-likelihood, tokens) pairs resampled in blocks: the
     pseudo-dense averages each window's log-likelihood over the seeds and keeps its tokens,
     and the null's change (on the log scale) keeps its level. The rate is conditional on the
-    10 seed effects drawn (one set varies from 0.01 to 0.12 at 200 draws), so it is pooled
+    10 seed effects drawn (sets of them give 0.01 to 0.12 at 200 draws), so it is pooled
     over four sets of them."""
     from compsafe.report.stats.bootstrap import Engine
 
