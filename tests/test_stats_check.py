@@ -259,3 +259,21 @@ def test_a_task_is_read_from_the_sweep_that_holds_it_matched_by_label(check, mon
     assert check.task_pair(other, main_wanda, main_dense, "refusal") == (
         ("refusal/wanda", "refusal"), ("refusal/none", "refusal"))  # fmt: skip
     assert check.task_pair(other, row("main", "gptq"), main_dense, "refusal") == (None, None)
+
+
+def test_do_not_answer_is_read_as_its_sweeps_refusal_task(check, monkeypatch):
+    """The `dna` sweep ran `benchmark=refusal` on Do-Not-Answer alone: its items are the jobs'
+    `refusal` task, checked under a name of their own (`refusal_dna`) so they are never read
+    as, or pooled with, the HarmBench part; the quickstart asks none of them."""
+    from compsafe.report.data.records import Row
+
+    def row(sweep: str, method: str) -> Row:
+        return Row(Path(sweep), Path(sweep) / method, {"compression": {"method": method}})
+
+    monkeypatch.setattr(check, "task_of", lambda r, key: (str(r.folder), key))
+    dna = {r.label: r for r in (row("dna", "none"), row("dna", "wanda"))}
+    assert check.task_pair(dna, row("main", "wanda"), row("main", "none"), "refusal_dna") == (
+        ("dna/wanda", "refusal"), ("dna/none", "refusal"))  # fmt: skip
+    assert "refusal_dna" not in check.QUICK and check.BENCHMARK_ONLY["refusal_dna"] == 100
+    assert {m for k, m in check.TYPES["0/1"] if k == "refusal_dna"} == {
+        "dna_harmful", "dna_cautious"}  # fmt: skip
