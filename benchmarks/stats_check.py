@@ -816,7 +816,8 @@ def main() -> int:
             check_config(engine, defaults, truths, ("benchmark default", BENCHMARK_DEFAULT.get),
                          args.draws, default_rng, tally, f"{row.label} benchmark default",
                          args.design == "with", by_document)  # fmt: skip
-        own, own_truths = paired_with_truths(BENCHMARK_ONLY, rows_of_task, row, dense)
+        only = [key for key in BENCHMARK_ONLY if key in rows_of_task]  # from their sweep alone
+        own, own_truths = paired_with_truths(only, rows_of_task, row, dense)
         if own:  # on their own stream too
             check_config(engine, own, own_truths, ("benchmark default", BENCHMARK_ONLY.get),
                          args.draws, own_rng, tally, f"{row.label} benchmark default",
