@@ -115,7 +115,7 @@ SWEEPS = {
     # 500 of Do-Not-Answer's 939 requests (spread over its five risk areas), asked directly, by
     # main's four configs: a user's benchmark=refusal asks 100 of them beside HarmBench and
     # reads `dna_harmful` and `dna_cautious`, scored by Do-Not-Answer's own notion; the
-    # quickstart asks none (stats_check reads them at benchmark=refusal's 100 and at 50)
+    # quickstart asks none (stats_check reads them at benchmark=refusal's 100 only)
     "dna": [
         "model=smollm2_135m",
         "calibration=bold_wikipedia",
