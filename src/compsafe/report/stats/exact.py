@@ -98,6 +98,19 @@ def newcombe_paired(
     return max(-1.0, p1 - p2 - delta), min(1.0, p1 - p2 + eps)
 
 
+def paired_interval(
+    both: int, up: int, down: int, neither: int, alpha: float = 0.05
+) -> tuple[float, float] | None:
+    """The page's interval for a paired change of 0/1 items: Newcombe's, widened where needed
+    to the one the exact McNemar test implies, so it never excludes 0 where the test does not
+    mark (`benchmarks/exact_coverage.py` computes its coverage exactly)."""
+    newcombe = newcombe_paired(both, up, down, neither, alpha)
+    implied = mcnemar_interval(up, down, both + up + down + neither, alpha)
+    if newcombe is None or implied is None:
+        return newcombe or implied
+    return min(newcombe[0], implied[0]), max(newcombe[1], implied[1])
+
+
 def mcnemar_power(n_pairs: int, up: float, down: float, alpha: float) -> float:
     """Power of the two-sided exact McNemar test at `alpha` on `n_pairs` pairs when a pair goes
     0 -> 1 with probability `up` and 1 -> 0 with `down`: the rejection probability given each

@@ -348,7 +348,7 @@ def rule_change_interval(
 ) -> Callable[[float], tuple[float, float] | None] | None:
     """The change's interval (a function of alpha) where a rule, not the bootstrap's
     percentiles, gives it: Newcombe's paired interval for 0/1 items, widened where needed
-    to the one the exact McNemar test implies (`exact.mcnemar_interval`); over the effective
+    to the one the exact McNemar test implies (`exact.paired_interval`); over the effective
     number of items for clusters of them; the differences' bounds where they nearly all
     share one value (a function giving None without bounds), and for clusters whose mean
     differences nearly all share one, at least the bounds' over the clusters. None
@@ -356,10 +356,7 @@ def rule_change_interval(
     has it (drawn here otherwise)."""
     if is_binary(mine, aggregation_name, bounds) and is_binary(dense, aggregation_name, bounds):
         counts = _paired_counts(mine, dense)
-        return lambda alpha: _hull(
-            exact.newcombe_paired(*counts, alpha=alpha),
-            exact.mcnemar_interval(counts[1], counts[2], sum(counts), alpha),
-        )
+        return lambda alpha: exact.paired_interval(*counts, alpha=alpha)
     if is_clustered_binary(mine, aggregation_name, bounds) and is_clustered_binary(
         dense, aggregation_name, bounds
     ):
