@@ -197,7 +197,11 @@ def _read_task(row: Row, key: str) -> Task | None:
 def task_pair(rows: dict[str, Row] | None, row: Row, dense: Row, key: str):
     """A config's and dense's items of task `key`: from `rows` (another sweep of the same
     configs, matched by label) where the reference reads this task from one, else from the
-    sweep's own jobs; None for a side that lacks it."""
+    sweep's own jobs; None for a side that lacks it. A task named apart (`RESULT_KEY`) exists
+    in its own sweep alone: without `rows`, None, never the sweep's own task of that name
+    (`fresh`'s HarmBench jobs were once read as Do-Not-Answer's)."""
+    if rows is None and key in RESULT_KEY:
+        return None, None
     if rows is not None:
         row = rows.get(row.label)
         dense = next((r for r in rows.values() if r.is_dense), None)
@@ -816,8 +820,7 @@ def main() -> int:
             check_config(engine, defaults, truths, ("benchmark default", BENCHMARK_DEFAULT.get),
                          args.draws, default_rng, tally, f"{row.label} benchmark default",
                          args.design == "with", by_document)  # fmt: skip
-        only = [key for key in BENCHMARK_ONLY if key in rows_of_task]  # from their sweep alone
-        own, own_truths = paired_with_truths(only, rows_of_task, row, dense)
+        own, own_truths = paired_with_truths(BENCHMARK_ONLY, rows_of_task, row, dense)
         if own:  # on their own stream too
             check_config(engine, own, own_truths, ("benchmark default", BENCHMARK_ONLY.get),
                          args.draws, own_rng, tally, f"{row.label} benchmark default",

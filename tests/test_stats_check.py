@@ -274,6 +274,12 @@ def test_do_not_answer_is_read_as_its_sweeps_refusal_task(check, monkeypatch):
     dna = {r.label: r for r in (row("dna", "none"), row("dna", "wanda"))}
     assert check.task_pair(dna, row("main", "wanda"), row("main", "none"), "refusal_dna") == (
         ("dna/wanda", "refusal"), ("dna/none", "refusal"))  # fmt: skip
+    # a sweep that does not read it from `dna` (fresh, large, gemma) has no such task, though
+    # its own jobs hold a `refusal` task (HarmBench): nothing is read under the name
+    assert check.task_pair(None, row("fresh", "wanda"), row("fresh", "none"), "refusal_dna") == (
+        None, None)  # fmt: skip
+    fresh = row("fresh", "wanda"), row("fresh", "none")
+    assert check.paired_with_truths(check.BENCHMARK_ONLY, {}, *fresh) == ({}, {})
     assert "refusal_dna" not in check.QUICK and check.BENCHMARK_ONLY["refusal_dna"] == 100
     assert {m for k, m in check.TYPES["0/1"] if k == "refusal_dna"} == {
         "dna_harmful", "dna_cautious"}  # fmt: skip
