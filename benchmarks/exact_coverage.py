@@ -171,9 +171,11 @@ def main() -> int:
         for n in sizes:
             design = subsample_coverage(population, n, ones)
             page = value_coverage(n, ones / population)
+            rare = ones < 0.1 * population
             print(f"  {task} {n} of {population}: design mean={design.mean():.4f} "
-                  f"min={design.min():.3f} | binomial mean={page.mean():.4f} "
-                  f"min={page.min():.3f}")  # fmt: skip
+                  f"min={design.min():.3f} shares_under_0.1={design[rare].mean():.4f} | "
+                  f"binomial mean={page.mean():.4f} min={page.min():.3f} "
+                  f"shares_under_0.1={page[rare].mean():.4f}")  # fmt: skip
     ones = np.array(list(DNA_HARMFUL.values()))
     design = subsample_coverage(500, 100, ones)
     page = value_coverage(100, ones / 500)
