@@ -9,6 +9,7 @@ from pathlib import Path
 
 from compsafe.report.stats.analysis import analyse
 from compsafe.report.view.judge import recorded_accuracy
+from compsafe.report.view.page import md_text
 from compsafe.report.view.render import document
 from compsafe.results.files import ITEMS_DIR, RESULTS_FILE
 from helpers.records import SCHEMA, task_record
@@ -96,7 +97,8 @@ def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_pa
     assert f"{refused['k']} of the {refused['judged']} it counts are" in refusal
     for config, v in rules["complied_by_config"].items():
         name = f"{config[:-2]} {config[-2:]} %" if config[-2:].isdigit() else config
-        assert f"{name} {v['judged']}/{v['readers']} of {v['n']}" in refusal
+        # a name is markdown-escaped on the page (round 73's `fp8_dynamic`: `fp8\_dynamic`)
+        assert f"{md_text(name)} {v['judged']}/{v['readers']} of {v['n']}" in refusal
     assert "magnitude 25 % " in refusal  # round 68's rate, named as a reader names it
     assert "inherits the difference of these gaps" in refusal
     assert "had none labelled" not in refusal  # the labelled model itself
