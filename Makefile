@@ -21,7 +21,7 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 # the suite in one process.
 PARALLEL ?= -n auto --maxprocesses=4 --dist loadgroup
 
-.PHONY: help setup run report bench stats-check test test-fast test-slurm lint format lock clean clean-cache
+.PHONY: help setup run report bench stats-check exact-coverage test test-fast test-slurm lint format lock clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench: setup ## benchmarks/sweep_vs_naive.py: compsafe's sweep vs. the naive way
 
 stats-check: setup ## benchmarks/stats_check.py on the reference evaluation (builds it first: hours on 2 cores)
 	$(OFFLINE) $(BIN)/python benchmarks/stats_check.py
+
+exact-coverage: setup ## benchmarks/exact_coverage.py: the 0/1 intervals' coverage, computed (about a minute)
+	$(BIN)/python benchmarks/exact_coverage.py
 
 test: setup ## Run the test suite (offline, one worker per core)
 	$(OFFLINE) $(BIN)/pytest $(PARALLEL)
