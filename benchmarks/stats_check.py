@@ -45,7 +45,9 @@ inference (`report.stats.infer`, `report.stats.seeds`, the families and Benjamin
 - interval_coverage=: all intervals of every type together.
 - 0/1 intervals (and clustered ones of 0/1 items) apart by whether they expect fewer than 5
   events at their size (`sparse`): where they do, no interval that is not randomised holds
-  95 % exactly, and one valid at every truth over-covers.
+  95 % exactly, and one valid at every truth over-covers. `exact_coverage.py` computes the
+  0/1 rules' coverage at every truth and size without resampling (and this check's own
+  without-replacement design), which these lines can be read against.
 
 Each coverage line says on which side of its intervals the truth fell when they missed it.
 `--design with` draws the units with replacement instead (the reference as an infinite
