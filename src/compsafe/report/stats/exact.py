@@ -21,6 +21,13 @@ from scipy.stats import beta, binom, binomtest, chi2, norm
 from scipy.stats import t as student_t
 
 
+def hull(a: tuple[float, float] | None, b: tuple[float, float] | None):
+    """The smallest interval holding both (either where the other is None)."""
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
 def z_value(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha / 2)
 
@@ -104,11 +111,10 @@ def paired_interval(
     """The page's interval for a paired change of 0/1 items: Newcombe's, widened where needed
     to the one the exact McNemar test implies, so it never excludes 0 where the test does not
     mark (`benchmarks/exact_coverage.py` computes its coverage exactly)."""
-    newcombe = newcombe_paired(both, up, down, neither, alpha)
-    implied = mcnemar_interval(up, down, both + up + down + neither, alpha)
-    if newcombe is None or implied is None:
-        return newcombe or implied
-    return min(newcombe[0], implied[0]), max(newcombe[1], implied[1])
+    return hull(
+        newcombe_paired(both, up, down, neither, alpha),
+        mcnemar_interval(up, down, both + up + down + neither, alpha),
+    )
 
 
 def mcnemar_power(n_pairs: int, up: float, down: float, alpha: float) -> float:

@@ -203,13 +203,6 @@ def _bounded(common: float, differing: float, n: float, bounds: tuple[float, flo
     return common + share * (bounds[0] - common), common + share * (bounds[1] - common)
 
 
-def _hull(a: tuple[float, float] | None, b: tuple[float, float] | None):
-    """The smallest interval holding both (either where the other is None)."""
-    if a is None or b is None:
-        return a or b
-    return min(a[0], b[0]), max(a[1], b[1])
-
-
 def rule_value_interval(
     sample: Sample, aggregation_name: str | None, alpha: float = 0.05, bounds: Bounds = None
 ) -> tuple[float, float] | None:
@@ -269,10 +262,10 @@ def value_interval(
     binary = is_binary(sample, aggregation_name, bounds)
     if not binary and mass_point(sample, aggregation_name, bounds) is None:
         found = engine.value(sample).interval(alpha)
-        return _hull(unit_share_interval(sample, alpha), found) if found else None
+        return exact.hull(unit_share_interval(sample, alpha), found) if found else None
     rule = rule_value_interval(sample, aggregation_name, alpha, bounds)
     if is_clustered_binary(sample, aggregation_name, bounds):
-        return _hull(rule, engine.value(sample).interval(alpha))
+        return exact.hull(rule, engine.value(sample).interval(alpha))
     return rule
 
 
@@ -366,7 +359,7 @@ def rule_change_interval(
         mass = _clustered_change_mass_point(mine, dense)
         if mass is None:
             return newcombe
-        return lambda alpha: _hull(
+        return lambda alpha: exact.hull(
             _bounded(*mass, (-1.0, 1.0), alpha), newcombe(alpha) if newcombe else None
         )
     return None if log else _bounded_change(mine, dense, aggregation_name, bounds)
@@ -385,7 +378,7 @@ def _agreeing_with(test: PermutationTest, interval_at):
         found = interval_at(alpha)
         p_value = test.p_value
         agrees = found is None or p_value is None or p_value <= alpha
-        return found if agrees else _hull(found, (0.0, 0.0))
+        return found if agrees else exact.hull(found, (0.0, 0.0))
 
     return at
 
