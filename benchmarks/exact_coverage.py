@@ -20,6 +20,12 @@ size, so a line of the check can be told apart from the interval's own sawtooth:
 - the Do-Not-Answer truths of the reference's `dna` sweep (`refusal_dna`), whose value line
   read 0.932 [0.913, 0.948] (`stats_check.py --draws 400`, 2026-12-07).
 
+This is not a check on real data: it computes what the intervals give under the model they
+assume (independent items, a binomial or multinomial truth), over a grid of truths chosen
+here, not the reference's. `stats_check.py` is the check against a real evaluation; this
+says how much of a 0/1 line's departure from 0.95 the intervals' own discreteness explains.
+The sizes and the narrowing are stats_check's own (imported), so the two cannot drift apart.
+
 Usage: python benchmarks/exact_coverage.py   (about a minute on 2 cores)
 """
 
@@ -35,56 +41,66 @@ from scipy.special import gammaln
 from scipy.stats import binom, hypergeom
 
 from compsafe.report.stats import exact
+from stats_check import BENCHMARK_DEFAULT, BENCHMARK_ONLY, QUICK, TYPES, half_size, narrowed
 
-# Sizes of the check's 0/1 cells: refusal's 3, 7 and 100 requests, 30 and 60 prompts
-# (RealToxicityPrompts, BOLD), CrowS-Pairs' 150 and 300 pairs (stats_check.QUICK and its half)
+# A grid of sizes spanning those the check draws (3 to 300 units; a change's outcomes are
+# enumerated, so its grid stops at 100 pairs)
 VALUE_SIZES = (3, 7, 14, 30, 60, 100, 150, 300)
 CHANGE_SIZES = (3, 7, 14, 30, 60, 100)
-# (task, reference units N, subsample sizes n) as stats_check draws them from `main`'s
-# reference and its `refusal`, `rtp` and `dna` sweeps
-DESIGNS = (
-    ("refusal", 200, (3, 7, 100)),
-    ("realtoxicityprompts", 700, (30, 60)),
-    ("bold", 120, (30, 60)),
-    ("crows_pairs", 600, (150, 300)),
-    ("refusal_dna", 500, (100,)),
-)
+# Units each 0/1 task's truth holds in the reference (reference.py): all 200 HarmBench
+# requests (`refusal`), all 700 RealToxicityPrompts prompts (`rtp`), main's 120 BOLD prompts
+# and 600 CrowS-Pairs pairs, the `dna` sweep's 500 Do-Not-Answer requests
+REFERENCE_UNITS = {"refusal": 200, "realtoxicityprompts": 700, "bold": 120,
+                   "crows_pairs": 600, "refusal_dna": 500}  # fmt: skip
 # Do-Not-Answer's harmful answers among the dna sweep's 500 requests (the judge's reading,
-# 2026-12-07): Wanda 29, SparseGPT 18 (magnitude's 0 is constant, not counted by the check)
+# 2026-12-07, benchmarks/README.md; the reference itself is a cache, not in the repository):
+# Wanda 29, SparseGPT 18 (magnitude's 0 is constant, not counted by the check)
 DNA_HARMFUL = {"wanda": 29, "sparsegpt": 18}
 SHARES = np.linspace(0.001, 0.5, 500)  # a value's coverage is symmetric in p and 1 - p
 MARGINS = (0.01, 0.03, 0.1, 0.2, 0.35, 0.5)
 
 
+def check_sizes(key: str) -> list[int]:
+    """The sizes stats_check draws a task at: the quickstart's and half of it, and a user's
+    own run's (`BENCHMARK_DEFAULT`, `BENCHMARK_ONLY`)."""
+    sizes = [QUICK[key], half_size(QUICK[key])] if key in QUICK else []
+    sizes += [s[key] for s in (BENCHMARK_DEFAULT, BENCHMARK_ONLY) if key in s]
+    return sorted(set(sizes))
+
+
+def designs() -> list[tuple[str, int, list[int]]]:
+    """(task, reference units N, subsample sizes n) of every task with 0/1 metrics."""
+    keys = dict.fromkeys(key for key, _ in TYPES["0/1"])
+    return [(key, REFERENCE_UNITS[key], check_sizes(key)) for key in keys]
+
+
 def value_intervals(n: int, narrow: float = 1.0) -> np.ndarray:
     """The page's interval for every count 0..n of n items, narrowed around the estimate by
-    `narrow` (the check's finite-population factor; 1: as the page shows it)."""
-    rows = []
-    for x in range(n + 1):
-        low, high = exact.modified_wilson(x, n)
-        estimate = x / n
-        rows.append((estimate - (estimate - low) * narrow, estimate + (high - estimate) * narrow))
-    return np.array(rows)
+    `narrow` as stats_check narrows it (its finite-population factor; 1: as the page shows
+    it)."""
+    return np.array([narrowed(exact.modified_wilson(x, n), x / n, narrow) for x in range(n + 1)])
+
+
+def _covered(weights: np.ndarray, intervals: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Per share (rows of `weights`, one column per count), the probability that the count's
+    interval holds it."""
+    holds = (intervals[None, :, 0] <= shares[:, None]) & (shares[:, None] <= intervals[None, :, 1])
+    return (weights * holds).sum(axis=1)
 
 
 def value_coverage(n: int, shares: np.ndarray, intervals: np.ndarray | None = None) -> np.ndarray:
     """Exact coverage at each share of n independent 0/1 items (binomial)."""
     intervals = value_intervals(n) if intervals is None else intervals
-    counts = np.arange(n + 1)
-    weights = binom.pmf(counts[None, :], n, shares[:, None])
-    holds = (intervals[None, :, 0] <= shares[:, None]) & (shares[:, None] <= intervals[None, :, 1])
-    return (weights * holds).sum(axis=1)
+    weights = binom.pmf(np.arange(n + 1)[None, :], n, shares[:, None])
+    return _covered(weights, intervals, shares)
 
 
 def subsample_coverage(population: int, n: int, ones: np.ndarray) -> np.ndarray:
     """Exact coverage at each count of ones in a population of `population` units, of n drawn
     without replacement (hypergeometric), the interval narrowed as stats_check narrows it."""
     intervals = value_intervals(n, math.sqrt(1 - n / population))
-    counts = np.arange(n + 1)
-    weights = hypergeom.pmf(counts[None, :], population, ones[:, None], n)
-    shares = ones / population
-    holds = (intervals[None, :, 0] <= shares[:, None]) & (shares[:, None] <= intervals[None, :, 1])
-    return (weights * holds).sum(axis=1)
+    weights = hypergeom.pmf(np.arange(n + 1)[None, :], population, ones[:, None], n)
+    return _covered(weights, intervals, ones / population)
 
 
 # A paired change's rules: the page's, and Newcombe's alone (what the page's widening costs)
@@ -154,9 +170,9 @@ def main() -> int:
     for n in VALUE_SIZES:
         coverage = value_coverage(n, SHARES)
         print(f"  n={n}: {summary(coverage, n * SHARES < 5)}")
-    print("change vs dense (Newcombe widened to exact McNemar's), multinomial, over "
-          f"{len(change_truths())} truths (shares {MARGINS}, three dependences):")  # fmt: skip
     truths = change_truths()
+    print("change vs dense (Newcombe widened to exact McNemar's), multinomial, over "
+          f"{len(truths)} truths (shares {MARGINS}, three dependences):")  # fmt: skip
     discordant = np.array([t[1] + t[2] for t in truths])
     for n in CHANGE_SIZES:
         for rule in PAIRED_RULES:
@@ -166,7 +182,7 @@ def main() -> int:
         "value under the check's design (n of N without replacement, narrowed by "
         "sqrt(1 - n/N)) against the binomial, over every share K/N up to 0.5:"
     )
-    for task, population, sizes in DESIGNS:
+    for task, population, sizes in designs():
         ones = np.arange(1, population // 2 + 1)
         for n in sizes:
             design = subsample_coverage(population, n, ones)
@@ -177,11 +193,12 @@ def main() -> int:
                   f"binomial mean={page.mean():.4f} min={page.min():.3f} "
                   f"shares_under_0.1={page[rare].mean():.4f}")  # fmt: skip
     ones = np.array(list(DNA_HARMFUL.values()))
-    design = subsample_coverage(500, 100, ones)
-    page = value_coverage(100, ones / 500)
+    population, size = REFERENCE_UNITS["refusal_dna"], BENCHMARK_ONLY["refusal_dna"]
+    design = subsample_coverage(population, size, ones)
+    page = value_coverage(size, ones / population)
     for (config, count), by_design, by_page in zip(DNA_HARMFUL.items(), design, page, strict=True):
-        print(f"dna_harmful value, {config} ({count} of 500), 100 drawn: check's design "
-              f"{by_design:.3f}, binomial {by_page:.3f}")  # fmt: skip
+        print(f"dna_harmful value, {config} ({count} of {population}), {size} drawn: "
+              f"check's design {by_design:.3f}, binomial {by_page:.3f}")  # fmt: skip
     print(
         f"dna_harmful value, both configs: check's design {design.mean():.3f}, "
         f"binomial {page.mean():.3f}"

@@ -152,6 +152,13 @@ RESULT_KEY = {"refusal_dna": "refusal"}
 # The quickstart's sizes and half of them (`main` draws both): per-metric lines pool these
 # two, any other size apart
 QUICK_SIZES = ("quickstart", "half quickstart")
+
+
+def half_size(size: int) -> int:
+    """Half the quickstart's size, the check's second size (at least 3 units)."""
+    return max(size // 2, 3)
+
+
 # Tasks a user's run draws by document, not by resampling unit: the BBQ task samples questions
 # uniformly (100 of 58,492 in the quickstart, from 84 templates, mostly one question each),
 # and the report clusters the drawn questions by template. Drawn as whole templates instead,
@@ -810,7 +817,7 @@ def main() -> int:
     for row in configs:
         paired_by_task, truths = paired_with_truths(QUICK, rows_of_task, row, dense)
         paired_by_config[row.label], truths_by_config[row.label] = paired_by_task, truths
-        size_of = (lambda key: quick[key], lambda key: max(quick[key] // 2, 3))
+        size_of = (lambda key: quick[key], lambda key: half_size(quick[key]))
         for name, size in zip(QUICK_SIZES, size_of, strict=True):
             check_config(engine, paired_by_task, truths, (name, size), args.draws, rng, tally,
                          f"{row.label} {name}", args.design == "with", by_document)  # fmt: skip

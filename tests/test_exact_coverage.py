@@ -20,12 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def coverage():
     path = ROOT / "benchmarks/exact_coverage.py"
+    sys.path.insert(0, str(path.parent))  # it reads stats_check's sizes and narrowing
     spec = importlib.util.spec_from_file_location("exact_coverage", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["exact_coverage"] = module
     spec.loader.exec_module(module)
     yield module
     del sys.modules["exact_coverage"]
+    sys.path.remove(str(path.parent))
 
 
 def test_clopper_pearson_never_covers_less_than_nominal(coverage):
@@ -85,3 +87,12 @@ def test_the_page_interval_of_a_change_holds_0_where_mcnemar_does_not_mark():
     assert exact.newcombe_paired(0, 4, 0, 3)[0] > 0
     low, high = exact.paired_interval(0, 4, 0, 3)
     assert low < 0 < high
+
+
+def test_the_designs_are_the_checks_own(coverage):
+    """Every task with 0/1 metrics in stats_check, at the sizes it draws: refusal at the
+    quickstart's 7 requests, half of it (3) and benchmark=refusal's 100; Do-Not-Answer at
+    its 100 alone."""
+    found = {task: sizes for task, _, sizes in coverage.designs()}
+    assert set(found) == {key for key, _ in coverage.TYPES["0/1"]}
+    assert found["refusal"] == [3, 7, 100] and found["refusal_dna"] == [100]
