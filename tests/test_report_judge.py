@@ -330,6 +330,10 @@ def test_a_quantized_job_is_named_by_its_scheme_not_by_a_rate_of_0():
 
     assert labelled_name(gptq(4, 64)) == "gptq"
     assert labelled_name(gptq(8, 128)) == "gptq w8 g128"
+    # W4A8 was read at the embedded model's groups of 64 (round 74): another group is unread
+    w4a8 = {"method": "w4a8", "bits": 4, "group_size": 128}
+    assert labelled_name({"method": "w4a8", "quantization": {**w4a8, "group_size": 64}}) == "w4a8"
+    assert labelled_name({"method": "w4a8", "quantization": w4a8}) == "w4a8 w4 g128"
     assert labelled_name({"method": "rtn", "target_sparsity": 0.0}) == "rtn"
     assert labelled_name({"method": "none", "target_sparsity": 0.0}) == "dense"
 
