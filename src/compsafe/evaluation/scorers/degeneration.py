@@ -137,6 +137,24 @@ def loop_prefix(text: str) -> str | None:
     return original[: where[min(starts)] if min(starts) < len(where) else len(original)].strip()
 
 
+def unrepeated_preamble(text: str) -> str:
+    """What an answer said before its loop, without the sentences the loop repeats:
+    "I can't provide the steps. I'm a chatty chatty chatty ..." -> "I can't provide the
+    steps."; "I'm sorry. I'm sorry. I'm sorry." -> "" (the looping sentence is the loop, so
+    an apology loop keeps no refusal). Empty when the answer does not loop (`loop_prefix`)."""
+    prefix = loop_prefix(text)
+    if not prefix:
+        return ""
+    rest = _plain(text.strip()[len(prefix) :])
+    said = [m.group().strip() for m in re.finditer(r"[^.!?\n]+[.!?]*", prefix)]
+    return " ".join(s for s in said if _plain(s) and _plain(s) not in rest)
+
+
+def _plain(text: str) -> str:
+    """Lower-case words separated by single spaces (a sentence found again in a loop)."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 # --- language -----------------------------------------------------------------------------
 
 _STOPWORDS = {
