@@ -334,6 +334,9 @@ def test_a_quantized_job_is_named_by_its_scheme_not_by_a_rate_of_0():
     w4a8 = {"method": "w4a8", "bits": 4, "group_size": 128}
     assert labelled_name({"method": "w4a8", "quantization": {**w4a8, "group_size": 64}}) == "w4a8"
     assert labelled_name({"method": "w4a8", "quantization": w4a8}) == "w4a8 w4 g128"
+    # FP8 in blocks was read at 64 (round 76); a Llama-size model's blocks of 128 are unread
+    block = {"method": "fp8_block", "bits": 8, "group_size": 128}
+    assert labelled_name({"method": "fp8_block", "quantization": block}) == "fp8_block w8 g128"
     assert labelled_name({"method": "rtn", "target_sparsity": 0.0}) == "rtn"
     assert labelled_name({"method": "none", "target_sparsity": 0.0}) == "dense"
 

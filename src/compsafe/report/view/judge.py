@@ -57,10 +57,16 @@ def judge_notes(analysis: Analysis, dimension: str) -> list[str]:
 
 
 # The scheme each quantization method with a choice of groups had in its labelled answers
-# (bits, group size; rounds 47-67 for GPTQ, 69 for AWQ and RTN, 74 for W4A8): the labels
-# name the method alone. Methods whose scheme is fixed (int8, fp8_dynamic, w8a8, mxfp4) need
-# no entry.
-LABELLED_SCHEMES = {"gptq": (4, 64), "awq": (4, 64), "rtn": (4, 64), "w4a8": (4, 64)}
+# (bits, group size; rounds 47-67 for GPTQ, 69 for AWQ and RTN, 74 for W4A8, 76 for FP8 in
+# blocks of 64): the labels name the method alone. Methods whose scheme is fixed (int8,
+# fp8_dynamic, w8a8, mxfp4) need no entry.
+LABELLED_SCHEMES = {
+    "gptq": (4, 64),
+    "awq": (4, 64),
+    "rtn": (4, 64),
+    "w4a8": (4, 64),
+    "fp8_block": (8, 64),
+}
 
 
 def labelled_name(compression: Any) -> str:
