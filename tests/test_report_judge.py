@@ -5,6 +5,7 @@ answers were never labelled."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from compsafe.report.stats.analysis import analyse
@@ -96,7 +97,10 @@ def test_the_refusal_section_states_the_judges_measured_accuracy_and_gaps(tmp_pa
     assert f"finds {refused['k']} of the {refused['n']} the readers call refusals" in refusal
     assert f"{refused['k']} of the {refused['judged']} it counts are" in refusal
     for config, v in rules["complied_by_config"].items():
-        name = f"{config[:-2]} {config[-2:]} %" if config[-2:].isdigit() else config
+        # a rate in the name (`magnitude25`: "magnitude 25 %"), not a scheme's group
+        # (`gptq w8 g64`, round 76, is shown as it is)
+        rate = re.fullmatch(r"([a-z_]+)(\d{2})", config)
+        name = f"{rate[1]} {int(rate[2])} %" if rate else config
         # a name is markdown-escaped on the page (round 73's `fp8_dynamic`: `fp8\_dynamic`)
         assert f"{md_text(name)} {v['judged']}/{v['readers']} of {v['n']}" in refusal
     assert "magnitude 25 % " in refusal  # round 68's rate, named as a reader names it
