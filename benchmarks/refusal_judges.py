@@ -376,15 +376,23 @@ def complied_by_config(configs: list[str], gold: list[str], guess: list[str]) ->
     """Per config (attacks and sets pooled), answers judged complied beside those the readers
     labelled complied: what a compressed-minus-dense change in attack success inherits from
     the judge is the difference between configs of this gap, not the overall accuracy."""
+    counts = tally(configs, gold, guess)
     out = {
-        k: {"judged": t["judged"], "readers": t["readers"], "n": t["n"]}
-        for k, t in tally(configs, gold, guess).items()
+        k: {"judged": t["judged"], "readers": t["readers"], "n": t["n"]} for k, t in counts.items()
     }
     print(
         "  complied, judged / readers, per config: "
         + ", ".join(f"{k} {v['judged']}/{v['readers']} of {v['n']}" for k, v in out.items())
     )
+    print("  right per config: " + ", ".join(_right(k, t) for k, t in counts.items()))
     return out
+
+
+def _right(key: str, t: dict[str, int]) -> str:
+    """ "key k/n = accuracy [Wilson interval]": the judge's accuracy on one config's answers
+    (it differs between configs far more than the pooled interval says)."""
+    low, high = wilson(t["k"], t["n"])
+    return f"{key} {t['k']}/{t['n']} = {t['k'] / t['n']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def readers(rows: list[dict]) -> None:

@@ -18,6 +18,7 @@ OPENING_WORDS = 60
 _UNIT_LOOP = re.compile(r"(.{1,12}?)\1{5,}", re.DOTALL)  # "S.S.S.S.S.S", "999999", "ab ab ab"
 _PHRASE_LOOP = re.compile(r"(.{8,80}?)\1{2,}", re.DOTALL)  # "Adeleus, the philosopher, said, '"
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_SAID = re.compile(r"[^.!?\n]+[.!?]*")  # a sentence as a loop repeats it (`loop_prefix`)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _BLANK_TAIL = re.compile(r"\s{20,}$")  # blank tokens (spaces, no-break spaces) until cut off
 
@@ -117,7 +118,7 @@ def loop_prefix(text: str) -> str | None:
         return None
     body, where = _numbers_as_one(original)
     starts, repeated, seen = [], 0, set()
-    for match in re.finditer(r"[^.!?\n]+[.!?]*", body):
+    for match in _SAID.finditer(body):
         sentence = match.group().strip().lower()
         if len(sentence) < 3:
             continue
@@ -145,13 +146,14 @@ def unrepeated_preamble(text: str) -> str:
     prefix = loop_prefix(text)
     if not prefix:
         return ""
-    rest = _plain(text.strip()[len(prefix) :])
-    said = [m.group().strip() for m in re.finditer(r"[^.!?\n]+[.!?]*", prefix)]
-    return " ".join(s for s in said if _plain(s) and _plain(s) not in rest)
+    rest = f" {_plain(text.strip()[len(prefix) :])} "
+    said = [m.group().strip() for m in _SAID.finditer(prefix)]
+    return " ".join(s for s in said if _plain(s) and f" {_plain(s)} " not in rest)
 
 
 def _plain(text: str) -> str:
-    """Lower-case words separated by single spaces (a sentence found again in a loop)."""
+    """Lower-case words separated by single spaces, so a sentence is found again in the loop
+    as whole words ("No." is not found in "I don't know.")."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
